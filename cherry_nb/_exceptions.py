@@ -1,0 +1,121 @@
+"""One exception hierarchy for cherry_nb.
+
+    CherryError
+    ├── ConfigError                 the config file or a value in it is unusable
+    │   ├── ConfigFileError         the file is corrupt or invalid (it is kept, moved aside)
+    │   └── UnknownProviderError    no provider with that id
+    ├── WireFormatError             a request or response breaks its wire format
+    └── ProviderError               talking to an upstream failed
+        ├── AuthenticationError     401/403: the key is wrong, revoked or missing
+        ├── NotFoundError           404 on the route (wrong address)
+        │   └── ModelNotFoundError  the upstream does not know the model
+        ├── RateLimitError          429
+        ├── UpstreamError           any other error status, with the upstream's message
+        ├── BadResponseError        HTML or other non-protocol bytes instead of JSON
+        └── NetworkError            DNS, refused, TLS, dropped connection
+            └── UpstreamTimeoutError  connect or read timeout
+
+Messages never contain API keys: every message passes through `redact`.
+"""
+
+from __future__ import annotations
+
+from ._secrets import redact
+
+
+class CherryError(Exception):
+    """Root of every error cherry_nb raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        self.message = redact(message)
+        super().__init__(self.message)
+
+
+class ConfigError(CherryError):
+    """The configuration is unusable; the message names file, provider and field."""
+
+
+class ConfigFileError(ConfigError):
+    """The config file is corrupt or invalid; it was kept, moved to `moved_to`."""
+
+    def __init__(self, message: str, *, path: str, moved_to: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.moved_to = moved_to
+
+
+class UnknownProviderError(ConfigError, LookupError):
+    """No provider with the requested id is configured."""
+
+    def __init__(self, provider_id: str, available: list[str]) -> None:
+        listed = ", ".join(available) if available else "none configured"
+        super().__init__(f"No provider with id {provider_id!r} (available: {listed}).")
+        self.provider_id = provider_id
+        self.available = available
+
+
+class WireFormatError(CherryError, ValueError):
+    """A body does not follow its wire format; `param` names the offending field."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class ProviderError(CherryError):
+    """An upstream call failed; `status` is the upstream HTTP status when there was one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider_id: str | None = None,
+        status: int | None = None,
+        upstream_type: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider_id = provider_id
+        self.status = status
+        self.upstream_type = upstream_type
+        self.url = url
+
+
+class AuthenticationError(ProviderError):
+    """The upstream rejected the key (401/403)."""
+
+
+class NotFoundError(ProviderError):
+    """The upstream answered 404 for the route: usually a wrong base URL."""
+
+
+class ModelNotFoundError(NotFoundError):
+    """The upstream does not know the requested model."""
+
+    def __init__(self, message: str, *, model: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.model = model
+
+
+class RateLimitError(ProviderError):
+    """The upstream answered 429; `retry_after` is in seconds when it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class UpstreamError(ProviderError):
+    """The upstream answered an error status not covered by a narrower class."""
+
+
+class BadResponseError(ProviderError):
+    """The upstream answered something that is not its protocol (e.g. an HTML page)."""
+
+
+class NetworkError(ProviderError):
+    """The connection could not be made or was lost."""
+
+
+class UpstreamTimeoutError(NetworkError):
+    """The upstream did not connect or answer in time."""

@@ -1,0 +1,172 @@
+"""Pydantic models of the config file (DESIGN.md, "Config file").
+
+Unknown keys are preserved (extra="allow") so a newer or hand-edited file
+round-trips without losing anything the user wrote. Keys are excluded from
+reprs; see `_secrets` for the rest of the key hygiene.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .._exceptions import ConfigError, UnknownProviderError
+from .._secrets import mask_key, register_secret
+
+ProviderType: TypeAlias = Literal["openai", "anthropic", "gemini", "azure-openai"]
+PROVIDER_TYPES: tuple[ProviderType, ...] = ("openai", "anthropic", "gemini", "azure-openai")
+
+PROVIDER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 23333
+
+
+class ModelEntry(BaseModel):
+    """A model a provider offers; written back as a bare string when it has no name."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, description="The upstream's model id.")
+    name: str | None = Field(default=None, description="A display name.")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Provider(BaseModel):
+    """One upstream endpoint and how to reach it."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    id: str = Field(description="Readable slug used in `provider-id:model-id`.")
+    name: str = Field(default="", description="Display name.")
+    type: ProviderType = Field(default="openai", description="Wire protocol of the upstream.")
+    base_url: str = Field(description="API address, normalised when set through the registry.")
+    api_key: str = Field(
+        default="",
+        repr=False,
+        description="A key, several keys separated by commas (rotated), or env:VARNAME.",
+    )
+    enabled: bool = True
+    models: list[ModelEntry] = Field(default_factory=list)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+    api_version: str | None = Field(default=None, description="Azure OpenAI api-version.")
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not PROVIDER_ID_RE.match(value):
+            raise ValueError(
+                "must be a readable slug of letters, digits, '.', '_' or '-' "
+                "(no spaces, ':' or '/'), at most 64 characters"
+            )
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _strip_key(cls, value: str) -> str:
+        return ",".join(k.strip() for k in value.split(",") if k.strip())
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _model_strings(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"id": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _default_name(self) -> Provider:
+        if not self.name:
+            self.name = self.id
+        return self
+
+    def api_keys(self) -> list[str]:
+        """The usable keys, `env:` resolved; empty for servers that need none."""
+        raw = self.api_key
+        if raw.startswith("env:"):
+            var = raw[4:].strip()
+            value = os.environ.get(var)
+            if value is None:
+                raise ConfigError(
+                    f"Provider {self.id!r} takes its key from the environment variable "
+                    f"{var}, which is not set. Set it (e.g. in a .env file or with "
+                    f"%env {var}=...) or store the key itself."
+                )
+            raw = value
+        keys = [k.strip() for k in raw.split(",") if k.strip()]
+        for key in keys:
+            register_secret(key)
+        return keys
+
+    @property
+    def key_hint(self) -> str:
+        """What may be shown of the key: the env var name or a mask."""
+        if not self.api_key:
+            return "(no key)"
+        if self.api_key.startswith("env:"):
+            return self.api_key
+        keys = self.api_key.split(",")
+        hint = mask_key(keys[0])
+        return hint if len(keys) == 1 else f"{hint} (+{len(keys) - 1} more)"
+
+    def model_ids(self) -> list[str]:
+        return [m.id for m in self.models]
+
+
+class ServerSettings(BaseModel):
+    """Where the gateway listens and the key clients must present."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    host: str = DEFAULT_HOST
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    api_key: str | None = Field(default=None, repr=False)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+
+
+class Config(BaseModel):
+    """The whole config file."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    version: Literal[1] = 1
+    providers: list[Provider] = Field(default_factory=list)
+    default_model: str | None = None
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        seen: set[str] = set()
+        for provider in self.providers:
+            if provider.id in seen:
+                raise ValueError(f"provider id {provider.id!r} is used twice")
+            seen.add(provider.id)
+        return self
+
+    def provider(self, provider_id: str) -> Provider:
+        for provider in self.providers:
+            if provider.id == provider_id:
+                return provider
+        raise UnknownProviderError(provider_id, [p.id for p in self.providers])
+
+    def resolve_model(self, ref: str) -> tuple[Provider, str]:
+        """`provider-id:model-id` (split at the first colon) to a provider and bare model."""
+        provider_id, model = split_model_ref(ref)
+        return self.provider(provider_id), model
+
+
+def split_model_ref(ref: str) -> tuple[str, str]:
+    """Split `provider-id:model-id` at the first colon; model ids may contain colons."""
+    provider_id, sep, model = ref.partition(":")
+    if not sep or not provider_id or not model:
+        raise ConfigError(
+            f"Model {ref!r} should be written as provider-id:model-id, e.g. my-openai:gpt-4o-mini."
+        )
+    return provider_id, model

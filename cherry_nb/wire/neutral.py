@@ -1,0 +1,178 @@
+"""The one internal representation every wire format converts to and from.
+
+Pure data, no I/O. Dataclasses with slots rather than pydantic models because
+these are built per stream chunk on the gateway's hot path.
+
+Vocabulary follows Anthropic's where the formats differ (system prompt apart
+from messages, tool results as parts of a user message, `end_turn` etc.),
+because it is the richest of the three and the others map into it losslessly
+for everything cherry_nb translates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+Role: TypeAlias = Literal["user", "assistant"]
+
+StopReason: TypeAlias = Literal[
+    "end_turn", "max_tokens", "stop_sequence", "tool_use", "content_filter", "error"
+]
+
+
+@dataclass(slots=True)
+class Text:
+    text: str
+
+
+@dataclass(slots=True)
+class Image:
+    """An image given inline (`data`, base64 without the data: prefix) or by `url`."""
+
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class Reasoning:
+    """Model "thinking" text; carried in responses, dropped when building requests."""
+
+    text: str
+    signature: str | None = None
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """A call the assistant asks for; `arguments` is the parsed JSON object."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """The result of a ToolCall, sent back in a user message.
+
+    `name` is the called tool's name when known (Gemini needs it; converters that
+    build Gemini requests look it up from the matching ToolCall when it is None).
+    """
+
+    tool_call_id: str
+    content: list[Text | Image] = field(default_factory=list)
+    is_error: bool = False
+    name: str | None = None
+
+
+Part: TypeAlias = Text | Image | Reasoning | ToolCall | ToolResult
+
+
+@dataclass(slots=True)
+class Message:
+    role: Role
+    content: list[Part] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Tool:
+    """A function the model may call; `parameters` is a JSON Schema object."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+
+
+@dataclass(slots=True)
+class ToolChoice:
+    """`auto`, `none`, `required` (any tool) or `tool` (the one named)."""
+
+    mode: Literal["auto", "none", "required", "tool"] = "auto"
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    """A chat request; `model` is the upstream's bare model id."""
+
+    model: str
+    messages: list[Message]
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: list[str] | None = None
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    stream: bool = False
+
+
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int | None = None
+
+
+@dataclass(slots=True)
+class ChatResponse:
+    id: str
+    model: str
+    content: list[Text | Reasoning | ToolCall]
+    stop_reason: StopReason | None = "end_turn"
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def text(self) -> str:
+        """The reply's text parts joined: what a notebook shows."""
+        return "".join(p.text for p in self.content if isinstance(p, Text))
+
+
+# ---- stream events -------------------------------------------------------------
+# A stream is: StreamStart, then any mix of deltas, then exactly one StreamEnd.
+# Tool calls are numbered by `index` (0, 1, ... in order of appearance within the
+# reply); a ToolCallStart precedes that index's ToolCallDelta fragments, which
+# concatenate to the arguments' JSON text.
+
+
+@dataclass(slots=True)
+class StreamStart:
+    id: str
+    model: str
+    input_tokens: int | None = None
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ToolCallStart:
+    index: int
+    id: str
+    name: str
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    index: int
+    arguments: str
+
+
+@dataclass(slots=True)
+class StreamEnd:
+    stop_reason: StopReason | None = "end_turn"
+    usage: Usage | None = None
+
+
+StreamEvent: TypeAlias = (
+    StreamStart | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | StreamEnd
+)
