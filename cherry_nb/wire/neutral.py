@@ -111,6 +111,9 @@ class ChatRequest:
 
 @dataclass(slots=True)
 class Usage:
+    """Token counts. `input_tokens` counts every prompt token, cached ones included
+    (OpenAI's and Gemini's meaning; Anthropic's converter adds its cache counts)."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int | None = None
@@ -169,6 +172,9 @@ class ToolCallDelta:
 
 @dataclass(slots=True)
 class StreamEnd:
+    """The end of a reply; `stop_reason` None means the upstream never said why
+    (a stream cut short)."""
+
     stop_reason: StopReason | None = "end_turn"
     usage: Usage | None = None
 
