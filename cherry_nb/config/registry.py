@@ -1,0 +1,479 @@
+"""ProviderRegistry: the one place providers are changed.
+
+Widgets, magics, the CLI and the gateway all go through it, so every change is
+validated the same way, normalised the same way and saved at once. The snapshot
+in `registry.config` is never modified in place: each change builds and
+validates a new Config, saves it, then swaps the reference, so a gateway thread
+reading it sees either the old or the new config, never half of a change.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from .._exceptions import ConfigError, UnknownProviderError
+from .models import Config, ModelEntry, Provider, ProviderType, ServerSettings, split_model_ref
+from .presets import get_preset
+from .store import config_path, describe_errors, load_config, provider_to_dict, save_config
+from .urls import normalize_base_url
+
+T = TypeVar("T")
+ModelSpec = str | Mapping[str, Any] | ModelEntry
+
+EXPORT_VERSION = 1
+MAX_SLUG_LENGTH = 56  # leaves room for a -NN suffix within the 64-character limit
+# Header names that carry credentials: never exported.
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|passw|session", re.IGNORECASE)
+
+
+def slugify(name: str) -> str:
+    """A readable provider id from a display name: "My Custom OpenAI" -> "my-custom-openai"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-").lower()
+    return slug[:MAX_SLUG_LENGTH].rstrip("-") or "provider"
+
+
+class ProviderRegistry:
+    """Load, change and save the providers of one config file; safe to share between threads."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path: Path = Path(path) if path is not None else config_path()
+        self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
+        self._config = load_config(self.path)
+
+    def __repr__(self) -> str:
+        ids = ", ".join(p.id for p in self._config.providers) or "no providers"
+        return f"<ProviderRegistry {self.path} ({ids})>"
+
+    @property
+    def config(self) -> Config:
+        """The current snapshot. Treat it as read-only: change things through the registry."""
+        return self._config
+
+    def get(self, provider_id: str) -> Provider:
+        """A copy of one provider; UnknownProviderError lists the ids there are."""
+        return self._config.provider(provider_id).model_copy(deep=True)
+
+    # ---- reloading ------------------------------------------------------------------
+
+    def reload_if_changed(self) -> bool:
+        """Reload when another process changed the file (one os.stat when it did not).
+
+        A corrupt file raises ConfigFileError (it is moved aside) and the snapshot in
+        memory is kept; the next change then writes that snapshot back.
+        """
+        with self._lock:
+            return self._reload_locked()
+
+    def _reload_locked(self) -> bool:
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return False
+        try:
+            config = load_config(self.path)
+        except ConfigError:
+            self._stamp = self._file_stamp()  # don't retry a file that was moved aside
+            raise
+        self._config, self._stamp = config, stamp
+        return True
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    # ---- the single write path ---------------------------------------------------------
+
+    def _mutate(self, change: Callable[[dict[str, Any]], T]) -> T:
+        """Apply `change` to a copy of the config, validate, save, then swap it in.
+
+        If anything fails, the snapshot and the file are left as they were.
+        """
+        with self._lock:
+            self._reload_locked()  # never overwrite what another process just saved
+            data = self._config.model_dump(mode="python")
+            result = change(data)
+            try:
+                config = Config.model_validate(data)
+            except ValidationError as exc:
+                raise ConfigError(
+                    f"That change is not valid: {describe_errors(exc, data)}. Nothing was changed."
+                ) from None
+            try:
+                save_config(config, self.path)
+            except OSError as exc:
+                raise ConfigError(
+                    f"Could not save the config file {self.path}: "
+                    f"{exc.strerror or type(exc).__name__}. Nothing was changed."
+                ) from None
+            self._config = config
+            self._stamp = self._file_stamp()
+            return result
+
+    # ---- providers ----------------------------------------------------------------------
+
+    def add(
+        self,
+        *,
+        name: str,
+        type: ProviderType | None = None,  # the config field's name
+        base_url: str | None = None,
+        api_key: str = "",
+        id: str | None = None,  # the config field's name
+        models: Iterable[ModelSpec] = (),
+        preset: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        api_version: str | None = None,
+        description: str = "",
+        tags: Iterable[str] = (),
+        enabled: bool = True,
+    ) -> tuple[Provider, tuple[str, ...]]:
+        """Add a provider and save; returns it and the notes about its base URL.
+
+        `type` defaults to the preset's, else "openai"; explicit arguments win over
+        the preset. The id is derived from the name when not given.
+        """
+        api_key = api_key or ""  # callers such as argparse may pass None
+        chosen = get_preset(preset) if preset is not None else None
+        provider_type: ProviderType = type or (chosen.type if chosen else "openai")
+        if base_url is None:
+            if chosen is None:
+                raise ConfigError(
+                    "Give the provider a base_url (e.g. http://127.0.0.1:8000/v1) or a preset."
+                )
+            if chosen.base_url_is_placeholder:
+                raise ConfigError(
+                    f"The {chosen.key} preset needs your own address: pass base_url="
+                    f"{chosen.base_url} with YOUR-RESOURCE replaced by your resource's name."
+                )
+            base_url = chosen.base_url
+        if not isinstance(name, str) or not (name.strip() or id):
+            raise ConfigError("Give the provider a name (e.g. 'My vLLM').")
+
+        normalized = normalize_base_url(base_url, provider_type)
+        notes = list(normalized.notes)
+        model_items = _model_items(models or ())
+        if normalized.deployment and normalized.deployment not in {m["id"] for m in model_items}:
+            model_items.append({"id": normalized.deployment})
+            notes.append(f"Added the deployment {normalized.deployment!r} as a model.")
+        if api_version is None and provider_type == "azure-openai":
+            if normalized.api_version:
+                api_version = normalized.api_version
+                notes.append(f"Set api_version to {api_version}, found in the address.")
+            elif chosen is not None and chosen.type == provider_type:
+                api_version = chosen.api_version
+        if chosen is not None and chosen.needs_key and not api_key.strip():
+            notes.append(
+                f"{chosen.label} needs an API key: add one with update(..., api_key=...) "
+                "or use env:VARNAME."
+            )
+
+        def change(data: dict[str, Any]) -> str:
+            taken = {p["id"] for p in data["providers"]}
+            if id is None:
+                provider_id = _unique(slugify(name), taken)
+            elif id in taken:
+                raise ConfigError(
+                    f"A provider with id {id!r} already exists; choose another id, "
+                    "or change that provider with update()."
+                )
+            else:
+                provider_id = id
+            data["providers"].append(
+                {
+                    "id": provider_id,
+                    "name": name.strip(),
+                    "type": provider_type,
+                    "base_url": normalized.url,
+                    "api_key": api_key,
+                    "enabled": enabled,
+                    "models": model_items,
+                    "description": description,
+                    "tags": _string_list(tags),
+                    "headers": dict(headers or {}),
+                    "api_version": api_version,
+                }
+            )
+            return provider_id
+
+        provider_id = self._mutate(change)
+        return self.get(provider_id), tuple(notes)
+
+    def update(self, provider_id: str, **changes: Any) -> tuple[Provider, tuple[str, ...]]:
+        """Change any Provider field and save; returns the provider and base-URL notes.
+
+        Changing `id` renames the provider (and the default model pointing at it);
+        changing `type` re-normalises the base URL for the new protocol.
+        """
+        unknown = sorted(set(changes) - set(Provider.model_fields))
+        if unknown:
+            raise ConfigError(
+                f"Providers have no field {unknown[0]!r}; "
+                f"the fields are: {', '.join(Provider.model_fields)}."
+            )
+        notes: list[str] = []
+
+        def change(data: dict[str, Any]) -> str:
+            entry = data["providers"][_index(data, provider_id)]
+            new_type = changes.get("type", entry["type"])
+            if "base_url" in changes or new_type != entry["type"]:
+                url = changes.get("base_url", entry["base_url"])
+                normalized = normalize_base_url(url, new_type)
+                notes.extend(normalized.notes)
+                entry["base_url"] = normalized.url
+                if new_type == "azure-openai" and normalized.api_version:
+                    if "api_version" not in changes:
+                        entry["api_version"] = normalized.api_version
+                        notes.append(
+                            f"Set api_version to {normalized.api_version}, found in the address."
+                        )
+                deployment = normalized.deployment
+                if deployment and "models" not in changes:
+                    if deployment not in {m["id"] for m in entry["models"]}:
+                        entry["models"].append({"id": deployment})
+                        notes.append(f"Added the deployment {deployment!r} as a model.")
+            for field, value in changes.items():
+                if field == "base_url":
+                    continue
+                entry[field] = _field_value(field, value)
+            new_id = entry["id"]
+            if new_id != provider_id:
+                if any(p["id"] == new_id for p in data["providers"] if p is not entry):
+                    raise ConfigError(
+                        f"Cannot rename {provider_id!r} to {new_id!r}: that id is taken."
+                    )
+                default = data.get("default_model")
+                if isinstance(default, str) and default.startswith(f"{provider_id}:"):
+                    data["default_model"] = new_id + default[len(provider_id) :]
+            return new_id
+
+        new_id = self._mutate(change)
+        return self.get(new_id), tuple(notes)
+
+    def enable(self, provider_id: str) -> Provider:
+        """Expose the provider again (gateway, model lists)."""
+        return self.update(provider_id, enabled=True)[0]
+
+    def disable(self, provider_id: str) -> Provider:
+        """Hide the provider everywhere without forgetting its settings."""
+        return self.update(provider_id, enabled=False)[0]
+
+    def delete(self, provider_id: str) -> Provider:
+        """Remove the provider (and the default model if it was one of its models)."""
+
+        def change(data: dict[str, Any]) -> Provider:
+            removed = data["providers"].pop(_index(data, provider_id))
+            default = data.get("default_model")
+            if isinstance(default, str) and default.startswith(f"{provider_id}:"):
+                data["default_model"] = None
+            return Provider.model_validate(removed)
+
+        return self._mutate(change)
+
+    # ---- models -------------------------------------------------------------------------
+
+    def add_models(self, provider_id: str, models: Iterable[ModelSpec]) -> Provider:
+        """Append models the provider does not list yet (by id), keeping the order."""
+        new_items = _model_items(models)
+
+        def change(data: dict[str, Any]) -> None:
+            entry = data["providers"][_index(data, provider_id)]
+            known = {m["id"] for m in entry["models"]}
+            entry["models"].extend(m for m in new_items if m["id"] not in known)
+
+        self._mutate(change)
+        return self.get(provider_id)
+
+    def remove_models(self, provider_id: str, model_ids: Iterable[str]) -> Provider:
+        """Remove models by id; ConfigError (nothing removed) if one is not listed."""
+        doomed = [model_ids] if isinstance(model_ids, str) else list(model_ids)
+
+        def change(data: dict[str, Any]) -> None:
+            entry = data["providers"][_index(data, provider_id)]
+            known = [m["id"] for m in entry["models"]]
+            missing = [m for m in doomed if m not in known]
+            if missing:
+                raise ConfigError(
+                    f"Provider {provider_id!r} has no model {missing[0]!r} "
+                    f"(its models: {', '.join(known) or 'none'})."
+                )
+            entry["models"] = [m for m in entry["models"] if m["id"] not in set(doomed)]
+
+        self._mutate(change)
+        return self.get(provider_id)
+
+    def set_default_model(self, ref: str | None) -> None:
+        """Set (or clear, with None) the `provider-id:model-id` used when none is given."""
+        if ref is not None:
+            provider_id, _ = split_model_ref(ref.strip())
+
+        def change(data: dict[str, Any]) -> None:
+            if ref is not None:
+                _index(data, provider_id)
+            data["default_model"] = ref.strip() if ref is not None else None
+
+        self._mutate(change)
+
+    # ---- gateway settings ---------------------------------------------------------------
+
+    def set_server(self, **changes: Any) -> ServerSettings:
+        """Change where the gateway listens or its key; returns the new settings."""
+        unknown = sorted(set(changes) - set(ServerSettings.model_fields))
+        if unknown:
+            raise ConfigError(
+                f"Server settings have no field {unknown[0]!r}; "
+                f"the fields are: {', '.join(ServerSettings.model_fields)}."
+            )
+
+        def change(data: dict[str, Any]) -> None:
+            data["server"].update(changes)
+
+        self._mutate(change)
+        return self._config.server.model_copy(deep=True)
+
+    # ---- sharing ------------------------------------------------------------------------
+
+    def export(self, ids: Iterable[str] | None = None) -> dict[str, Any]:
+        """Provider definitions to share, without secrets.
+
+        Literal keys become "" and credential headers are left out; `env:VAR`
+        references are kept, as they name a variable, not a secret.
+        """
+        config = self._config
+        if ids is None:
+            chosen = list(config.providers)
+        else:
+            wanted = [ids] if isinstance(ids, str) else list(ids)
+            chosen = [config.provider(pid) for pid in dict.fromkeys(wanted)]
+        providers = []
+        for provider in chosen:
+            data = provider_to_dict(provider)
+            if not provider.api_key.startswith("env:"):
+                data["api_key"] = ""
+            data["headers"] = {
+                k: v for k, v in data["headers"].items() if not _SECRET_HEADER.search(k)
+            }
+            providers.append(data)
+        return {"version": EXPORT_VERSION, "providers": providers}
+
+    def import_(self, data: Mapping[str, Any], *, replace: bool = False) -> list[str]:
+        """Add the providers of an exported document; returns their ids.
+
+        The whole document is validated first; existing ids are refused unless
+        `replace`, which keeps the stored key when the imported provider has none.
+        """
+        providers = data.get("providers") if isinstance(data, Mapping) else None
+        if not isinstance(providers, list):
+            raise ConfigError(
+                'The import file must be a JSON object with a "providers" list, '
+                "as written by export. Nothing was imported."
+            )
+        document = {"version": data.get("version", EXPORT_VERSION), "providers": providers}
+        try:
+            imported = Config.model_validate(document).providers
+        except ValidationError as exc:
+            raise ConfigError(
+                f"The import file is invalid: {describe_errors(exc, document)}. "
+                "Nothing was imported."
+            ) from None
+        entries = []
+        for provider in imported:
+            try:
+                url = normalize_base_url(provider.base_url, provider.type).url
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"The import file is invalid: provider {provider.id!r}, field 'base_url': "
+                    f"{exc.message} Nothing was imported."
+                ) from None
+            entries.append({**provider.model_dump(mode="python"), "base_url": url})
+        ids = [entry["id"] for entry in entries]
+
+        def change(config: dict[str, Any]) -> None:
+            existing = {p["id"]: i for i, p in enumerate(config["providers"])}
+            clashes = [pid for pid in ids if pid in existing]
+            if clashes and not replace:
+                raise ConfigError(
+                    f"Providers already configured: {', '.join(clashes)}. Import with "
+                    "replace=True to overwrite them (their stored keys are kept when the "
+                    "import has none). Nothing was imported."
+                )
+            for entry in entries:
+                index = existing.get(entry["id"])
+                if index is None:
+                    config["providers"].append(entry)
+                    continue
+                if not entry["api_key"]:
+                    entry["api_key"] = config["providers"][index]["api_key"]
+                config["providers"][index] = entry
+
+        self._mutate(change)
+        return ids
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+
+def _index(data: dict[str, Any], provider_id: str) -> int:
+    for i, provider in enumerate(data["providers"]):
+        if provider["id"] == provider_id:
+            return i
+    raise UnknownProviderError(provider_id, [p["id"] for p in data["providers"]])
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _model_items(models: Iterable[ModelSpec]) -> list[dict[str, Any]]:
+    """Model specs as dicts, deduplicated by id (first wins), order kept."""
+    if isinstance(models, (str, Mapping, ModelEntry)):
+        models = [models]
+    items: dict[str, dict[str, Any]] = {}
+    for spec in models:
+        if isinstance(spec, ModelEntry):
+            item = spec.model_dump(mode="python")
+        elif isinstance(spec, str):
+            item = {"id": spec.strip()}
+        elif isinstance(spec, Mapping):
+            item = dict(spec)
+        else:
+            raise ConfigError(
+                "A model is a model id string or a dict such as {'id': 'gpt-4o', 'name': 'GPT-4o'}."
+            )
+        try:
+            item = ModelEntry.model_validate(item).model_dump(mode="python")
+        except ValidationError as exc:
+            raise ConfigError(f"Invalid model: {describe_errors(exc, item)}.") from None
+        items.setdefault(item["id"], item)
+    return list(items.values())
+
+
+def _string_list(values: Iterable[str] | None) -> list[str]:
+    if values is None:
+        return []
+    return [values] if isinstance(values, str) else list(values)
+
+
+def _field_value(field: str, value: Any) -> Any:
+    """Accept the convenient forms for list and dict fields in update()."""
+    if field == "models":
+        return _model_items(value or ())
+    if field == "tags":
+        return _string_list(value)
+    if field == "headers":
+        return dict(value or {})
+    return value
