@@ -1,0 +1,312 @@
+"""Protocol-neutral simulator logic: what a request asked for, and what to answer.
+
+Each protocol module reduces its request to a `Conversation`; `make_plan`
+turns that plus the `Options` (directives in the text, or scripted by a test)
+into a `Plan`; the protocol module renders the plan as its own JSON or SSE.
+Keeping the decision here means every protocol answers an equivalent request
+with the same text, which lets a gateway test compare them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "Conversation",
+    "InvalidRequestError",
+    "Options",
+    "Plan",
+    "example_from_schema",
+    "lorem_words",
+    "make_plan",
+    "parse_directives",
+    "split_fragments",
+]
+
+DEFAULT_MODELS: tuple[str, ...] = ("sim-chat", "sim-fast", "sim-vision", "sim-reasoner")
+
+#: Compact JSON, as the real services send it (one encoder: `json.dumps` with
+#: keyword arguments builds a new encoder on every call).
+dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+_DIRECTIVE = re.compile(r"\[\[sim:([a-z_]+)(?:=([^\]]*))?\]\]")
+_QUOTE_LIMIT = 400
+_SYSTEM_WORDS = 8
+_FRAGMENT = 8
+
+
+class InvalidRequestError(Exception):
+    """The request breaks its protocol; rendered as that protocol's 400."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+
+@dataclass(slots=True)
+class Options:
+    """Misbehaviour asked for by `[[sim:...]]` directives or by `Simulator.script`."""
+
+    fail: int | None = None
+    retry_after: float | None = None
+    delay: float | None = None
+    words: int | None = None
+    drop_after: int | None = None
+    html: bool = False
+
+    def merged(self, over: Options) -> Options:
+        """These options with every field `over` sets taking precedence."""
+        return replace(
+            self,
+            fail=over.fail if over.fail is not None else self.fail,
+            retry_after=over.retry_after if over.retry_after is not None else self.retry_after,
+            delay=over.delay if over.delay is not None else self.delay,
+            words=over.words if over.words is not None else self.words,
+            drop_after=over.drop_after if over.drop_after is not None else self.drop_after,
+            html=over.html or self.html,
+        )
+
+
+NO_OPTIONS = Options()
+
+
+@dataclass(slots=True)
+class Conversation:
+    """The parts of a chat request the simulator reacts to, whatever its protocol."""
+
+    model: str
+    system: str = ""
+    message_count: int = 0
+    user_text: str = ""
+    images: list[str] = field(default_factory=list)
+    tool_results: list[tuple[str, str]] = field(default_factory=list)
+    tools: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    tool_mode: str = "auto"  # "auto" | "none" | "required"
+    forced_tool: str | None = None
+    allowed_tools: list[str] | None = None
+    text_chars: int = 0
+    max_tokens: int | None = None
+    stream: bool = False
+    include_usage: bool = False
+
+
+@dataclass(slots=True)
+class Plan:
+    """The reply: text chunks, or one tool call whose JSON arguments arrive as fragments."""
+
+    chunks: list[str]
+    finish: str  # "stop" | "length" | "tool"
+    input_tokens: int
+    output_tokens: int
+    tool_name: str | None = None
+    tool_args: dict[str, Any] | None = None
+    tool_json: str = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+def parse_directives(text: str) -> tuple[str, Options]:
+    """Strip `[[sim:key=value]]` directives from `text`; unknown or bad ones are ignored."""
+    if "[[sim:" not in text:
+        return text, NO_OPTIONS
+    opts = Options()
+    for key, value in _DIRECTIVE.findall(text):
+        try:
+            if key == "words":
+                opts.words = max(int(value), 0)
+            elif key == "delay":
+                opts.delay = max(float(value), 0.0)
+            elif key == "fail":
+                opts.fail = int(value)
+            elif key == "retry_after":
+                opts.retry_after = max(float(value), 0.0)
+            elif key == "drop_after":
+                opts.drop_after = max(int(value), 0)
+            elif key == "html":
+                opts.html = True
+        except ValueError:
+            continue
+    return _DIRECTIVE.sub("", text), opts
+
+
+def text_tokens(chars: int) -> int:
+    """The simulator's token count: one token per four characters, rounded up."""
+    return -(-chars // 4)
+
+
+_LOREM = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+    "incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud "
+    "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat duis aute irure "
+    "dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur "
+    "excepteur sint occaecat cupidatat non proident sunt in culpa qui officia deserunt "
+    "mollit anim id est laborum"
+).split()
+
+
+def lorem_words(n: int) -> list[str]:
+    """`n` deterministic lorem-ipsum words as chunks (each but the last ends with a space)."""
+    out: list[str] = []
+    size = len(_LOREM)
+    capital = True
+    for i in range(n):
+        word = _LOREM[(i * 7 + i // size) % size]
+        if capital:
+            word = word.capitalize()
+        end = i == n - 1 or i % 11 == 10
+        capital = end
+        out.append(word + "." if end else word)
+    return _spaced(out)
+
+
+def _spaced(words: list[str]) -> list[str]:
+    """Words as stream chunks: each followed by the space that separates it from the next."""
+    return [w + " " for w in words[:-1]] + words[-1:]
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _reply_words(conv: Conversation) -> list[str]:
+    """The default reply: a short Markdown paragraph describing what arrived."""
+    n = conv.message_count
+    first = f"**{conv.model}** received {n} message{'' if n == 1 else 's'}"
+    if conv.images:
+        k = len(conv.images)
+        first += f" ({k} image{'' if k == 1 else 's'}: {', '.join(conv.images)})"
+    parts = [first + "."]
+    if conv.system:
+        words = conv.system.split()
+        snippet = " ".join(words[:_SYSTEM_WORDS]) + ("…" if len(words) > _SYSTEM_WORDS else "")
+        parts.append(f"System: “{snippet}”.")
+    quote = _collapse(conv.user_text)
+    if len(quote) > _QUOTE_LIMIT:
+        quote = quote[:_QUOTE_LIMIT].rstrip() + "…"
+    parts.append(f"You said: “{quote}”" if quote else "You sent no text.")
+    return " ".join(parts).split(" ")
+
+
+def _tool_reply_words(results: list[tuple[str, str]]) -> list[str]:
+    sentences = [f"Tool {name} returned: {_collapse(text)}" for name, text in results]
+    return " ".join(sentences).split(" ")
+
+
+def _pick_tool(conv: Conversation) -> str | None:
+    """The tool to call: the forced one, else the first tool named in the user text."""
+    if not conv.tools or conv.tool_results or conv.tool_mode == "none":
+        return None
+    names = [name for name, _ in conv.tools]
+    if conv.allowed_tools is not None:
+        names = [n for n in names if n in conv.allowed_tools]
+        if not names:
+            return None
+    if conv.forced_tool is not None:
+        return conv.forced_tool if conv.forced_tool in names else None
+    text = conv.user_text
+    found = [(text.find(n), -len(n), n) for n in names if n and n in text]
+    if found:
+        return min(found)[2]
+    if conv.tool_mode == "required":
+        return names[0]
+    return None
+
+
+def example_from_schema(schema: Any, depth: int = 0) -> Any:
+    """A deterministic value satisfying the required parts of a JSON Schema."""
+    if not isinstance(schema, dict) or depth > 8:
+        return None
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            for option in options:
+                if not (isinstance(option, dict) and option.get("type") == "null"):
+                    return example_from_schema(option, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    kind = kind.lower() if isinstance(kind, str) else None
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else None
+    if kind == "string":
+        return "example"
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    if kind == "array":
+        return [example_from_schema(schema.get("items", {"type": "string"}), depth + 1)]
+    if kind == "object":
+        props = schema.get("properties") or {}
+        required = schema.get("required") or []
+        return {
+            name: example_from_schema(props.get(name, {"type": "string"}), depth + 1)
+            for name in required
+            if isinstance(name, str)
+        }
+    return "example"
+
+
+def split_fragments(text: str, size: int = _FRAGMENT) -> list[str]:
+    """Split JSON text into the small pieces real upstreams stream tool arguments in."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def make_plan(conv: Conversation, opts: Options) -> Plan:
+    """Decide the reply. Pure: the same conversation and options give the same plan."""
+    input_tokens = text_tokens(conv.text_chars)
+    tool = _pick_tool(conv)
+    if tool is not None:
+        schema = next(s for n, s in conv.tools if n == tool)
+        args = example_from_schema(schema if schema else {"type": "object"})
+        if not isinstance(args, dict):
+            args = {}
+        text = dumps(args)
+        chunks = split_fragments(text)
+        return Plan(chunks, "tool", input_tokens, len(chunks), tool, args, text)
+    if conv.tool_results:
+        chunks = _spaced(_tool_reply_words(conv.tool_results))
+    elif opts.words is not None:
+        chunks = lorem_words(opts.words)
+    else:
+        chunks = _spaced(_reply_words(conv))
+    finish = "stop"
+    if conv.max_tokens is not None and 0 < conv.max_tokens < len(chunks):
+        chunks = chunks[: conv.max_tokens]
+        finish = "length"
+    return Plan(chunks, finish, input_tokens, len(chunks))
+
+
+def media_type_of_url(url: str) -> str:
+    """The media type of a `data:` URL, else a guess from the file name, else `image`."""
+    if url.startswith("data:"):
+        head = url[5:].split(",", 1)[0]
+        return head.split(";", 1)[0] or "image"
+    path = url.split("?", 1)[0].lower()
+    for ext, mime in (
+        (".png", "image/png"),
+        (".jpg", "image/jpeg"),
+        (".jpeg", "image/jpeg"),
+        (".gif", "image/gif"),
+        (".webp", "image/webp"),
+    ):
+        if path.endswith(ext):
+            return mime
+    return "image"
