@@ -5,6 +5,7 @@
     │   ├── ConfigFileError         the file is corrupt or invalid (it is kept, moved aside)
     │   └── UnknownProviderError    no provider with that id
     ├── WireFormatError             a request or response breaks its wire format
+    ├── RequestError                the gateway refuses a client's request (auth, routing)
     └── ProviderError               talking to an upstream failed
         ├── AuthenticationError     401/403: the key is wrong, revoked or missing
         ├── NotFoundError           404 on the route (wrong address)
@@ -60,6 +61,25 @@ class WireFormatError(CherryError, ValueError):
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class RequestError(CherryError):
+    """The gateway refuses a client's request; `status` is the HTTP status to answer."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        error_type: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.param = param
+        self.headers = headers or {}
 
 
 class ProviderError(CherryError):

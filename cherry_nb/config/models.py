@@ -129,6 +129,9 @@ class ServerSettings(BaseModel):
     api_key: str | None = Field(default=None, repr=False)
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    upstream_read_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds to wait for the next byte from an upstream."
+    )
 
 
 class Config(BaseModel):

@@ -1,0 +1,224 @@
+"""What every provider adapter does, written once.
+
+An adapter speaks one upstream's wire protocol. Subclasses say only what differs
+between protocols — URLs, auth header, the converter module, the models list
+shape — and inherit sending, retry, key rotation, streaming and error mapping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from types import ModuleType
+from typing import Any, ClassVar
+
+import httpx
+
+from .._exceptions import BadResponseError
+from ..config.models import ModelEntry, Provider
+from ..config.urls import strip_exact_marker
+from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
+from ..wire.sse import SSEParser
+from .transport import (
+    DEFAULT_TIMEOUT,
+    RequestContext,
+    RetryPolicy,
+    auth_headers,
+    map_httpx_error,
+    send,
+)
+
+
+class Adapter:
+    """One provider's upstream. Use from one event loop; see `AdapterPool`."""
+
+    #: The pure converter module for this protocol (cherry_nb.wire.<format>).
+    wire: ClassVar[ModuleType]
+    #: The wire format clients speak to reach this upstream unchanged.
+    wire_format: ClassVar[str]
+    #: Header that carries the key ("authorization" means `Bearer KEY`).
+    auth_header: ClassVar[str] = "authorization"
+
+    def __init__(
+        self,
+        provider: Provider,
+        client: httpx.AsyncClient,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.provider = provider
+        self.client = client
+        self.policy = policy or RetryPolicy()
+        self.base = strip_exact_marker(provider.base_url)
+        self._keys = provider.api_keys()
+        self._turn = 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.provider.id} {self.provider.base_url}>"
+
+    # ---- protocol hooks ---------------------------------------------------------
+
+    def chat_url(self, model: str, *, stream: bool) -> str:
+        raise NotImplementedError
+
+    def models_url(self) -> str:
+        raise NotImplementedError
+
+    def protocol_headers(self) -> dict[str, str]:
+        """Headers the protocol always needs besides auth (e.g. anthropic-version)."""
+        return {}
+
+    def place_model(self, body: dict[str, Any], model: str, stream: bool) -> None:
+        """Put the model and stream flag where the protocol expects them."""
+        body["model"] = model
+        if stream:
+            body["stream"] = True
+        else:
+            body.pop("stream", None)
+
+    def parse_models(self, body: Any) -> list[ModelEntry]:
+        """OpenAI's list shape, which most upstreams share."""
+        return [ModelEntry(id=m["id"]) for m in body.get("data", []) if m.get("id")]
+
+    def stream_parser(self, model: str) -> Any:
+        return self.wire.StreamParser()
+
+    # ---- generic behaviour ----------------------------------------------------------
+
+    def _next_key(self) -> str:
+        if not self._keys:
+            return ""
+        key = self._keys[self._turn % len(self._keys)]
+        self._turn += 1
+        return key
+
+    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = auth_headers(self.auth_header, self._next_key(), self.provider.headers)
+        headers.update(self.protocol_headers())
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def context(self, model: str | None) -> RequestContext:
+        return RequestContext(self.provider.id, self.provider.type, model)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        model: str | None = None,
+        stream: bool = False,
+        headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """An open, successful upstream response; the caller must `aclose()` it."""
+        extra = dict(headers or {})
+        if content is not None:
+            extra.setdefault("content-type", "application/json")
+        if stream:
+            # Compressed SSE gets buffered by some proxies; ask for it plain.
+            extra.setdefault("accept-encoding", "identity")
+
+        def build() -> httpx.Request:
+            return self.client.build_request(
+                method, url, content=content, headers=self._headers(extra)
+            )
+
+        return await send(
+            self.client,
+            build,
+            self.context(model),
+            self.wire.parse_error,
+            policy or self.policy,
+        )
+
+    async def open_chat(
+        self,
+        body: dict[str, Any],
+        *,
+        model: str,
+        stream: bool,
+        headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """Send a body already in this upstream's wire format (passthrough)."""
+        self.place_model(body, model, stream)
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return await self.request(
+            "POST",
+            self.chat_url(model, stream=stream),
+            content=content,
+            model=model,
+            stream=stream,
+            headers=headers,
+            policy=policy,
+        )
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        """A whole reply, not streamed."""
+        body = self.wire.build_request(request)
+        response = await self.open_chat(body, model=request.model, stream=False)
+        return self.wire.parse_response(await self._read_json(response, request.model))
+
+    async def stream(
+        self, request: ChatRequest, *, policy: RetryPolicy | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Neutral stream events as they arrive; closing the iterator closes the upstream."""
+        body = self.wire.build_request(request)
+        response = await self.open_chat(body, model=request.model, stream=True, policy=policy)
+        async for event in self.iter_events(response, request.model):
+            yield event
+
+    async def iter_events(self, response: httpx.Response, model: str) -> AsyncIterator[StreamEvent]:
+        """Decode an open streamed response into neutral events, then close it."""
+        sse = SSEParser()
+        parser = self.stream_parser(model)
+        try:
+            async for chunk in response.aiter_bytes():
+                for event in sse.feed(chunk):
+                    for item in parser.feed(event):
+                        yield item
+            for event in sse.close():
+                for item in parser.feed(event):
+                    yield item
+            for item in parser.close():
+                yield item
+        except httpx.HTTPError as exc:
+            raise map_httpx_error(exc, self.context(model), response.request.url) from exc
+        finally:
+            await response.aclose()
+
+    async def list_models(self) -> list[ModelEntry]:
+        """The models the upstream says it serves."""
+        response = await self.request("GET", self.models_url())
+        return self.parse_models(await self._read_json(response, None))
+
+    async def _read_json(self, response: httpx.Response, model: str | None) -> Any:
+        try:
+            raw = await response.aread()
+        except httpx.HTTPError as exc:
+            raise map_httpx_error(exc, self.context(model), response.request.url) from exc
+        finally:
+            await response.aclose()
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise BadResponseError(
+                f"{self.provider.id} answered {response.request.url.copy_with(query=None)} with "
+                f"something that is not JSON: {raw[:120]!r}",
+                provider_id=self.provider.id,
+                status=response.status_code,
+            ) from exc
+
+
+def new_client(
+    *, timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_connections: int = 256
+) -> httpx.AsyncClient:
+    """The pooled client an adapter uses: keep-alive, no redirects (a redirect of a
+    POST to an API is a misconfiguration worth reporting, not following)."""
+    return httpx.AsyncClient(
+        timeout=timeout,
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=64),
+        follow_redirects=False,
+    )

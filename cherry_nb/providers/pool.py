@@ -1,0 +1,64 @@
+"""One adapter (and one pooled HTTP client) per provider, reused across requests.
+
+A pool belongs to one event loop: httpx clients must not cross loops. The
+gateway's server thread owns one pool; the notebook's background loop another.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ..config.models import Provider
+from .anthropic import AnthropicAdapter
+from .azure import AzureOpenAIAdapter
+from .base import Adapter, new_client
+from .gemini import GeminiAdapter
+from .openai import OpenAIAdapter
+from .transport import DEFAULT_TIMEOUT, RetryPolicy
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    "openai": OpenAIAdapter,
+    "anthropic": AnthropicAdapter,
+    "gemini": GeminiAdapter,
+    "azure-openai": AzureOpenAIAdapter,
+}
+
+
+class AdapterPool:
+    """Adapters keyed by provider id, rebuilt when the provider's definition changes."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self._timeout = timeout
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._adapters: dict[str, Adapter] = {}
+
+    def adapter(self, provider: Provider) -> Adapter:
+        """The adapter for `provider`; cheap when nothing changed (an identity check).
+
+        Config snapshots are copy-on-write, so an edited provider is a new object;
+        the cached adapter holds the old one alive, so identity cannot be reused.
+        """
+        cached = self._adapters.get(provider.id)
+        if cached is not None and cached.provider is provider:
+            return cached
+        client = self._clients.get(provider.id)
+        if client is None:
+            client = self._clients[provider.id] = new_client(timeout=self._timeout)
+        adapter = ADAPTERS[provider.type](provider, client, self.policy)
+        self._adapters[provider.id] = adapter
+        return adapter
+
+    async def aclose(self) -> None:
+        clients, self._clients, self._adapters = list(self._clients.values()), {}, {}
+        for client in clients:
+            await client.aclose()
+
+
+def adapter_class(provider_type: str) -> type[Adapter]:
+    return ADAPTERS[provider_type]

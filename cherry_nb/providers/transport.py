@@ -1,0 +1,269 @@
+"""The httpx boundary: sending with retry, and mapping failures to cherry_nb errors.
+
+httpx exceptions and upstream error statuses are turned into the ProviderError
+tree here, once (as httpx maps httpcore's). Retries happen only before a
+response is handed to the caller, so no byte has reached anyone yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .._exceptions import (
+    AuthenticationError,
+    BadResponseError,
+    ConfigError,
+    ModelNotFoundError,
+    NetworkError,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+# Phrases with which upstreams say "no such model" in a 400/404 body.
+_MODEL_MISSING_PHRASES = (
+    "not found",
+    "does not exist",
+    "not exist",
+    "invalid model",
+    "unknown model",
+    "not supported",
+    "no such model",
+    "try pulling",
+)
+_MODEL_MISSING_CODES = frozenset({"model_not_found", "DeploymentNotFound"})
+_BAD_KEY_CODES = frozenset({"API_KEY_INVALID", "invalid_api_key", "authentication_error"})
+
+ErrorParser = Callable[[int, bytes], tuple[str, "str | None"]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try: attempts in all, exponential backoff, and the longest
+    Retry-After worth waiting for (longer ones fail at once with RateLimitError)."""
+
+    attempts: int = 3
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up."""
+        if attempt >= self.attempts:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_after else None
+        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return base * (0.5 + random.random() / 2)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=10.0)
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What error messages need to say where a failure happened."""
+
+    provider_id: str
+    upstream_type: str
+    model: str | None = None
+
+
+async def send(
+    client: httpx.AsyncClient,
+    build: Callable[[], httpx.Request],
+    context: RequestContext,
+    parse_error: ErrorParser,
+    policy: RetryPolicy,
+) -> httpx.Response:
+    """Send with retries and return an open, successful response (status < 400).
+
+    `build` is called per attempt so key rotation can pick the next key. The
+    caller owns the returned response and must close it (`aclose`).
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        request = build()
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            error = map_httpx_error(exc, context, request.url)
+            wait = policy.delay(attempt, None) if _retryable_exception(exc) else None
+            if wait is None:
+                raise error from exc
+            await asyncio.sleep(wait)
+            continue
+        if response.status_code < 400:
+            if _is_html(response):
+                body = await _read_error_body(response)
+                raise BadResponseError(
+                    f"{context.provider_id} answered {request.url.copy_with(query=None)} with an "
+                    "HTML page instead of JSON: the address is probably wrong, or a login or "
+                    f"proxy page is in the way. The page says: {_html_text(body)}",
+                    provider_id=context.provider_id,
+                    status=response.status_code,
+                    url=str(request.url.copy_with(query=None)),
+                )
+            return response
+        body = await _read_error_body(response)
+        retry_after = _retry_after(response.headers)
+        error = map_status_error(response, body, context, parse_error, retry_after)
+        if response.status_code in RETRY_STATUSES:
+            wait = policy.delay(attempt, retry_after)
+            if wait is not None:
+                await asyncio.sleep(wait)
+                continue
+        raise error
+
+
+async def _read_error_body(response: httpx.Response) -> bytes:
+    try:
+        return await response.aread()
+    except httpx.HTTPError:
+        return b""
+    finally:
+        await response.aclose()
+
+
+def _retryable_exception(exc: httpx.HTTPError) -> bool:
+    # Connect failures never reached the upstream's model; read timeouts may have.
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _is_html(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/html")
+
+
+def _html_text(body: bytes) -> str:
+    text = re.sub(r"<[^>]+>", " ", body.decode("utf-8", "replace"))
+    return " ".join(text.split())[:200] or "(empty)"
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds from `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def map_status_error(
+    response: httpx.Response,
+    body: bytes,
+    context: RequestContext,
+    parse_error: ErrorParser,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """The ProviderError subclass an upstream error status means."""
+    status = response.status_code
+    url = str(response.request.url.copy_with(query=None))
+    message, code = parse_error(status, body)
+    where = f"{context.provider_id} ({context.upstream_type}) answered {status}"
+    kwargs: dict[str, Any] = {
+        "provider_id": context.provider_id,
+        "status": status,
+        "upstream_type": code,
+        "url": url,
+    }
+    if status in (401, 403) or (code in _BAD_KEY_CODES) or "api key not valid" in message.lower():
+        return AuthenticationError(f"{where}: {message}", **kwargs)
+    if status == 429:
+        return RateLimitError(f"{where}: {message}", retry_after=retry_after, **kwargs)
+    if _is_html(response):
+        # A web server's page, not the API: the route does not exist there.
+        if status == 404:
+            return NotFoundError(f"{where} for {url} with an HTML page: {message}", **kwargs)
+        return BadResponseError(f"{where} with an HTML page: {message}", **kwargs)
+    if context.model is not None and _is_model_missing(status, message, code, context.model):
+        return ModelNotFoundError(f"{where}: {message}", model=context.model, **kwargs)
+    if status == 404:
+        return NotFoundError(f"{where} for {url}: {message}", **kwargs)
+    return UpstreamError(f"{where}: {message}", **kwargs)
+
+
+def _is_model_missing(status: int, message: str, code: str | None, model: str) -> bool:
+    if status not in (400, 404):
+        return False
+    if code in _MODEL_MISSING_CODES:
+        return True
+    lowered = message.lower()
+    if model.lower() not in lowered:
+        return False
+    return status == 404 or any(phrase in lowered for phrase in _MODEL_MISSING_PHRASES)
+
+
+def map_httpx_error(
+    exc: httpx.HTTPError, context: RequestContext, url: httpx.URL | str | None = None
+) -> ProviderError | ConfigError:
+    """The cherry_nb error for an httpx transport failure, with a plain-words cause."""
+    target = str(httpx.URL(str(url)).copy_with(query=None)) if url is not None else "the upstream"
+    kwargs: dict[str, Any] = {"provider_id": context.provider_id, "url": target}
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ConfigError(f"The address {target} of {context.provider_id} is not usable: {detail}")
+    if isinstance(exc, httpx.TimeoutException):
+        phase = "connect to" if isinstance(exc, httpx.ConnectTimeout) else "answer from"
+        return UpstreamTimeoutError(f"Timed out waiting to {phase} {target}.", **kwargs)
+    if isinstance(exc, httpx.ConnectError):
+        return NetworkError(f"Could not connect to {target}: {_connect_cause(exc)}", **kwargs)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return NetworkError(
+            f"The connection to {target} was dropped before the reply was complete ({detail}).",
+            **kwargs,
+        )
+    return NetworkError(f"Request to {target} failed: {detail}", **kwargs)
+
+
+def _connect_cause(exc: BaseException) -> str:
+    """Plain words for why a connection failed, from the root of the exception chain
+    (httpx's own message is often just "All connection attempts failed")."""
+    root: BaseException | None = exc
+    seen: list[BaseException] = []
+    while root is not None and root not in seen:
+        seen.append(root)
+        root = root.__cause__ or root.__context__
+    causes = seen[::-1]
+    if any(isinstance(e, ConnectionRefusedError) for e in causes):
+        return "connection refused (nothing is listening on that port)."
+    if any(isinstance(e, socket.gaierror) for e in causes):
+        return "the host name could not be resolved (DNS)."
+    if any(isinstance(e, ssl.SSLError) for e in causes):
+        return f"the TLS handshake failed ({causes[0]})."
+    return str(causes[0]) or type(causes[0]).__name__
+
+
+def auth_headers(header: str, key: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """Headers for one request: the provider's extras, then the key (if any)."""
+    headers = dict(extra)
+    if key:
+        headers[header] = f"Bearer {key}" if header == "authorization" else key
+    return headers
