@@ -1,0 +1,17 @@
+"""An importable ASGI app for Hypercorn's worker processes (`cherry-nb serve --workers N`)."""
+
+from __future__ import annotations
+
+import os
+
+from ..config.registry import ProviderRegistry
+from .app import create_app
+from .cli import KEY_ENV
+from .server import ensure_api_key
+
+_registry = ProviderRegistry()
+app = create_app(
+    _registry,
+    api_key=ensure_api_key(_registry, os.environ.get(KEY_ENV)),
+    reload_config=True,
+)

@@ -1,0 +1,64 @@
+"""`cherry-nb serve`: the gateway as a standalone process, optionally with workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from hypercorn.asyncio import serve as hypercorn_serve
+
+from .._secrets import mask_key
+from ..config.registry import ProviderRegistry
+from .app import create_app
+from .server import LOCAL_HOSTS, bind_socket, ensure_api_key, hypercorn_config
+
+KEY_ENV = "CHERRY_NB_GATEWAY_KEY"
+
+
+def serve(
+    config_path: Path | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    api_key: str | None = None,
+    workers: int = 1,
+) -> int:
+    """Serve until SIGINT/SIGTERM, which let in-flight requests finish."""
+    registry = ProviderRegistry(config_path)
+    settings = registry.config.server
+    host = host or settings.host
+    port = settings.port if port is None else port
+    key = ensure_api_key(registry, api_key)
+    if host not in LOCAL_HOSTS:
+        print(
+            f"warning: listening on {host}: anyone who can reach this machine can use your "
+            "providers with the gateway key.",
+            file=sys.stderr,
+        )
+    sock = bind_socket(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Listening on http://{shown}:{sock.getsockname()[1]}", flush=True)
+    print(
+        f"Gateway key {mask_key(key)} (server.api_key in {registry.path}); "
+        f"{len(registry.config.providers)} provider(s) configured.",
+        file=sys.stderr,
+        flush=True,
+    )
+    if workers <= 1:
+        app = create_app(
+            registry,
+            api_key=key,
+            reload_config=True,
+        )
+        asyncio.run(hypercorn_serve(app, hypercorn_config(sock)))  # type: ignore[arg-type]
+        return 0
+    from hypercorn.run import run
+
+    # Worker processes are spawned and build their app from the environment.
+    os.environ["CHERRY_NB_CONFIG"] = str(registry.path)
+    os.environ[KEY_ENV] = key
+    config = hypercorn_config(sock, workers=workers)
+    config.application_path = "cherry_nb.gateway.asgi:app"
+    return run(config)

@@ -1,0 +1,648 @@
+"""The gateway's OpenAPI document, generated from the models that validate requests.
+
+`build_openapi` returns an OpenAPI 3.1.0 document (served at /api-docs.json); it is
+built once per (version, server_url) and cached, so treat the returned dict as
+read-only. `openapi_30` rewrites it as OpenAPI 3.0.3 for the bundled Swagger UI
+(version 4), which cannot render 3.1 documents.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+
+from ..config.models import PROVIDER_TYPES
+from . import schemas
+
+__all__ = ["build_openapi", "openapi_30"]
+
+OPENAPI_VERSION = "3.1.0"
+_REF = "#/components/schemas/{model}"
+_JSON = "application/json"
+_SSE = "text/event-stream"
+_SECURITY = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+
+_COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
+    schemas.ChatCompletionRequest,
+    schemas.MessagesRequest,
+    schemas.CountTokensRequest,
+    schemas.ChatCompletion,
+    schemas.ChatCompletionChunk,
+    schemas.Message,
+    schemas.MessageStreamEvent,
+    schemas.CountTokensResponse,
+    schemas.ModelList,
+    schemas.Health,
+    schemas.ServiceInfo,
+    schemas.OpenAIErrorEnvelope,
+    schemas.AnthropicErrorEnvelope,
+)
+
+_DESCRIPTION = """\
+One local, authenticated endpoint for every enabled provider, in both the OpenAI and
+the Anthropic wire formats, whatever format the upstream speaks.
+
+**Authentication.** Send the gateway key as `Authorization: Bearer <key>` or
+`X-API-Key: <key>` (Anthropic SDKs and Claude Code send `x-api-key`: header names are
+case-insensitive). `/`, `/health` and the docs need no key.
+
+**Models.** `model` is `provider-id:model-id`, split at the first colon, e.g.
+`my-openai:gpt-4o-mini`; `GET /v1/models` lists them. On `/{provider_id}/v1/messages`
+a bare model id is enough (point `ANTHROPIC_BASE_URL` at `http://HOST:PORT/provider-id`).
+
+**Streaming.** With `"stream": true` both formats answer `text/event-stream`.
+
+**Errors** come in the caller's envelope: OpenAI's `{"error": {...}}` on the OpenAI
+routes, Anthropic's `{"type": "error", "error": {...}}` on the Messages routes.
+Upstream statuses are mapped (429 stays 429, timeouts are 504), not flattened to 500.
+Unknown fields, query parameters and headers never break a request.
+"""
+
+_ERRORS: dict[int, tuple[str, str, str]] = {
+    # status: (description, OpenAI type, Anthropic type)
+    400: (
+        "Invalid request: the body is not a JSON object or a field is wrong (`param`, in "
+        "the OpenAI envelope, names it: e.g. `messages.0.content`). An upstream's own 400 "
+        "is passed on with its message.",
+        "invalid_request_error",
+        "invalid_request_error",
+    ),
+    401: (
+        "The gateway key is missing or the Authorization header is malformed (or the "
+        "upstream rejected the provider's key).",
+        "authentication_error",
+        "authentication_error",
+    ),
+    403: ("The gateway key is wrong.", "permission_error", "permission_error"),
+    404: (
+        "No such route, provider or model, or the provider is disabled.",
+        "not_found_error",
+        "not_found_error",
+    ),
+    413: ("The request body is too large.", "invalid_request_error", "request_too_large"),
+    429: (
+        "The upstream's rate limit; `Retry-After` is passed on when the upstream sent it.",
+        "rate_limit_error",
+        "rate_limit_error",
+    ),
+    500: ("An unexpected gateway error.", "api_error", "api_error"),
+    502: (
+        "The upstream could not be reached, or answered something that is not its protocol.",
+        "api_error",
+        "api_error",
+    ),
+    504: ("The upstream timed out.", "api_error", "api_error"),
+}
+
+_CHAT_EXAMPLE = {
+    "model": "my-openai:gpt-4o-mini",
+    "messages": [
+        {"role": "system", "content": "You are concise."},
+        {"role": "user", "content": "Say hello in French."},
+    ],
+}
+_MESSAGES_EXAMPLE = {
+    "model": "my-anthropic:claude-sonnet-4-5",
+    "max_tokens": 1024,
+    "system": "You are concise.",
+    "messages": [{"role": "user", "content": "Say hello in French."}],
+}
+_CHAT_SSE_EXAMPLE = (
+    'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,'
+    '"model":"my-openai:gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant",'
+    '"content":"Bonjour"},"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,'
+    '"model":"my-openai:gpt-4o-mini","choices":[{"index":0,"delta":{},'
+    '"finish_reason":"stop"}]}\n\n'
+    "data: [DONE]\n\n"
+)
+_MESSAGES_SSE_EXAMPLE = (
+    "event: message_start\n"
+    'data: {"type":"message_start","message":{"id":"msg_1","type":"message",'
+    '"role":"assistant","content":[],"model":"my-anthropic:claude-sonnet-4-5",'
+    '"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":0}}}'
+    "\n\n"
+    "event: content_block_start\n"
+    'data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'
+    "\n\n"
+    "event: content_block_delta\n"
+    'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta",'
+    '"text":"Bonjour"}}\n\n'
+    "event: content_block_stop\n"
+    'data: {"type":"content_block_stop","index":0}\n\n'
+    "event: message_delta\n"
+    'data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},'
+    '"usage":{"output_tokens":3}}\n\n'
+    "event: message_stop\n"
+    'data: {"type":"message_stop"}\n\n'
+)
+
+
+class _Generator(GenerateJsonSchema):
+    """pydantic's JSON Schema, tuned for API docs.
+
+    Unions tagged by a function (`schemas._pick`) may overlap (a fallback member takes
+    any other `type`), so they are `anyOf`, not `oneOf`; field titles ("Max Tokens")
+    only repeat the property names and are left out.
+    """
+
+    def tagged_union_schema(self, schema: core_schema.TaggedUnionSchema) -> JsonSchemaValue:
+        generated = super().tagged_union_schema(schema)
+        if "discriminator" not in generated and "oneOf" in generated:
+            generated["anyOf"] = generated.pop("oneOf")
+        return generated
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def build_openapi(*, version: str, server_url: str | None = None) -> dict[str, Any]:
+    """The gateway's OpenAPI 3.1.0 document; cached: do not modify the returned dict.
+
+    `server_url` (e.g. "http://127.0.0.1:23333") is listed under `servers`; without it
+    clients use the document's own origin, which is what the docs page wants.
+    """
+    return _build(version, server_url)
+
+
+@functools.lru_cache(maxsize=8)
+def _build(version: str, server_url: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "cherry-nb gateway",
+            "version": version,
+            "description": _DESCRIPTION,
+            "license": {"name": "MIT"},
+        },
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url.rstrip("/") or "/"}]
+    doc["tags"] = [
+        {"name": "Service", "description": "Health, index and these docs (no key needed)."},
+        {"name": "Models", "description": "The models of the enabled providers."},
+        {"name": "OpenAI", "description": "OpenAI Chat Completions format."},
+        {"name": "Anthropic", "description": "Anthropic Messages format (Claude Code)."},
+    ]
+    doc["paths"] = _paths()
+    doc["components"] = {
+        "schemas": _component_schemas(),
+        "responses": _error_responses(),
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`Authorization: Bearer <gateway key>` (OpenAI SDKs, "
+                "ANTHROPIC_AUTH_TOKEN).",
+            },
+            "apiKeyAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "`X-API-Key: <gateway key>`; Anthropic SDKs' `x-api-key` is "
+                "the same header (names are case-insensitive).",
+            },
+        },
+    }
+    return doc
+
+
+def _component_schemas() -> dict[str, Any]:
+    _, top = models_json_schema(
+        [(model, "validation") for model in _COMPONENT_MODELS],
+        ref_template=_REF,
+        schema_generator=_Generator,
+    )
+    return dict(sorted(top.get("$defs", {}).items()))
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _error_name(envelope: str, status: int) -> str:
+    return f"{envelope}Error{status}"
+
+
+def _error_responses() -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, (description, openai_type, anthropic_type) in _ERRORS.items():
+        responses[_error_name("OpenAI", status)] = {
+            "description": description,
+            "content": {
+                _JSON: {
+                    "schema": _ref(schemas.OpenAIErrorEnvelope),
+                    "example": {
+                        "error": {
+                            "message": description,
+                            "type": openai_type,
+                            "param": "messages.0.content" if status == 400 else None,
+                            "code": None,
+                        }
+                    },
+                }
+            },
+        }
+        responses[_error_name("Anthropic", status)] = {
+            "description": description,
+            "content": {
+                _JSON: {
+                    "schema": _ref(schemas.AnthropicErrorEnvelope),
+                    "example": {
+                        "type": "error",
+                        "error": {"type": anthropic_type, "message": description},
+                    },
+                }
+            },
+        }
+    return responses
+
+
+def _errors(envelope: str, statuses: tuple[int, ...] = tuple(_ERRORS)) -> dict[str, Any]:
+    return {
+        str(status): {"$ref": f"#/components/responses/{_error_name(envelope, status)}"}
+        for status in statuses
+    }
+
+
+def _json_body(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {_JSON: {"schema": _ref(model), "example": example}},
+    }
+
+
+def _ok(
+    description: str,
+    model: type[BaseModel],
+    stream: tuple[type[BaseModel], str] | None = None,
+) -> dict[str, Any]:
+    content: dict[str, Any] = {_JSON: {"schema": _ref(model)}}
+    if stream is not None:
+        event_model, example = stream
+        content[_SSE] = {
+            "schema": {
+                "type": "string",
+                "description": 'Server-sent events when the request has `"stream": true`; '
+                f"each event's data is a {event_model.__name__} (see its schema).",
+            },
+            "example": example,
+        }
+    return {"200": {"description": description, "content": content}}
+
+
+_BETA_QUERY = {
+    "name": "beta",
+    "in": "query",
+    "required": False,
+    "description": "Sent by Anthropic SDKs for beta features (`?beta=true`); accepted and ignored.",
+    "schema": {"type": "string"},
+}
+_ANTHROPIC_HEADERS = [
+    {
+        "name": "anthropic-version",
+        "in": "header",
+        "required": False,
+        "description": "Accepted; Anthropic upstreams get the version they need.",
+        "schema": {"type": "string", "examples": ["2023-06-01"]},
+    },
+    {
+        "name": "anthropic-beta",
+        "in": "header",
+        "required": False,
+        "description": "Beta flags; passed on to Anthropic upstreams, ignored by others.",
+        "schema": {"type": "string"},
+    },
+]
+_PROVIDER_PATH = {
+    "name": "provider_id",
+    "in": "path",
+    "required": True,
+    "description": "The provider's id; `model` may then be a bare model id.",
+    "schema": {"type": "string", "examples": ["my-anthropic"]},
+}
+
+
+def _messages_op(*, provider: bool) -> dict[str, Any]:
+    where = " of the provider in the path" if provider else ""
+    return {
+        "tags": ["Anthropic"],
+        "operationId": "createProviderMessage" if provider else "createMessage",
+        "summary": "Create a message (Anthropic format)"
+        + (", provider in the path" if provider else ""),
+        "description": f"An Anthropic Messages request to any model{where}, whatever "
+        "protocol its upstream speaks: text, system prompts, images, tools and tool "
+        "results, stop reasons and usage are translated. When the upstream speaks "
+        "Anthropic's protocol too, the body is passed through with only `model` changed. "
+        "Claude Code: set ANTHROPIC_BASE_URL to this server"
+        + ("/{provider_id}" if provider else "")
+        + ", the gateway key in ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN.",
+        "security": _SECURITY,
+        "parameters": ([_PROVIDER_PATH] if provider else []) + [_BETA_QUERY, *_ANTHROPIC_HEADERS],
+        "requestBody": _json_body(schemas.MessagesRequest, _MESSAGES_EXAMPLE),
+        "responses": {
+            **_ok(
+                "The message (JSON), or its stream of events (text/event-stream).",
+                schemas.Message,
+                (schemas.MessageStreamEvent, _MESSAGES_SSE_EXAMPLE),
+            ),
+            **_errors("Anthropic"),
+        },
+    }
+
+
+def _count_tokens_op(*, provider: bool) -> dict[str, Any]:
+    return {
+        "tags": ["Anthropic"],
+        "operationId": "countProviderTokens" if provider else "countTokens",
+        "summary": "Count input tokens" + (", provider in the path" if provider else ""),
+        "description": "How many input tokens a Messages request would use: counted by the "
+        "upstream for Anthropic providers, estimated locally for the others. `max_tokens` "
+        "is not needed.",
+        "security": _SECURITY,
+        "parameters": ([_PROVIDER_PATH] if provider else []) + [_BETA_QUERY, *_ANTHROPIC_HEADERS],
+        "requestBody": _json_body(
+            schemas.CountTokensRequest,
+            {k: v for k, v in _MESSAGES_EXAMPLE.items() if k != "max_tokens"},
+        ),
+        "responses": {
+            **_ok("The token count.", schemas.CountTokensResponse),
+            **_errors("Anthropic"),
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    no_auth: list[dict[str, Any]] = []
+    return {
+        "/": {
+            "get": {
+                "tags": ["Service"],
+                "operationId": "serviceInfo",
+                "summary": "Service name, version and endpoints",
+                "description": "What this server is and where its endpoints are. No key needed.",
+                "security": no_auth,
+                "responses": _ok(
+                    "The service's name, version and endpoint map.", schemas.ServiceInfo
+                ),
+            }
+        },
+        "/health": {
+            "get": {
+                "tags": ["Service"],
+                "operationId": "health",
+                "summary": "Health check",
+                "description": "Answers 200 while the gateway is up. No key needed.",
+                "security": no_auth,
+                "responses": _ok("The gateway is up.", schemas.Health),
+            }
+        },
+        "/api-docs": {
+            "get": {
+                "tags": ["Service"],
+                "operationId": "apiDocs",
+                "summary": "These docs (Swagger UI)",
+                "description": "Interactive API docs, served entirely by the gateway (no CDN, "
+                "works offline). No key needed.",
+                "security": no_auth,
+                "responses": {
+                    "200": {
+                        "description": "The Swagger UI page.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/api-docs.json": {
+            "get": {
+                "tags": ["Service"],
+                "operationId": "openapiDocument",
+                "summary": "This OpenAPI document",
+                "description": "The OpenAPI 3.1 document, generated from the same models that "
+                "validate requests. No key needed.",
+                "security": no_auth,
+                "responses": {
+                    "200": {
+                        "description": "The OpenAPI document.",
+                        "content": {_JSON: {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/v1/models": {
+            "get": {
+                "tags": ["Models"],
+                "operationId": "listModels",
+                "summary": "List models",
+                "description": "The configured models of the enabled providers, as "
+                "`provider-id:model-id` ids to send as `model`.",
+                "security": _SECURITY,
+                "parameters": [
+                    {
+                        "name": "providerType",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only providers of this type.",
+                        "schema": {"type": "string", "enum": list(PROVIDER_TYPES)},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "description": "At most this many models.",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "description": "Skip this many models first.",
+                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                    },
+                ],
+                "responses": {
+                    **_ok("The models.", schemas.ModelList),
+                    **_errors("OpenAI", (400, 401, 403, 429, 500)),
+                },
+            }
+        },
+        "/v1/chat/completions": {
+            "post": {
+                "tags": ["OpenAI"],
+                "operationId": "createChatCompletion",
+                "summary": "Create a chat completion (OpenAI format)",
+                "description": "An OpenAI Chat Completions request to any model of any "
+                "enabled provider, whatever protocol its upstream speaks: text, system "
+                "prompts, images, tools and tool results, stop reasons and usage are "
+                "translated. When the upstream speaks OpenAI's protocol too, the body is "
+                "passed through with only `model` changed.",
+                "security": _SECURITY,
+                "requestBody": _json_body(schemas.ChatCompletionRequest, _CHAT_EXAMPLE),
+                "responses": {
+                    **_ok(
+                        "The completion (JSON), or its chunks (text/event-stream).",
+                        schemas.ChatCompletion,
+                        (schemas.ChatCompletionChunk, _CHAT_SSE_EXAMPLE),
+                    ),
+                    **_errors("OpenAI"),
+                },
+            }
+        },
+        "/v1/messages": {"post": _messages_op(provider=False)},
+        "/v1/messages/count_tokens": {"post": _count_tokens_op(provider=False)},
+        "/{provider_id}/v1/messages": {"post": _messages_op(provider=True)},
+        "/{provider_id}/v1/messages/count_tokens": {"post": _count_tokens_op(provider=True)},
+    }
+
+
+# ---- OpenAPI 3.0 for Swagger UI 4 ------------------------------------------------------
+
+# JSON Schema 2020-12 keywords OpenAPI 3.0's schema objects do not have.
+_DROP_30 = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "$defs",
+        "contentMediaType",
+        "contentEncoding",
+        "prefixItems",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "dependentRequired",
+        "dependentSchemas",
+        "propertyNames",
+        "patternProperties",
+        "if",
+        "then",
+        "else",
+        "const",
+        "examples",
+    }
+)
+_NULL = {"type": "null"}
+
+
+def openapi_30(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` (OpenAPI 3.1, as `build_openapi` makes it) rewritten as OpenAPI 3.0.3.
+
+    Swagger UI 4 (the version swagger-ui-bundle ships) renders only 3.0 documents.
+    Schemas lose nothing the docs show: `{"anyOf": [X, {"type": "null"}]}` becomes X with
+    `nullable`, `const` an one-value `enum`, `examples` one `example`.
+    """
+    out = copy.deepcopy(doc)
+    out["openapi"] = "3.0.3"
+    out.pop("jsonSchemaDialect", None)
+    out.pop("webhooks", None)
+    info = out.get("info", {})
+    info.pop("summary", None)
+    info.get("license", {}).pop("identifier", None)
+    components = out.get("components", {})
+    components.pop("pathItems", None)
+    components["schemas"] = {k: _schema_30(v) for k, v in components.get("schemas", {}).items()}
+    for response in components.get("responses", {}).values():
+        _response_30(response)
+    for parameter in components.get("parameters", {}).values():
+        _parameter_30(parameter)
+    for path_item in out.get("paths", {}).values():
+        for parameter in path_item.get("parameters", []):
+            _parameter_30(parameter)
+        for key, operation in path_item.items():
+            if key == "parameters" or not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                _parameter_30(parameter)
+            body = operation.get("requestBody", {})
+            for media in body.get("content", {}).values():
+                _media_30(media)
+            for response in operation.get("responses", {}).values():
+                _response_30(response)
+    return out
+
+
+def _media_30(media: dict[str, Any]) -> None:
+    if "schema" in media:
+        media["schema"] = _schema_30(media["schema"])
+
+
+def _parameter_30(parameter: dict[str, Any]) -> None:
+    _media_30(parameter)
+    for media in parameter.get("content", {}).values():
+        _media_30(media)
+
+
+def _response_30(response: dict[str, Any]) -> None:
+    for media in response.get("content", {}).values():
+        _media_30(media)
+    for header in response.get("headers", {}).values():
+        _parameter_30(header)
+
+
+def _schema_30(schema: Any) -> Any:
+    """One JSON Schema 2020-12 schema (and its subschemas) as an OpenAPI 3.0 schema."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties":
+            out[key] = {name: _schema_30(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not"):
+            out[key] = _schema_30(value)
+        elif key in ("anyOf", "oneOf", "allOf"):
+            out[key] = [_schema_30(sub) for sub in value]
+        elif key == "const":
+            out["enum"] = [value]
+        elif key == "examples":
+            if isinstance(value, list) and value and "example" not in schema:
+                out["example"] = value[0]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
+        elif key not in _DROP_30:
+            out[key] = value
+    _nullable_30(out)
+    if "$ref" in out and len(out) > 1:  # 3.0 ignores a $ref's siblings: wrap it
+        out["allOf"] = [{"$ref": out.pop("$ref")}, *out.get("allOf", [])]
+    return out
+
+
+def _nullable_30(out: dict[str, Any]) -> None:
+    """Null as a type or as a union member -> `nullable: true`."""
+    kind = out.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) < len(kind):
+            out["nullable"] = True
+        if len(kinds) == 1:
+            out["type"] = kinds[0]
+        else:
+            del out["type"]
+            if len(kinds) > 1:
+                out["anyOf"] = [{"type": k} for k in kinds] + out.get("anyOf", [])
+    elif kind == "null":
+        del out["type"]
+        out["nullable"] = True
+        out["enum"] = [None]
+    for combiner in ("anyOf", "oneOf"):
+        members = out.get(combiner)
+        if not members:
+            continue
+        others = [m for m in members if m != _NULL and m != {"nullable": True, "enum": [None]}]
+        if len(others) == len(members):
+            continue
+        del out[combiner]
+        out["nullable"] = True
+        if len(others) > 1:
+            out[combiner] = others
+        elif len(others) == 1:
+            (only,) = others
+            if "$ref" in only:
+                out["allOf"] = [only, *out.get("allOf", [])]
+            else:
+                for key, value in only.items():
+                    out.setdefault(key, value)

@@ -1,0 +1,200 @@
+"""Running the gateway: in a kernel's daemon thread, or as `cherry-nb serve`.
+
+The socket is bound here, before Hypercorn starts, so a port in use is a clear
+error at `start()` (not a log line in a thread), and `port=0` yields the real
+port at once. Hypercorn gets the bound socket as `fd://`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HypercornConfig
+
+from .._exceptions import ConfigError
+from .._secrets import mask_key, register_secret
+from ..config.registry import ProviderRegistry
+from .app import create_app, gateway_state
+
+log = logging.getLogger("cherry_nb.gateway")
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def ensure_api_key(registry: ProviderRegistry, api_key: str | None = None) -> str:
+    """The gateway key: given, configured, or generated (`cs-sk-<uuid4>`) and saved."""
+    key = api_key or registry.config.server.api_key
+    if not key:
+        key = f"cs-sk-{uuid.uuid4()}"
+        registry.set_server(api_key=key)
+    register_secret(key)
+    return key
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket, or a ConfigError naming the busy port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"Port {port} on {host} is already in use (another gateway, or another "
+                "program). Stop it, or choose another port (port=0 picks a free one)."
+            ) from None
+        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+    # Listening now means a client that connects before Hypercorn accepts is
+    # queued in the backlog, not refused.
+    sock.listen(1024)
+    return sock
+
+
+def hypercorn_config(sock: socket.socket, *, workers: int = 1) -> HypercornConfig:
+    """Hypercorn settings serving on `sock`, whose fd Hypercorn takes over (detached)."""
+    config = HypercornConfig()
+    config.bind = [f"fd://{sock.detach()}"]
+    config.workers = workers
+    config.accesslog = None
+    config.errorlog = logging.getLogger("cherry_nb.gateway.server")
+    config.graceful_timeout = 10.0
+    config.keep_alive_timeout = 75.0
+    config.include_server_header = False
+    return config
+
+
+def warn_if_public(host: str) -> None:
+    if host not in LOCAL_HOSTS:
+        log.warning(
+            "The gateway listens on %s: every machine that can reach it can use your "
+            "providers with the gateway key. Prefer 127.0.0.1 unless you mean it.",
+            host,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayStatus:
+    running: bool
+    url: str | None
+    requests: int
+    uptime_seconds: float | None
+
+
+class GatewayServer:
+    """The gateway in a background thread of this process (the kernel's).
+
+    `start()` returns once the server accepts connections; `stop()` lets
+    in-flight requests finish (up to a grace period) and frees the port.
+    """
+
+    def __init__(self, registry: ProviderRegistry | None = None) -> None:
+        self.registry = registry or ProviderRegistry()
+        self.host = "127.0.0.1"
+        self.port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._app = None
+        self._api_key: str | None = None
+        self._error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        state = f"running at {self.url}" if self.running else "stopped"
+        return f"<GatewayServer {state}>"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def url(self) -> str | None:
+        if not self.running or self.port is None:
+            return None
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        return self._api_key or ensure_api_key(self.registry)
+
+    @property
+    def masked_key(self) -> str:
+        return mask_key(self.api_key)
+
+    def start(self, port: int | None = None, host: str | None = None) -> str:
+        """Start serving; returns the base URL. Starting twice is a no-op."""
+        if self.running:
+            assert self.url is not None
+            return self.url
+        settings = self.registry.config.server
+        self.host = host or settings.host
+        wanted = settings.port if port is None else port
+        self._api_key = ensure_api_key(self.registry)
+        warn_if_public(self.host)
+        sock = bind_socket(self.host, wanted)
+        self.port = sock.getsockname()[1]
+        self._app = create_app(
+            self.registry,
+            api_key=self._api_key,
+        )
+        ready = threading.Event()
+        self._error = None
+        self._thread = threading.Thread(
+            target=self._run, args=(sock, ready), name="cherry-nb-gateway", daemon=True
+        )
+        self._thread.start()
+        ready.wait(timeout=15)
+        if self._error is not None:
+            raise ConfigError(f"The gateway failed to start: {self._error}")
+        assert self.url is not None
+        return self.url
+
+    def _run(self, sock: socket.socket, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._stop = asyncio.Event()
+        config = hypercorn_config(sock)
+
+        async def main() -> None:
+            loop.call_soon(ready.set)
+            assert self._stop is not None
+            await serve(self._app, config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
+
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # reported to start() or logged; never lost silently
+            self._error = exc
+            log.error("Gateway stopped with an error: %s", exc)
+        finally:
+            ready.set()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop serving and wait for the thread; in-flight requests get to finish."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None or loop is None or stop is None:
+            return
+        if thread.is_alive():
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(timeout)
+        self._thread = None
+
+    def status(self) -> GatewayStatus:
+        if not self.running or self._app is None:
+            return GatewayStatus(False, None, 0, None)
+        import time
+
+        state = gateway_state(self._app)
+        return GatewayStatus(
+            True, self.url, state.requests, round(time.monotonic() - state.started, 1)
+        )
