@@ -1,5 +1,131 @@
-"""cherry_nb: custom AI providers, a key check, and an OpenAI/Anthropic gateway for Jupyter."""
+"""cherry_nb: custom AI providers, a key check, and an OpenAI/Anthropic gateway for Jupyter.
 
+In a notebook: ``%load_ext cherry_nb``, then ``%%chat`` cells, ``%chat setup`` for the
+provider manager and ``%chat server start`` for the gateway. From code, the names
+below. Heavy modules (the gateway's Quart and Hypercorn, the widgets) load only
+when first used, so importing cherry_nb stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import (
+    AuthenticationError,
+    BadResponseError,
+    CherryError,
+    ConfigError,
+    ConfigFileError,
+    ModelNotFoundError,
+    NetworkError,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+    RequestError,
+    UnknownProviderError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    WireFormatError,
+)
 from ._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from .check import CheckResult
+    from .config.registry import ProviderRegistry
+    from .gateway.server import GatewayServer
+    from .notebook.widgets import GatewayPanel, ProviderManager
+
+__all__ = [
+    "AuthenticationError",
+    "BadResponseError",
+    "CheckResult",
+    "CherryError",
+    "ConfigError",
+    "ConfigFileError",
+    "GatewayServer",
+    "ModelNotFoundError",
+    "NetworkError",
+    "NotFoundError",
+    "ProviderError",
+    "ProviderRegistry",
+    "RateLimitError",
+    "RequestError",
+    "UnknownProviderError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+    "WireFormatError",
+    "__version__",
+    "check",
+    "gateway",
+    "gateway_key",
+    "gateway_panel",
+    "load_ipython_extension",
+    "registry",
+    "setup",
+]
+
+_LAZY = {
+    "CheckResult": ("cherry_nb.check", "CheckResult"),
+    "GatewayServer": ("cherry_nb.gateway.server", "GatewayServer"),
+    "ProviderRegistry": ("cherry_nb.config.registry", "ProviderRegistry"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'cherry_nb' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext cherry_nb`: register the %%chat and %chat magics."""
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
+def registry() -> ProviderRegistry:
+    """This kernel's provider registry (the config file, kept in sync)."""
+    from .notebook.runtime import get_runtime
+
+    return get_runtime().registry
+
+
+def setup() -> ProviderManager:
+    """The provider manager widget (the same as `%chat setup`)."""
+    from .notebook.runtime import get_runtime
+    from .notebook.widgets import setup as make
+
+    return make(get_runtime())
+
+
+def gateway() -> GatewayServer:
+    """This kernel's gateway server: `.start(port)`, `.stop()`, `.status()`, `.url`."""
+    from .notebook.runtime import get_runtime
+
+    return get_runtime().gateway
+
+
+def gateway_panel() -> GatewayPanel:
+    """The gateway panel widget (the same as `%chat server panel`)."""
+    from .notebook.runtime import get_runtime
+    from .notebook.widgets import gateway_panel as make
+
+    return make(get_runtime())
+
+
+def gateway_key() -> str:
+    """The gateway's full key, for code that calls the gateway. Never printed by cherry_nb."""
+    from .notebook.runtime import get_runtime
+
+    return get_runtime().gateway.api_key
+
+
+def check(provider_id: str, model: str | None = None) -> CheckResult:
+    """Check a provider's key, address and model; the result says what to fix."""
+    from .notebook.runtime import get_runtime
+
+    return get_runtime().check(provider_id, model)

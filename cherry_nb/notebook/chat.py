@@ -1,0 +1,160 @@
+"""Running one %%chat turn: the stream on the background loop, rendering here.
+
+The upstream stream runs as a task on the runtime's loop and pushes events
+into a thread-safe queue; the kernel's main thread drains it and renders. An
+interrupt (the stop button, Ctrl-C) raises KeyboardInterrupt here: the task is
+cancelled — which closes the upstream connection — and the partial reply is
+kept, shown and recorded as interrupted.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._exceptions import CherryError, ModelNotFoundError
+from ..config.models import Provider
+from ..diagnosis import diagnose
+from ..wire.accumulate import ResponseAccumulator
+from ..wire.neutral import ChatRequest, TextDelta, Usage
+from .runtime import Runtime
+
+_DONE = object()
+POLL = 0.05  # seconds: how often the main thread wakes to render and notice Ctrl-C
+
+
+class ChatReply(str):
+    """The reply text (a str) with what the footer shows attached."""
+
+    model: str
+    usage: Usage | None
+    seconds: float
+    interrupted: bool
+    error: str | None
+
+    def __new__(
+        cls,
+        text: str,
+        *,
+        model: str,
+        usage: Usage | None = None,
+        seconds: float = 0.0,
+        interrupted: bool = False,
+        error: str | None = None,
+    ) -> ChatReply:
+        reply = super().__new__(cls, text)
+        reply.model, reply.usage, reply.seconds = model, usage, seconds
+        reply.interrupted, reply.error = interrupted, error
+        return reply
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a stream ended, as seen from the main thread."""
+
+    text: str
+    usage: Usage | None
+    seconds: float
+    interrupted: bool = False
+    error: CherryError | None = None
+
+
+def run_stream(
+    runtime: Runtime,
+    provider: Provider,
+    request: ChatRequest,
+    on_text: Callable[[str], None],
+    tick: Callable[[], None],
+) -> Outcome:
+    """Stream one request; call `on_text` per delta and `tick` often, on this thread."""
+    (outcome,) = run_streams(runtime, [(provider, request)], lambda _, text: on_text(text), tick)
+    return outcome
+
+
+def run_streams(
+    runtime: Runtime,
+    jobs: Sequence[tuple[Provider, ChatRequest]],
+    on_text: Callable[[int, str], None],
+    tick: Callable[[], None],
+) -> list[Outcome]:
+    """Stream several requests at once (a comparison); one queue, tagged by job."""
+    events: queue.Queue[tuple[int, Any]] = queue.Queue()
+    started = time.monotonic()
+
+    async def produce(index: int, provider: Provider, request: ChatRequest) -> None:
+        try:
+            stream = runtime.pool.adapter(provider).stream(request)
+            try:
+                async for event in stream:
+                    events.put((index, event))
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
+        except CherryError as error:
+            events.put((index, error))
+        finally:
+            events.put((index, _DONE))
+
+    futures = [runtime.submit(produce(i, p, r)) for i, (p, r) in enumerate(jobs)]
+    accumulators = [ResponseAccumulator() for _ in jobs]
+    errors: list[CherryError | None] = [None] * len(jobs)
+    ended = [0.0] * len(jobs)
+    running = len(jobs)
+    try:
+        while running:
+            try:
+                index, item = events.get(timeout=POLL)
+            except queue.Empty:
+                tick()
+                continue
+            if item is _DONE:
+                running -= 1
+                ended[index] = time.monotonic() - started
+            elif isinstance(item, CherryError):
+                errors[index] = item
+            else:
+                accumulators[index].add(item)
+                if isinstance(item, TextDelta):
+                    on_text(index, item.text)
+                tick()
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        _wait_for_done(events, running)
+        now = time.monotonic() - started
+        return [
+            Outcome(acc.text, acc.usage, ended[i] or now, interrupted=not ended[i])
+            for i, acc in enumerate(accumulators)
+        ]
+    return [
+        Outcome(acc.text, acc.usage, ended[i], error=errors[i])
+        for i, acc in enumerate(accumulators)
+    ]
+
+
+def _wait_for_done(events: queue.Queue[Any], running: int, timeout: float = 2.0) -> None:
+    """Wait for each cancelled producer's last word, so upstream connections are
+    closed before the cell finishes (a cancelled future reports at once, before
+    the task has run its cleanup)."""
+    deadline = time.monotonic() + timeout
+    while running and (left := deadline - time.monotonic()) > 0:
+        try:
+            _, item = events.get(timeout=left)
+        except queue.Empty:
+            return
+        running -= item is _DONE
+
+
+def describe_error(runtime: Runtime, error: CherryError, provider: Provider) -> tuple[str, str]:
+    """(message, hint) for an error panel, with the core's diagnosis; for an unknown
+    model the hint names the closest models the provider lists."""
+    available = None
+    if isinstance(error, ModelNotFoundError):
+        try:
+            available = [m.id for m in runtime.fetch_models(provider.id)]
+        except CherryError:
+            available = provider.model_ids()
+    _, hint = diagnose(error, provider, available_models=available)
+    return error.message, hint

@@ -1,0 +1,134 @@
+"""Per-kernel state and the background event loop the notebook layer runs on.
+
+Upstream calls run on one asyncio loop in a daemon thread: the kernel's main
+thread keeps its own loop free, stays responsive, and does the rendering
+(display updates sent from other threads land in the wrong cell). Widgets and
+magics call the sync methods here; nothing else in the notebook layer touches
+asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from ..check import CheckResult, check
+from ..config.models import ModelEntry, Provider
+from ..config.registry import ProviderRegistry
+from ..gateway.server import GatewayServer
+from ..providers.pool import AdapterPool
+
+T = TypeVar("T")
+SIMULATOR_ID = "simulator"
+
+
+class BackgroundLoop:
+    """An asyncio loop in a daemon thread; coroutines are submitted from any thread."""
+
+    def __init__(self, name: str = "cherry-nb-loop") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coro` on the loop and wait; Ctrl-C cancels it and propagates."""
+        future = self.submit(coro)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()
+            raise
+
+
+class Runtime:
+    """Everything one kernel shares: providers, the loop, pooled clients, the gateway."""
+
+    def __init__(self, registry: ProviderRegistry | None = None) -> None:
+        self.registry = registry or ProviderRegistry()
+        self.background = BackgroundLoop()
+        self._pool: AdapterPool | None = None
+        self._gateway: GatewayServer | None = None
+        self._simulator: Any = None
+
+    # -- async plumbing --------------------------------------------------------
+
+    @property
+    def pool(self) -> AdapterPool:
+        """The adapters of the background loop; use only from coroutines run there."""
+        if self._pool is None:
+            self._pool = AdapterPool()
+        return self._pool
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return self.background.run(coro, timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return self.background.submit(coro)
+
+    # -- provider operations for magics and widgets --------------------------------
+
+    def provider(self, provider_id: str) -> Provider:
+        self.registry.reload_if_changed()
+        return self.registry.config.provider(provider_id)
+
+    def check(self, provider_id: str, model: str | None = None) -> CheckResult:
+        return self.run(check(self.provider(provider_id), model))
+
+    def fetch_models(self, provider_id: str) -> list[ModelEntry]:
+        provider = self.provider(provider_id)
+
+        async def fetch() -> list[ModelEntry]:
+            return await self.pool.adapter(provider).list_models()
+
+        return self.run(fetch())
+
+    # -- the gateway and the offline simulator ----------------------------------------
+
+    @property
+    def gateway(self) -> GatewayServer:
+        if self._gateway is None:
+            self._gateway = GatewayServer(self.registry)
+        return self._gateway
+
+    def start_simulator(self) -> Provider:
+        """Start the offline simulator and (re)point provider `simulator` at it."""
+        from ..simulator import DEFAULT_MODELS, SimulatorThread
+
+        if self._simulator is None:
+            self._simulator = SimulatorThread()
+            self._simulator.start()
+        base_url = self._simulator.base_url("openai")
+        config = self.registry.config
+        if any(p.id == SIMULATOR_ID for p in config.providers):
+            self.registry.update(SIMULATOR_ID, base_url=base_url, enabled=True)
+        else:
+            self.registry.add(
+                id=SIMULATOR_ID,
+                name="Offline simulator",
+                type="openai",
+                base_url=base_url,
+                models=list(DEFAULT_MODELS),
+                description="cherry_nb's built-in upstream simulator (no key, no network).",
+            )
+        if not self.registry.config.default_model:
+            self.registry.set_default_model(f"{SIMULATOR_ID}:{DEFAULT_MODELS[0]}")
+        return self.registry.config.provider(SIMULATOR_ID)
+
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """The kernel's one Runtime, created on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime()
+        return _runtime

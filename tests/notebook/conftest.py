@@ -1,0 +1,113 @@
+"""Real kernels (nbclient / jupyter_client) against a real simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from jupyter_client.manager import start_new_kernel
+from nbclient import NotebookClient
+
+from cherry_nb.config.registry import ProviderRegistry
+from cherry_nb.simulator import SimulatorThread
+
+SIM_KEY = "sk-test-NOTEBOOKSECRET0123456789"
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[SimulatorThread]:
+    with SimulatorThread(api_key=SIM_KEY) as sim:
+        yield sim
+
+
+@pytest.fixture
+def nb_config(upstream: SimulatorThread, _isolated_config: Path) -> Path:
+    """The kernel's config (CHERRY_NB_CONFIG is inherited by the kernel process)."""
+    registry = ProviderRegistry(_isolated_config)
+    registry.add(
+        id="sim",
+        name="Sim",
+        base_url=upstream.base_url("openai"),
+        api_key=SIM_KEY,
+        models=["sim-chat"],
+    )
+    registry.add(
+        id="ant",
+        name="Ant",
+        type="anthropic",
+        base_url=upstream.base_url("anthropic"),
+        api_key=SIM_KEY,
+        models=["sim-chat"],
+    )
+    registry.set_default_model("sim:sim-chat")
+    return _isolated_config
+
+
+def run_cells(*sources: str, timeout: int = 60) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    NotebookClient(nb, timeout=timeout, kernel_name="python3").execute()
+    return nb
+
+
+def plain(cell: Any) -> str:
+    """Everything a cell shows as text: stream text and text/plain of displays."""
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "data" in output:
+            parts.append(output.data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@dataclass
+class Traffic:
+    """The iopub messages one execution produced, for front-end cost bounds."""
+
+    messages: list[dict[str, Any]]
+
+    @property
+    def output_messages(self) -> list[dict[str, Any]]:
+        kinds = {"stream", "display_data", "update_display_data", "clear_output"}
+        return [m for m in self.messages if m["msg_type"] in kinds]
+
+    @property
+    def content_bytes(self) -> int:
+        return sum(len(json.dumps(m["content"])) for m in self.output_messages)
+
+
+class Kernel:
+    """A kernel driven message by message, to count what reaches the front end."""
+
+    def __init__(self) -> None:
+        self.manager, self.client = start_new_kernel(kernel_name="python3")
+
+    def execute(self, code: str, timeout: float = 60) -> Traffic:
+        msg_id = self.client.execute(code)
+        messages = []
+        while True:
+            message = self.client.get_iopub_msg(timeout=timeout)
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            messages.append(message)
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                return Traffic(messages)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel(nb_config: Path) -> Iterator[Kernel]:
+    kernel = Kernel()
+    try:
+        yield kernel
+    finally:
+        kernel.close()

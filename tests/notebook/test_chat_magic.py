@@ -1,0 +1,157 @@
+"""%%chat through a real kernel against the simulator."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+
+from .conftest import SIM_KEY, Kernel, plain, run_cells
+
+
+def test_streamed_reply_history_and_interpolation(nb_config, upstream):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "city = 'Lyon'",
+        "%%chat\nTell me about {city}, {{literally}} and {undefined_name}",
+        "%%chat -s 'Be brief'\nAnd the second question",
+        "print(type(_chat).__name__, _chat.model, _chat.usage.output_tokens > 0)",
+        "%chat history",
+    )
+    first = plain(nb.cells[2])
+    assert "You said: “Tell me about Lyon, {literally} and {undefined_name}”" in first
+    assert "sim:sim-chat" in first and "tokens" in first  # the footer
+    second = plain(nb.cells[3])
+    assert "received 3 messages" in second  # the history was sent: user, assistant, user
+    assert "System: “Be brief”" in second
+    assert plain(nb.cells[4]).strip() == "ChatReply sim:sim-chat True"
+    history = plain(nb.cells[5])
+    assert "Tell me about Lyon" in history and "And the second question" in history
+    sent = [r for r in upstream.requests if r.path == "/v1/chat/completions"][-1].json
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
+
+
+def test_markdown_and_plain_text_forms(nb_config):
+    nb = run_cells("%load_ext cherry_nb", "%%chat\nhello **markdown**")
+    data = [o.data for o in nb.cells[1].outputs if o.output_type == "display_data"]
+    reply = data[0]
+    assert "text/markdown" in reply and "text/plain" in reply
+    assert reply["text/markdown"] == reply["text/plain"]
+    assert "text/html" in data[1] and "sim:sim-chat" in data[1]["text/plain"]
+
+
+def test_new_reset_sessions_and_options(nb_config, upstream):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%%chat\none",
+        "%%chat --new\ntwo",
+        "%%chat --session side\nthree",
+        "%chat reset",
+        "%%chat -t 0.3 --max-tokens 7\nfour",
+    )
+    assert "received 1 message" in plain(nb.cells[2])  # --new forgot the first turn
+    assert "received 1 message" in plain(nb.cells[3])  # a separate session
+    assert "received 1 message" in plain(nb.cells[5])  # reset forgot everything
+    sent = [r for r in upstream.requests if r.path == "/v1/chat/completions"][-1].json
+    assert sent["temperature"] == 0.3 and sent["max_tokens"] == 7
+
+
+def test_use_and_model_option_and_comparison(nb_config):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%chat use ant:sim-chat",
+        "%%chat\nwho answers?",
+        "%%chat -m sim:sim-chat -m ant:sim-chat\nside by side",
+        "print(sorted(_chat))",
+    )
+    assert "ant:sim-chat" in plain(nb.cells[2])
+    columns = nb.cells[3].outputs[-1].data
+    assert "display:flex" in columns["text/html"]
+    assert (
+        "== sim:sim-chat ==" in columns["text/plain"]
+        and "== ant:sim-chat ==" in columns["text/plain"]
+    )
+    assert plain(nb.cells[4]).strip() == "['ant:sim-chat', 'sim:sim-chat']"
+
+
+def test_errors_render_as_messages_not_tracebacks(nb_config, upstream):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%%chat -m nope:model\nhi",
+        "%%chat -m sim:sim-chta\nhi",
+        "%chat models",
+        "%chat frobnicate",
+        "%%chat -m ant:sim-chat\n[[sim:fail=500]] boom",
+    )
+    for cell in nb.cells[1:]:
+        assert not [o for o in cell.outputs if o.output_type == "error"]
+        assert "Traceback" not in plain(cell)
+    assert "No provider with id 'nope'" in plain(nb.cells[1])
+    assert "Closest it lists: sim-chat" in plain(nb.cells[2])
+    assert "Bad arguments" in plain(nb.cells[3])
+    assert "Unknown %chat command" in plain(nb.cells[4])
+    assert "500" in plain(nb.cells[5])
+
+
+def test_bad_key_panel_and_no_secret_in_notebook(nb_config, tmp_path):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "import cherry_nb\n"
+        "cherry_nb.registry().update('sim', api_key='sk-test-WRONGKEY0123456789')",
+        "%%chat\nhi",
+        "%chat providers",
+        "%chat check sim",
+    )
+    assert "rejected" in plain(nb.cells[2])
+    path = tmp_path / "out.ipynb"
+    nbformat.write(nb, path)
+    outputs = json.dumps([cell.outputs for cell in nbformat.read(path, 4).cells])
+    assert "rejected" in outputs  # the outputs are there ...
+    assert SIM_KEY not in outputs and "sk-test-WRONGKEY0123456789" not in outputs  # ... no keys
+
+
+def test_interrupt_keeps_partial_reply(nb_config, upstream):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "import os, signal, threading\n"
+        "threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT)).start()",
+        "%%chat\nslowly [[sim:words=400]] [[sim:delay=0.02]]",
+        "print(_chat.interrupted, 10 < len(_chat.split()) < 400)",
+        "%chat history",
+        "%%chat\nnext question",
+    )
+    assert "interrupted" in plain(nb.cells[2])
+    assert plain(nb.cells[3]).strip() == "True True"
+    assert "(interrupted)" in plain(nb.cells[4])
+    assert "received 3 messages" in plain(nb.cells[5])  # the partial reply is in the history
+    deadline = time.monotonic() + 2
+    while upstream.active_streams and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.active_streams == 0  # the upstream stream was closed
+
+
+def test_front_end_cost_stays_within_3x_of_the_reply(kernel: Kernel):
+    kernel.execute("%load_ext cherry_nb")
+    for directive, min_seconds in (
+        ("[[sim:words=2000]]", 0.0),
+        ("[[sim:words=300]] [[sim:delay=0.02]]", 5.0),
+    ):
+        started = time.monotonic()
+        traffic = kernel.execute(f"%%chat --new\n{directive}")
+        elapsed = time.monotonic() - started
+        assert elapsed >= min_seconds
+        reply = kernel.execute("print(len(_chat.encode()), end='')")
+        reply_bytes = int("".join(m["content"]["text"] for m in reply.output_messages))
+        # Content bytes of every output message (JSON-encoded, as sent), within ~3x.
+        assert traffic.content_bytes <= 3.3 * reply_bytes + 1500, (
+            traffic.content_bytes,
+            reply_bytes,
+        )
+        # At most ~10 updates a second, whatever the pace.
+        assert len(traffic.output_messages) <= 10 * elapsed + 8, (
+            len(traffic.output_messages),
+            elapsed,
+        )
+        final = [m for m in traffic.messages if m["msg_type"] == "display_data"][0]
+        assert json.loads(json.dumps(final["content"]["data"]))["text/markdown"]

@@ -1,0 +1,97 @@
+"""The notebook layer's pure pieces: interpolation, conversation, update batching."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from cherry_nb.notebook.conversation import Conversation, usage_line
+from cherry_nb.notebook.interpolate import interpolate
+from cherry_nb.notebook.render import MAX_STALE, MIN_BATCH, ReplyView
+from cherry_nb.wire.neutral import Usage
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi {name}!", "Hi Ada!"),
+        ("{{name}} is literal", "{name} is literal"),
+        ("{{ {name} }}", "{ Ada }"),
+        ("{missing} stays", "{missing} stays"),
+        ("{n} items", "3 items"),
+        ("no {expr + 1} evaluation", "no {expr + 1} evaluation"),
+        ("{__import__} {_private}", "{__import__} {_private}"),
+        ('json {"a": 1}', 'json {"a": 1}'),
+    ],
+)
+def test_interpolate(text, expected):
+    assert interpolate(text, {"name": "Ada", "n": 3, "_private": "x", "expr": 1}) == expected
+
+
+def test_interpolate_never_executes():
+    class Loud:
+        def __format__(self, spec: str) -> str:  # pragma: no cover - must not be called
+            raise AssertionError("formatted")
+
+        def __str__(self) -> str:
+            return "quiet"
+
+    assert interpolate("{obj} {obj.attr} {obj()}", {"obj": Loud()}) == "quiet {obj.attr} {obj()}"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_first_delta_goes_out_at_once_then_batches():
+    clock, out = Clock(), io.StringIO()
+    view = ReplyView(out=out, clock=clock)
+    view.add("Hel")
+    view.tick()
+    assert out.getvalue() == "Hel"
+    clock.now += 0.5
+    view.add("lo")
+    view.tick()
+    assert out.getvalue() == "Hel"  # small and fresh: waits for more
+    view.add("x" * MIN_BATCH)
+    view.tick()
+    assert out.getvalue() == "Hello" + "x" * MIN_BATCH
+
+
+def test_rate_limit_and_staleness():
+    clock, out = Clock(), io.StringIO()
+    view = ReplyView(out=out, clock=clock)
+    view.add("a")
+    view.tick()
+    view.add("b" * 1000)
+    view.tick()
+    assert out.getvalue() == "a"  # under 100 ms since the last update
+    clock.now += 0.15
+    view.tick()
+    assert out.getvalue().endswith("b" * 1000)
+    view.add("c")
+    clock.now += MAX_STALE
+    view.tick()
+    assert out.getvalue().endswith("c")  # a slow stream still moves
+
+
+def test_conversation_records_partial_and_errors():
+    conversation = Conversation(system="Be kind")
+    conversation.record("p:m", "hi", "hello")
+    conversation.record("p:m", "more", "par", interrupted=True)
+    conversation.record_error("p:m", "again", "boom")
+    assert [m.role for m in conversation.ask("next")] == ["user", "assistant"] * 2 + ["user"]
+    transcript = conversation.transcript()
+    assert (
+        "Be kind" in transcript and "_(interrupted)_" in transcript and "failed: boom" in transcript
+    )
+
+
+def test_usage_line():
+    assert usage_line("p:m", Usage(12, 34), 1.26, False) == "p:m · 12 in / 34 out tokens · 1.3 s"
+    assert usage_line("p:m", None, 0.5, True) == "p:m · 0.5 s · interrupted"
