@@ -1,9 +1,11 @@
 """cherry_nb: custom AI providers, a key check, and an OpenAI/Anthropic gateway for Jupyter.
 
-In a notebook: ``%load_ext cherry_nb``, then ``%%chat`` cells, ``%chat setup`` for the
-provider manager and ``%chat server start`` for the gateway. From code, the names
-below. Heavy modules (the gateway's Quart and Hypercorn, the widgets) load only
-when first used, so importing cherry_nb stays fast.
+In a notebook: ``%load_ext cherry_nb``, then ``%%chat`` cells, ``%chat setup`` for
+the provider manager and ``%chat server start`` for the gateway. From code, the
+names below. Functions are named apart from the subpackages (`cherry_nb.gateway`
+is the gateway's package, `cherry_nb.gateway_server()` this kernel's server).
+Heavy modules (Quart, Hypercorn, the widgets) load only when first used, so
+importing cherry_nb stays fast.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from ._exceptions import (
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .check import CheckResult
     from .config.registry import ProviderRegistry
     from .gateway.server import GatewayServer
+    from .key_check import CheckResult
     from .notebook.widgets import GatewayPanel, ProviderManager
 
 __all__ = [
@@ -56,7 +58,7 @@ __all__ = [
     "WireFormatError",
     "__version__",
     "check",
-    "gateway",
+    "gateway_server",
     "gateway_key",
     "gateway_panel",
     "load_ipython_extension",
@@ -65,7 +67,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "CheckResult": ("cherry_nb.check", "CheckResult"),
+    "CheckResult": ("cherry_nb.key_check", "CheckResult"),
     "GatewayServer": ("cherry_nb.gateway.server", "GatewayServer"),
     "ProviderRegistry": ("cherry_nb.config.registry", "ProviderRegistry"),
 }
@@ -102,7 +104,7 @@ def setup() -> ProviderManager:
     return make(get_runtime())
 
 
-def gateway() -> GatewayServer:
+def gateway_server() -> GatewayServer:
     """This kernel's gateway server: `.start(port)`, `.stop()`, `.status()`, `.url`."""
     from .notebook.runtime import get_runtime
 

@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     add = psub.add_parser("add", help="add a provider", parents=[common])
     add.add_argument("name")
     add.add_argument(
-        "--type", default="openai", choices=["openai", "anthropic", "gemini", "azure-openai"]
+        "--type",
+        choices=["openai", "anthropic", "gemini", "azure-openai"],
+        help="wire protocol (default: the preset's, else openai)",
     )
     add.add_argument("--base-url")
     add.add_argument("--api-key", default="", help="a key, k1,k2 for rotation, or env:VARNAME")
@@ -206,7 +208,7 @@ def _models(registry: Any, args: argparse.Namespace) -> int:
 
 
 def _check(registry: Any, args: argparse.Namespace) -> int:
-    from .check import check
+    from .key_check import check
 
     provider = registry.config.provider(args.provider_id)
     result = asyncio.run(check(provider, args.model))

@@ -7,8 +7,8 @@ import socket
 import httpx
 import pytest
 
-from cherry_nb.check import check
 from cherry_nb.diagnosis import Category, closest_models
+from cherry_nb.key_check import check
 
 
 def closed_port() -> int:

@@ -15,10 +15,10 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from ..check import CheckResult, check
 from ..config.models import ModelEntry, Provider
 from ..config.registry import ProviderRegistry
 from ..gateway.server import GatewayServer
+from ..key_check import CheckResult, check
 from ..providers.pool import AdapterPool
 
 T = TypeVar("T")
