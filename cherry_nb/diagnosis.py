@@ -63,7 +63,10 @@ def closest_models(model: str, available: list[str], n: int = 3) -> list[str]:
         )
 
     ranked = sorted(((score(m), m) for m in available), key=lambda pair: -pair[0])
-    return [m for value, m in ranked[:n] if value >= 0.5]
+    if not ranked:
+        return []
+    floor = max(0.5, ranked[0][0] - 0.1)  # only names about as close as the best one
+    return [m for value, m in ranked[:n] if value >= floor]
 
 
 def diagnose(

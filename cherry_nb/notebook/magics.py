@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .._exceptions import CherryError, ConfigError
-from .._secrets import mask_key
+from .._secrets import mask_key, redact
 from ..config.models import Provider, split_model_ref
 from ..wire.neutral import ChatRequest
 from . import render
@@ -72,8 +72,17 @@ class ChatMagics(Magics):
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None) -> Any:
         """Chat with a model (cell magic), or manage providers and the gateway (line magic)."""
-        if cell is None:
-            return self._line(line)
+        try:
+            return self._line(line) if cell is None else self._cell(line, cell)
+        except Exception as exc:  # a bug of ours must still not show a raw traceback
+            render.show_error(
+                "Internal error in cherry_nb",
+                redact(f"{type(exc).__name__}: {exc}"),
+                "This is a bug; please report it with the cell's options (not its keys).",
+            )
+            return None
+
+    def _cell(self, line: str, cell: str) -> Any:
         try:
             args = parse_argstring(self.chat, line)
         except Exception as exc:  # UsageError or SystemExit from argparse

@@ -20,6 +20,7 @@ from ..config.registry import ProviderRegistry
 from ..gateway.server import GatewayServer
 from ..key_check import CheckResult, check
 from ..providers.pool import AdapterPool
+from .detect import LocalServer, detect_local_servers
 
 T = TypeVar("T")
 SIMULATOR_ID = "simulator"
@@ -44,6 +45,14 @@ class BackgroundLoop:
         except BaseException:
             future.cancel()
             raise
+
+    def close(self) -> None:
+        """Stop the loop and its thread (pending work is abandoned)."""
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
 
 
 class Runtime:
@@ -71,6 +80,18 @@ class Runtime:
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         return self.background.submit(coro)
 
+    def close(self) -> None:
+        """Stop the gateway and the simulator, close pooled clients, stop the loop."""
+        if self._gateway is not None:
+            self._gateway.stop()
+        if self._simulator is not None:
+            self._simulator.stop()
+            self._simulator = None
+        if self._pool is not None:
+            self.run(self._pool.aclose(), timeout=5)
+            self._pool = None
+        self.background.close()
+
     # -- provider operations for magics and widgets --------------------------------
 
     def provider(self, provider_id: str) -> Provider:
@@ -87,6 +108,10 @@ class Runtime:
             return await self.pool.adapter(provider).list_models()
 
         return self.run(fetch())
+
+    def detect_local_servers(self) -> list[LocalServer]:
+        """Local model servers answering on 127.0.0.1's usual ports, with their models."""
+        return self.run(detect_local_servers())
 
     # -- the gateway and the offline simulator ----------------------------------------
 

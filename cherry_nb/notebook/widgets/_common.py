@@ -1,0 +1,131 @@
+"""Helpers shared by the panels: pure text (status lines, URL previews, summaries) and
+closing widget trees.
+
+The text helpers return strings, so they are unit-tested directly. Everything a
+user or an upstream wrote is HTML-escaped, and every status line passes `redact`.
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urlsplit, urlunsplit
+
+import ipywidgets as w
+
+from ..._exceptions import CherryError, ConfigError
+from ..._secrets import redact
+from ...config.models import Provider, ProviderType
+from ...config.urls import endpoint_preview, normalize_base_url
+from ...key_check import CheckResult
+from ..detect import LocalServer
+
+OK_COLOUR = "#1a7f37"
+FAIL_COLOUR = "#cf222e"
+MUTED_COLOUR = "#6e7781"  # readable on JupyterLab's light and dark themes alike
+TYPE_LABELS: dict[ProviderType, str] = {
+    "openai": "OpenAI-compatible",
+    "anthropic": "Anthropic",
+    "gemini": "Gemini",
+    "azure-openai": "Azure OpenAI",
+}
+
+
+def status_html(text: str, ok: bool | None = None) -> str:
+    """One escaped line, green when `ok`, red when not ok, grey when None."""
+    colour = MUTED_COLOUR if ok is None else OK_COLOUR if ok else FAIL_COLOUR
+    return f'<span style="color:{colour}">{html.escape(redact(text))}</span>'
+
+
+def check_html(result: CheckResult) -> str:
+    """A CheckResult as a short coloured line, with the hint below it when it failed."""
+    colour = OK_COLOUR if result.ok else FAIL_COLOUR
+    line = f'<span style="color:{colour};font-weight:600">{html.escape(result.message)}</span>'
+    if not result.ok:
+        category = html.escape(result.category.value.replace("_", " "))
+        line += f' <span style="color:{MUTED_COLOUR}">({category})</span>'
+    if result.hint:
+        line += f"<div>{html.escape(result.hint)}</div>"
+    return line
+
+
+def display_url(url: str) -> str:
+    """`url` with any user:password@ hidden, for showing next to the field that holds it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="…@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def preview_html(base_url: str, provider_type: ProviderType, api_version: str = "") -> str:
+    """The request URL the typed address leads to, and what normalisation changed.
+
+    Invalid input gives the error text (never a traceback).
+    """
+    if not base_url.strip():
+        return status_html("Enter the API address; the request URL will appear here.")
+    try:
+        normalized = normalize_base_url(base_url, provider_type)
+        version = api_version.strip() or normalized.api_version
+        url = endpoint_preview(normalized.url, provider_type, api_version=version)
+    except ConfigError as exc:
+        return status_html(exc.message, ok=False)
+    out = f"Requests go to <code>{html.escape(display_url(url))}</code>"
+    notes = list(normalized.notes)
+    if "YOUR-RESOURCE" in base_url:
+        notes.append("Replace YOUR-RESOURCE with your Azure resource's name.")
+    if notes:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+        out += f'<ul style="margin:2px 0;color:{MUTED_COLOUR}">{items}</ul>'
+    return out
+
+
+def provider_line_html(provider: Provider) -> str:
+    """One provider in the list: name, id, type, model count and the masked key."""
+    models = len(provider.models)
+    return (
+        f"<b>{html.escape(provider.name)}</b> <code>{html.escape(provider.id)}</code> "
+        f'<span style="color:{MUTED_COLOUR}">· {TYPE_LABELS[provider.type]} · '
+        f"{models} model{'s' if models != 1 else ''} · key {html.escape(provider.key_hint)} · "
+        f"{html.escape(display_url(provider.base_url))}</span>"
+    )
+
+
+def error_text(exc: BaseException) -> str:
+    """What to show for an error: cherry_nb's own message, else its type and text (redacted)."""
+    if isinstance(exc, CherryError):
+        return exc.message
+    return redact(f"Unexpected error ({type(exc).__name__}): {exc}")
+
+
+def local_server_html(server: LocalServer) -> str:
+    """A detected server: its name, address and models."""
+    models = ", ".join(server.models[:5]) + (" …" if len(server.models) > 5 else "")
+    what = (
+        "needs an API key to list its models"
+        if server.needs_key
+        else f"{len(server.models)} models: {models}"
+        if server.models
+        else "no models loaded"
+    )
+    return (
+        f"<b>{html.escape(server.label)}</b> at <code>{html.escape(server.base_url)}</code> "
+        f'<span style="color:{MUTED_COLOUR}">· {html.escape(what)}</span>'
+    )
+
+
+def close_tree(widget: w.Widget) -> None:
+    """Close `widget` and, for a container, everything in it."""
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    widget.close()
+
+
+def replace_children(box: w.Box, children: list[w.Widget]) -> None:
+    """Show `children` in `box` and close the widgets they replace."""
+    old, box.children = box.children, children
+    for child in old:
+        if child not in children:
+            close_tree(child)
