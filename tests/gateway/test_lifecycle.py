@@ -85,3 +85,46 @@ def test_cli_serve_prints_listening_and_stops_on_sigterm(tmp_path):
         _, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 0
     assert "Traceback" not in stderr
+
+
+def test_cli_serve_with_workers(tmp_path):
+    env = {**os.environ, "CHERRY_NB_CONFIG": str(tmp_path / "c.json")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cherry_nb",
+            "serve",
+            "--port",
+            "0",
+            "--workers",
+            "2",
+            "--api-key",
+            "cs-sk-workers-test",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        url = proc.stdout.readline().strip().removeprefix("Listening on ")
+        for _ in range(4):
+            health = httpx.get(f"{url}/health", timeout=20)
+            assert health.json()["status"] == "ok"
+        models = httpx.get(f"{url}/v1/models", headers={"x-api-key": "cs-sk-workers-test"})
+        assert models.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert "Traceback" not in stderr
+
+
+def test_listening_on_all_interfaces_is_warned_about(tmp_path, caplog):
+    server = GatewayServer(ProviderRegistry(tmp_path / "c.json"))
+    with caplog.at_level("WARNING", logger="cherry_nb.gateway"):
+        server.start(port=0, host="0.0.0.0")
+    try:
+        assert "0.0.0.0" in caplog.text and "Prefer 127.0.0.1" in caplog.text
+    finally:
+        server.stop()
