@@ -164,27 +164,42 @@ class ColumnsView:
         self._render(final=True)
 
     def _render(self, *, final: bool) -> None:
-        cells = "".join(
-            '<div style="flex:1;min-width:0;padding:0 0.6em;border-left:2px solid #d0d7de">'
-            f"<b>{html.escape(title)}</b>"
-            f'<div style="white-space:pre-wrap;margin-top:0.3em">{html.escape(text)}</div>'
-            + (
-                f'<div style="color:#6e7781;font-size:0.85em">{html.escape(note)}</div>'
-                if note
-                else ""
-            )
-            + "</div>"
-            for title, text, note in zip(self.titles, self.texts, self.notes, strict=True)
-        )
-        bundle = {"text/html": f'<div style="display:flex;gap:0.4em">{cells}</div>'}
-        if final:
-            bundle["text/plain"] = "\n\n".join(
-                f"== {title} ==\n{text}" + (f"\n— {note}" if note else "")
-                for title, text, note in zip(self.titles, self.texts, self.notes, strict=True)
-            )
+        rows = list(zip(self.titles, self.texts, self.notes, strict=True))
+        bundle = _columns_markdown(rows) if final else _columns_html(rows)
         if self._handle is None:
             self._handle = _show(bundle, display_id=True)
         else:
             self._handle.update(bundle, raw=True)
         self._last = self._clock()
         self._sent_length = sum(map(len, self.texts))
+
+
+def _columns_html(rows: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Interim columns: escaped text, re-sent as it grows."""
+    cells = "".join(
+        '<div style="flex:1;min-width:0;padding:0 0.6em;border-left:2px solid #d0d7de">'
+        f"<b>{html.escape(title)}</b>"
+        f'<div style="white-space:pre-wrap;margin-top:0.3em">{html.escape(text)}</div>'
+        "</div>"
+        for title, text, _ in rows
+    )
+    return {"text/html": f'<div style="display:flex;gap:0.4em">{cells}</div>'}
+
+
+def _columns_markdown(rows: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Final columns: each reply rendered as Markdown inside a table cell (Markdown
+    between blank lines inside HTML blocks is rendered by JupyterLab and VS Code)."""
+    head = "".join(f"<th>{html.escape(title)}</th>" for title, _, _ in rows)
+    cells = "".join(
+        f'<td style="vertical-align:top;text-align:left">\n\n{text}\n\n'
+        + (f"<small>{html.escape(note)}</small>\n\n" if note else "")
+        + "</td>"
+        for _, text, note in rows
+    )
+    plain = "\n\n".join(
+        f"== {title} ==\n{text}" + (f"\n— {note}" if note else "") for title, text, note in rows
+    )
+    return {
+        "text/markdown": f'<table style="width:100%"><tr>{head}</tr><tr>{cells}</tr></table>',
+        "text/plain": plain,
+    }

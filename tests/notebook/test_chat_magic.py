@@ -67,7 +67,9 @@ def test_use_and_model_option_and_comparison(nb_config):
     )
     assert "ant:sim-chat" in plain(nb.cells[2])
     columns = nb.cells[3].outputs[-1].data
-    assert "display:flex" in columns["text/html"]
+    assert (
+        "<table" in columns["text/markdown"] and "**sim-chat** received" in columns["text/markdown"]
+    )
     assert (
         "== sim:sim-chat ==" in columns["text/plain"]
         and "== ant:sim-chat ==" in columns["text/plain"]
