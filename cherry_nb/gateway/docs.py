@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
-from quart import Blueprint, Response, abort, send_from_directory, url_for
+from quart import Blueprint, Response, abort, send_from_directory
 
 from .openapi import build_openapi, openapi_30
 
@@ -127,7 +127,9 @@ def docs_blueprint(
             encoded.clear()
             encoded["doc"] = doc
         if flavour not in encoded:
-            payload = doc if flavour == "3.1" else openapi_30(doc)
+            # The page's copy names its server relatively: ".." from
+            # .../api-docs/openapi-3.0.json is the gateway's root, proxied or not.
+            payload = doc if flavour == "3.1" else {**openapi_30(doc), "servers": [{"url": ".."}]}
             encoded[flavour] = json.dumps(payload, ensure_ascii=False).encode()
         data: bytes = encoded[flavour]
         return data
@@ -139,8 +141,10 @@ def docs_blueprint(
             headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
         )
 
+    # Every URL in the page is relative, so it also works behind a path prefix
+    # (jupyter-server-proxy's /user/NAME/proxy/PORT/ under Binder and JupyterHub).
     def asset_url(name: str) -> str:
-        return url_for("api_docs.asset", filename=name, v=SWAGGER_UI_VERSION)
+        return f"api-docs/static/{name}?v={SWAGGER_UI_VERSION}"
 
     @docs.get("/api-docs")
     async def page() -> Response:
@@ -148,17 +152,17 @@ def docs_blueprint(
             "title": title,
             "css": asset_url("swagger-ui.css"),
             "icon": asset_url("favicon-32x32.png"),
-            "spec": url_for("api_docs.openapi_json"),
+            "spec": openapi_json_url.lstrip("/"),
             "bundle": asset_url("swagger-ui-bundle.js"),
             "preset": asset_url("swagger-ui-standalone-preset.js"),
-            "init": url_for("api_docs.init_script", v=SWAGGER_UI_VERSION),
+            "init": f"api-docs/swagger-init.js?v={SWAGGER_UI_VERSION}",
         }
         body = _PAGE.format(**{key: html.escape(value) for key, value in values.items()})
         return Response(body, content_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
     @docs.get("/api-docs/swagger-init.js")
     async def init_script() -> Response:
-        options = dict(_INIT_OPTIONS, url=url_for("api_docs.openapi_30_json"))
+        options = dict(_INIT_OPTIONS, url="api-docs/openapi-3.0.json")  # relative to the page
         script = _INIT % json.dumps(options)
         return Response(
             script,

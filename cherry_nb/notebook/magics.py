@@ -286,7 +286,7 @@ class ChatMagics(Magics):
         provider = self.runtime.start_simulator()
         print(
             f"Offline simulator running at {provider.base_url} as provider "
-            f"`{provider.id}` (models: {', '.join(provider.model_ids())}). "
+            f"{provider.id!r} (models: {', '.join(provider.model_ids())}). "
             f"Default model: {self._default_model()}."
         )
 

@@ -111,7 +111,8 @@ def status_line_html(status: GatewayStatus, proxied: str | None = None) -> str:
         line += (
             f" · through JupyterHub: <code>{html.escape(proxied)}</code> "
             f'<span style="color:{MUTED_COLOUR}">(on the hub\'s address, via '
-            "jupyter-server-proxy)</span>"
+            "jupyter-server-proxy; from outside this server, add the Jupyter token as "
+            "<code>?token=…</code> besides the gateway key)</span>"
         )
     return line
 

@@ -47,6 +47,8 @@ def _show(widget: w.DOMWidget, visible: bool) -> None:
 
 
 def _button(description: str, handler: Callable[[Any], None], **kwargs: Any) -> w.Button:
+    # Sized to its label: ipywidgets' fixed default width cuts longer ones ("Detect local se…").
+    kwargs.setdefault("layout", w.Layout(width="auto"))
     button = w.Button(description=description, **kwargs)
     button.on_click(handler)
     return button
