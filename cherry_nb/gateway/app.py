@@ -13,16 +13,18 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import ValidationError
 from quart import Quart, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RequestRedirect
 
 from .._exceptions import CherryError, ModelNotFoundError, RequestError, UnknownProviderError
 from .._secrets import redact
 from .._version import __version__
-from ..config.models import PROVIDER_TYPES, Config, Provider
+from ..config.models import PROVIDER_ID_RE, PROVIDER_TYPES, Config, Provider
 from ..config.registry import ProviderRegistry
 from ..providers.pool import AdapterPool
 from ..wire import anthropic as wire_anthropic
@@ -37,6 +39,17 @@ log = logging.getLogger("cherry_nb.gateway")
 
 # Model ids travel into URLs and headers upstream: no control characters there.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+# Gemini and Azure (deployments) upstreams take the model id as a URL path segment: one
+# that holds a separator or a dot segment would address another endpoint of the upstream
+# with the provider's key (`../../v1/files?`), so such ids are refused.
+_URL_BOUND = frozenset({"gemini", "azure-openai"})
+_NOT_A_SEGMENT = re.compile(r"[/\\?#%]|^\.{1,2}$")
+# A \uD800-\uDFFF escape with no partner: valid JSON syntax, but not Unicode (it cannot be
+# encoded to send upstream). Only bodies that match are checked further.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 _NO_AUTH = frozenset({"/", "/health", "/api-docs", "/api-docs.json"})
 
 
@@ -108,6 +121,8 @@ def create_app(
         state.requests += 1
         if request.method == "OPTIONS":
             return _preflight(state)
+        if isinstance(request.routing_exception, RequestRedirect):
+            return _redirect(request.routing_exception)
         path = request.path
         if path in _NO_AUTH or path.startswith("/api-docs/"):
             return None
@@ -139,20 +154,25 @@ def create_app(
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
+        path = _shown(request.path)
         message = {
-            404: f"No route {request.method} {request.path}. See /api-docs for the API.",
-            405: f"{request.method} is not allowed on {request.path}.",
+            404: f"No route {request.method} {path}. See /api-docs for the API.",
+            405: f"{request.method} is not allowed on {path}.",
             413: f"Request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes).",
         }.get(status, error.description or error.name)
-        body = error_body(envelope_for_path(request.path), message, status)
+        # The path is the client's text: it may hold a key pasted into a base URL.
+        body = error_body(envelope_for_path(request.path), redact(message), status)
         headers = {"connection": "close"} if status == 413 else {}
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            # RFC 9110: a 405 says which methods the resource does allow.
+            headers["allow"] = ", ".join(sorted(error.valid_methods))
         return Response(
             json.dumps(body), status=status, headers=headers, content_type="application/json"
         )
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
-        log.error("Unexpected error on %s: %s", request.path, redact(repr(error)))
+        log.error("Unexpected error on %s: %s", redact(_shown(request.path)), redact(repr(error)))
         body = error_body(envelope_for_path(request.path), "Internal gateway error.", 500)
         return Response(json.dumps(body), status=500, content_type="application/json")
 
@@ -226,18 +246,68 @@ def gateway_state(app: Quart) -> GatewayState:
 # ---- request helpers ---------------------------------------------------------------
 
 
+class _NotJSONError(ValueError):
+    """A constant Python's json module accepts but JSON does not have."""
+
+
+def _no_constants(name: str) -> Any:
+    raise _NotJSONError(name)
+
+
 async def _json_body() -> dict[str, Any]:
     raw = await request.get_data(cache=False)
     try:
-        body = json.loads(raw)
+        # JSON between systems is UTF-8 (RFC 8259), which allows ignoring a byte order
+        # mark; json.loads(bytes) would also guess UTF-16 and UTF-32.
+        text = raw.decode("utf-8-sig")
+        body = json.loads(text, parse_constant=_no_constants)
+        unencodable = _LONE_SURROGATE.search(text) is not None and not _encodable(body)
     except RecursionError:
         raise RequestError("The request body is nested too deeply.", status=400) from None
-    except ValueError as exc:
-        reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else "not valid JSON"
-        raise RequestError(f"The request body is {reason}.", status=400) from None
+    except UnicodeDecodeError:
+        raise RequestError("The request body is not UTF-8.", status=400) from None
+    except _NotJSONError as exc:
+        raise RequestError(
+            f"The request body is not valid JSON: {exc} is not a JSON value.", status=400
+        ) from None
+    except ValueError:
+        raise RequestError("The request body is not valid JSON.", status=400) from None
     if not isinstance(body, dict):
         raise RequestError("The request body must be a JSON object.", status=400)
+    if unencodable:
+        raise RequestError(
+            "The request body is not valid Unicode: it escapes half of a surrogate pair "
+            "(\\ud800-\\udfff) without the other half.",
+            status=400,
+        )
     return body
+
+
+def _encodable(body: dict[str, Any]) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(path: str, limit: int = 200) -> str:
+    """A client's path for a message: long ones cut (the client knows what it sent)."""
+    return path if len(path) <= limit else path[:limit] + "…"
+
+
+def _redirect(redirect: RequestRedirect) -> Response:
+    """Routing's redirect (a doubled slash) in the caller's envelope, to a relative URL."""
+    target = urlsplit(redirect.new_url)
+    location = target.path + (f"?{target.query}" if target.query else "")
+    message = f"Use {_shown(target.path)}: the URL has a doubled slash."
+    body = error_body(envelope_for_path(target.path), redact(message), redirect.code)
+    return Response(
+        json.dumps(body),
+        status=redirect.code,
+        headers={"location": redact(location)},
+        content_type="application/json",
+    )
 
 
 def _validate(validator: Any, body: dict[str, Any]) -> None:
@@ -283,17 +353,23 @@ def resolve_model(
     if _UNSAFE.search(model):
         raise RequestError("`model` contains control characters.", param="model")
     if provider_id is not None:
-        if _UNSAFE.search(provider_id) or "/" in provider_id:
-            raise RequestError("Invalid provider id in the path.", status=404)
+        if not PROVIDER_ID_RE.match(provider_id):
+            # Not echoed: it may be anything, of any length (`..`, NUL, 100 kB).
+            raise RequestError(
+                "Invalid provider id in the path: provider ids are up to 64 letters, "
+                "digits, '.', '_' or '-'.",
+                status=404,
+                error_type="not_found_error",
+            )
         prefix = f"{provider_id}:"
         bare = model[len(prefix) :] if model.startswith(prefix) else model
-        return _enabled(config, provider_id), bare
+        return _url_safe(_enabled(config, provider_id), bare)
     provider_part, sep, bare = model.partition(":")
     if sep and any(p.id == provider_part for p in config.providers):
-        return _enabled(config, provider_part), bare
+        return _url_safe(_enabled(config, provider_part), bare)
     for provider in config.providers:
         if provider.enabled and model in provider.model_ids():
-            return provider, model
+            return _url_safe(provider, model)
     available = [f"{p.id}:{m}" for p in config.providers if p.enabled for m in p.model_ids()]
     raise RequestError(
         f"Model {model!r} not found. Write it as provider-id:model-id; available: "
@@ -302,6 +378,16 @@ def resolve_model(
         error_type="not_found_error",
         param="model",
     )
+
+
+def _url_safe(provider: Provider, model: str) -> tuple[Provider, str]:
+    if provider.type in _URL_BOUND and _NOT_A_SEGMENT.search(model):
+        raise RequestError(
+            f"`model` {model!r} cannot be sent to {provider.id}: {provider.type} upstreams "
+            "take the model id in the URL, so it must not contain / \\ ? # % or be . or ..",
+            param="model",
+        )
+    return provider, model
 
 
 def _enabled(config: Config, provider_id: str) -> Provider:

@@ -86,7 +86,8 @@ def _pick(
 
     def tag_of(value: Any) -> str | None:
         tag = choose(value)
-        return None if tag is None else _TAG_PREFIX + tag
+        # A tag taken from the body (e.g. a `type` that is an object) may be anything.
+        return _TAG_PREFIX + tag if isinstance(tag, str) else None
 
     return Annotated[
         Union[members],  # noqa: UP007 - a runtime tuple of members needs Union[...]
@@ -109,7 +110,8 @@ def _by_type(known: frozenset[str], default: str | None = None) -> Callable[[Any
         if not isinstance(value, dict):
             return None
         kind = value.get("type", default)
-        return kind if kind in known else "other"
+        # A non-string type (`{"type": {}}`) goes to "other", whose `type: str` rejects it.
+        return kind if isinstance(kind, str) and kind in known else "other"
 
     return choose
 
