@@ -12,7 +12,7 @@ become the client protocol's own error event, and the stream ends.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -31,7 +31,9 @@ from .errors import Envelope
 WIRES: dict[str, ModuleType] = {"openai": wire_openai, "anthropic": wire_anthropic}
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 # Client headers worth forwarding when the upstream speaks the client's protocol.
-_FORWARDED = ("anthropic-beta", "anthropic-version", "openai-organization", "openai-project")
+_FORWARDED = frozenset(
+    {"anthropic-beta", "anthropic-version", "openai-organization", "openai-project"}
+)
 
 
 @dataclass(slots=True)
@@ -64,7 +66,7 @@ async def relay_chat(call: ChatCall) -> Response:
 
 
 async def _passthrough(call: ChatCall) -> Response:
-    forward = {k: v for k in _FORWARDED if (v := call.headers.get(k))}
+    forward = _forwarded(call.headers)
     upstream = await call.adapter.open_chat(
         call.body, model=call.model, stream=call.stream, headers=forward
     )
@@ -95,6 +97,22 @@ async def _passthrough(call: ChatCall) -> Response:
     return _sse_response(body(), content_type)
 
 
+def _forwarded(headers: Mapping[str, str]) -> dict[str, str]:
+    """The `_FORWARDED` headers the client sent (the first of each, if not empty).
+
+    One pass over the headers: a lookup per name would scan them all each time.
+    """
+    forward: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in headers.items():
+        key = name.lower()
+        if key in _FORWARDED and key not in seen:
+            seen.add(key)
+            if value:
+                forward[key] = value
+    return forward
+
+
 def _mapped(call: ChatCall, exc: httpx.HTTPError, upstream: httpx.Response) -> CherryError:
     return map_httpx_error(exc, call.adapter.context(call.model), upstream.request.url)
 
@@ -113,14 +131,14 @@ async def _translate(call: ChatCall) -> Response:
             json.dumps(wire.build_response(response), ensure_ascii=False),
             content_type="application/json",
         )
-    events = call.adapter.stream(request)
+    batches = call.adapter.stream_batches(request)
     try:
-        first = await anext(events)  # errors before the first byte keep their status
+        first = await anext(batches)  # errors before the first byte keep their status
     except BaseException:
-        await events.aclose()
+        await batches.aclose()
         raise
     writer = _writer(call)
-    return _sse_response(_translated(call, events, first, writer), "text/event-stream")
+    return _sse_response(_translated(call, batches, first, writer), "text/event-stream")
 
 
 def _writer(call: ChatCall) -> Any:
@@ -132,21 +150,31 @@ def _writer(call: ChatCall) -> Any:
 
 
 async def _translated(
-    call: ChatCall, events: AsyncIterator[StreamEvent], first: StreamEvent, writer: Any
+    call: ChatCall,
+    batches: AsyncGenerator[list[StreamEvent], None],
+    first: list[StreamEvent],
+    writer: Any,
 ) -> AsyncIterator[bytes]:
+    """The client's stream: one write per upstream read, however many events it held."""
+    out: list[bytes] = []
     try:
-        event: StreamEvent | None = first
-        while event is not None:
-            if isinstance(event, StreamStart):
-                event.model = call.requested_model
-            data = writer.write(event)
-            if data:
+        batch: list[StreamEvent] | None = first
+        while batch is not None:
+            for event in batch:
+                if isinstance(event, StreamStart):
+                    event.model = call.requested_model
+                data = writer.write(event)
+                if data:
+                    out.append(data)
+            if out:
+                data, out = b"".join(out), []
                 yield data
-            event = await anext(events, None)
+            batch = await anext(batches, None)
     except CherryError as error:
-        yield writer.error(error.message)
+        out.append(writer.error(error.message))
+        yield b"".join(out)
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await batches.aclose()
 
 
 def _sse_response(body: AsyncIterator[bytes], content_type: str) -> Response:

@@ -13,14 +13,16 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config.models import ModelEntry, Provider
 from ..config.registry import ProviderRegistry
-from ..gateway.server import GatewayServer
 from ..key_check import CheckResult, check
 from ..providers.pool import AdapterPool
 from .detect import LocalServer, detect_local_servers
+
+if TYPE_CHECKING:  # Quart and Hypercorn load when the gateway is first used
+    from ..gateway.server import GatewayServer
 
 T = TypeVar("T")
 SIMULATOR_ID = "simulator"
@@ -118,6 +120,8 @@ class Runtime:
     @property
     def gateway(self) -> GatewayServer:
         if self._gateway is None:
+            from ..gateway.server import GatewayServer
+
             self._gateway = GatewayServer(self.registry)
         return self._gateway
 

@@ -8,7 +8,7 @@ shape — and inherit sending, retry, key rotation, streaming and error mapping.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -18,7 +18,8 @@ from .._exceptions import BadResponseError
 from ..config.models import ModelEntry, Provider
 from ..config.urls import strip_exact_marker
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
-from ..wire.sse import SSEParser
+from ..wire.sse import SSEEvent, SSEParser
+from .plain_http import PlainHTTPTransport, plain_http_allowed
 from .transport import (
     DEFAULT_TIMEOUT,
     RequestContext,
@@ -51,6 +52,7 @@ class Adapter:
         self.base = strip_exact_marker(provider.base_url)
         self._keys = provider.api_keys()
         self._turn = 0
+        self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider.id} {self.provider.base_url}>"
@@ -101,6 +103,15 @@ class Adapter:
     def context(self, model: str | None) -> RequestContext:
         return RequestContext(self.provider.id, self.provider.type, model)
 
+    def _url(self, url: str) -> httpx.URL:
+        """`url`, parsed once: httpx would parse a str on every request."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= 64:  # URLs may name models: keep the cache small
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
+
     async def request(
         self,
         method: str,
@@ -122,7 +133,7 @@ class Adapter:
 
         def build() -> httpx.Request:
             return self.client.build_request(
-                method, url, content=content, headers=self._headers(extra)
+                method, self._url(url), content=content, headers=self._headers(extra)
             )
 
         return await send(
@@ -165,25 +176,64 @@ class Adapter:
         self, request: ChatRequest, *, policy: RetryPolicy | None = None
     ) -> AsyncIterator[StreamEvent]:
         """Neutral stream events as they arrive; closing the iterator closes the upstream."""
+        async for batch in self.stream_batches(request, policy=policy):
+            for event in batch:
+                yield event
+
+    async def stream_batches(
+        self, request: ChatRequest, *, policy: RetryPolicy | None = None
+    ) -> AsyncGenerator[list[StreamEvent], None]:
+        """`stream`'s events, grouped as they arrived (never an empty group).
+
+        A relay writes each group at once: one write per upstream read rather than
+        one per event, which under load is most of the cost of a translated stream.
+        """
         body = self.wire.build_request(request)
         response = await self.open_chat(body, model=request.model, stream=True, policy=policy)
-        async for event in self.iter_events(response, request.model):
-            yield event
+        async for batch in self.iter_batches(response, request.model):
+            yield batch
 
     async def iter_events(self, response: httpx.Response, model: str) -> AsyncIterator[StreamEvent]:
         """Decode an open streamed response into neutral events, then close it."""
+        async for batch in self.iter_batches(response, model):
+            for event in batch:
+                yield event
+
+    async def iter_batches(
+        self, response: httpx.Response, model: str
+    ) -> AsyncIterator[list[StreamEvent]]:
+        """`iter_events`, grouped by the upstream read they were decoded from.
+
+        An error in the middle of a read comes after the events decoded before it,
+        as it would one event at a time.
+        """
         sse = SSEParser()
         parser = self.stream_parser(model)
+
+        def decode(events: list[SSEEvent], batch: list[StreamEvent]) -> Exception | None:
+            try:
+                for event in events:
+                    batch += parser.feed(event)
+            except Exception as exc:  # re-raised by the caller, after `batch`
+                return exc
+            return None
+
         try:
             async for chunk in response.aiter_bytes():
-                for event in sse.feed(chunk):
-                    for item in parser.feed(event):
-                        yield item
-            for event in sse.close():
-                for item in parser.feed(event):
-                    yield item
-            for item in parser.close():
-                yield item
+                batch: list[StreamEvent] = []
+                error = decode(sse.feed(chunk), batch)
+                if batch:
+                    yield batch
+                if error is not None:
+                    raise error
+            batch = []
+            error = decode(sse.close(), batch)
+            if error is None:
+                batch += parser.close()
+            if batch:
+                yield batch
+            if error is not None:
+                raise error
         except httpx.HTTPError as exc:
             raise map_httpx_error(exc, self.context(model), response.request.url) from exc
         finally:
@@ -216,9 +266,11 @@ def new_client(
     *, timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_connections: int = 256
 ) -> httpx.AsyncClient:
     """The pooled client an adapter uses: keep-alive, no redirects (a redirect of a
-    POST to an API is a misconfiguration worth reporting, not following)."""
-    return httpx.AsyncClient(
-        timeout=timeout,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=64),
-        follow_redirects=False,
-    )
+    POST to an API is a misconfiguration worth reporting, not following).
+
+    Plain-http upstreams (local servers) go through `PlainHTTPTransport` unless an
+    HTTP proxy is configured in the environment; everything else through httpx's own.
+    """
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=64)
+    mounts = {"http://": PlainHTTPTransport(limits)} if plain_http_allowed() else None
+    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, mounts=mounts)

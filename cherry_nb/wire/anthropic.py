@@ -92,8 +92,8 @@ MESSAGE_OVERHEAD_TOKENS = 4
 """count_tokens' estimate of the role and framing tokens each message costs."""
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# One encoder for every call: `json.dumps` with keyword arguments builds a new one each time.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 # ---- requests: Anthropic -> neutral ----------------------------------------------------

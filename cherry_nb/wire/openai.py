@@ -98,8 +98,8 @@ def _fail(message: str, param: str | None) -> WireFormatError:
     return WireFormatError(message, param=param)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=_COMPACT, ensure_ascii=False)
+# One encoder for every call: `json.dumps` with keyword arguments builds a new one each time.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _new_id(prefix: str) -> str:

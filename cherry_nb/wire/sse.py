@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_EOL = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(slots=True)
@@ -26,13 +29,19 @@ class SSEParser:
         self._event: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        self._buffer += chunk
+        buffer = self._buffer + chunk if self._buffer else chunk
         events: list[SSEEvent] = []
-        while True:
-            line, sep, rest = _split_line(self._buffer)
-            if sep is None:
-                break
-            self._buffer = rest
+        if b"\r" not in buffer:  # LF-only, as nearly every server sends: split in C
+            *lines, self._buffer = buffer.split(b"\n")
+        else:
+            lines, pos = [], 0
+            for eol in _EOL.finditer(buffer):
+                if eol.end() == len(buffer) and eol.group() == b"\r":
+                    break  # a CR at the very end may be the first half of CRLF
+                lines.append(buffer[pos : eol.start()])
+                pos = eol.end()
+            self._buffer = buffer[pos:]
+        for line in lines:
             self._line(line.decode("utf-8", errors="replace"), events)
         return events
 
@@ -61,21 +70,6 @@ class SSEParser:
             self._data.append(value)
         elif name == "event":
             self._event = value
-
-
-def _split_line(buffer: bytes) -> tuple[bytes, bytes | None, bytes]:
-    lf = buffer.find(b"\n")
-    cr = buffer.find(b"\r")
-    if cr == -1 and lf == -1:
-        return buffer, None, b""
-    if cr == -1 or (lf != -1 and lf < cr):
-        return buffer[:lf], b"\n", buffer[lf + 1 :]
-    # A CR at the very end may be the first half of CRLF: wait for more bytes.
-    if cr == len(buffer) - 1:
-        return buffer, None, b""
-    if buffer[cr + 1 : cr + 2] == b"\n":
-        return buffer[:cr], b"\r\n", buffer[cr + 2 :]
-    return buffer[:cr], b"\r", buffer[cr + 1 :]
 
 
 def encode_sse(data: str, event: str | None = None) -> bytes:

@@ -1,0 +1,300 @@
+"""Benchmarks of the cherry_nb gateway, against direct-to-upstream and LiteLLM's proxy.
+
+    .venv/bin/python bench/run.py                     # everything (~6 min), Markdown on stdout
+    .venv/bin/python bench/run.py --skip-litellm --rounds 2 --seconds 3
+    .venv/bin/python bench/run.py --baseline HEAD     # also the gateway as committed at HEAD
+
+The simulator (`cherry-nb simulator`) is the upstream of every target. Targets run
+as separate processes and are measured in one run, interleaved round by round
+(A B C, B C A, ...), so drifts of a shared 2-core machine hit all of them alike.
+Every process started here is stopped here (process groups, in a `finally`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import imports
+import litellm_env
+import loadgen
+import targets
+import wrk
+from procs import REPO, Servers
+from report import Results, markdown
+from targets import Target
+
+T = TypeVar("T")
+RESULTS = Path(__file__).resolve().parent / "results"
+STREAM_WORDS = 2000
+CALL_TIMEOUT = 300.0  # seconds: no single measurement may run longer
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_async(make: Callable[[], Awaitable[T]]) -> T:
+    """Run one client coroutine, bounded in time."""
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(make(), CALL_TIMEOUT)
+
+    return asyncio.run(bounded())
+
+
+def rotated(items: list[T], turn: int) -> list[T]:
+    """`items` rotated by `turn`: each round starts with a different target."""
+    k = turn % len(items) if items else 0
+    return items[k:] + items[:k]
+
+
+# ---- phases ----------------------------------------------------------------------------
+
+
+def warm_up(target: Target) -> None:
+    count = 60 if target.name == "LiteLLM" else 300
+    works = [target.work(kind) for kind in target.routes]
+    works += [target.work(kind, stream=True) for kind in target.routes]
+    errors = run_async(lambda: loadgen.bulk(works, count, 4))
+    target.requests += count
+    if errors:
+        raise RuntimeError(f"{target.name}: {errors} of {count} warm-up requests failed")
+
+
+def throughput(tgts: list[Target], args: argparse.Namespace, res: Results, tmp: Path) -> None:
+    """Non-streaming chat completions: closed loop at concurrency 16, then 1 (latency)."""
+    for turn in range(args.rounds):
+        for target in rotated(tgts, turn):
+            work = target.work("openai")
+            cpu = target.server.cpu_seconds()
+            result = wrk.run(work, connections=16, seconds=args.seconds, script_dir=tmp)
+            cpu = target.server.cpu_seconds() - cpu
+            target.requests += result.requests
+            res.add("rps16", target.name, result.rps)
+            res.add("cpu_us", target.name, cpu / max(result.requests, 1) * 1e6)
+            res.add("errors", target.name, result.errors)
+            log(f"  c=16 {target.name}: {result.rps:,.0f} req/s, errors {result.errors}")
+    for turn in range(args.rounds):
+        for target in rotated(tgts, turn):
+            work = target.work("openai")
+            result = wrk.run(work, connections=1, seconds=args.latency_seconds, script_dir=tmp)
+            target.requests += result.requests
+            res.add("p50_1", target.name, result.p50)
+            res.add("p99_1", target.name, result.p99)
+            res.add("errors", target.name, result.errors)
+            log(f"  c=1 {target.name}: p50 {result.p50 and result.p50 * 1e3:.2f} ms")
+
+
+def streaming(tgts: list[Target], args: argparse.Namespace, res: Results) -> None:
+    """Time to first body byte of a short stream; chunks/s of a 2,000-chunk stream."""
+    for turn in range(args.rounds):
+        for target in rotated(tgts, turn):
+            slow = target.name == "LiteLLM"
+            for kind in target.routes:
+                work = target.work(kind, stream=True)
+                count = max(10, args.ttfb_count // (4 if slow else 1))
+                ttfb = run_async(lambda w=work, n=count: loadgen.time_to_first_byte(w, n))
+                res.add(f"ttfb:{kind}", target.name, statistics.median(ttfb))
+                work = target.work(kind, stream=True, words=STREAM_WORDS)
+                n = 1 if slow else args.streams
+                rates = run_async(lambda w=work, n=n: loadgen.stream_rate(w, STREAM_WORDS, n))
+                res.add(f"chunks:{kind}", target.name, statistics.median(rates))
+                target.requests += count + n
+                log(
+                    f"  stream {target.name} {kind}: ttfb {statistics.median(ttfb) * 1e3:.2f} ms,"
+                    f" {statistics.median(rates):,.0f} chunks/s"
+                )
+
+
+def memory(
+    servers: Servers, config: Path, gateways: dict[str, Path | None], res: Results, n: int
+) -> None:
+    """RSS of a fresh gateway: idle, then after `n` mixed requests (both formats, streamed
+    or not, passthrough and translated)."""
+    for name, source in gateways.items():
+        server = servers.gateway(f"{name}-memory", config, source=source)
+        try:
+            target = targets.gateway(name, server)
+            time.sleep(1.0)
+            res.add("rss_idle", name, server.rss_bytes())
+            works = [
+                target.work("openai"),
+                target.work("openai", stream=True),
+                target.work("anthropic"),
+                target.work("translated", stream=True),
+            ]
+            errors = run_async(lambda w=works: loadgen.bulk(w, n, 8))
+            res.add("rss_after", name, server.rss_bytes())
+            res.add("errors", name, errors)
+            log(
+                f"  memory {name}: {res.last('rss_idle', name) / 2**20:.1f} MB idle, "
+                f"{res.last('rss_after', name) / 2**20:.1f} MB after {n:,} requests"
+            )
+        finally:
+            servers.stop(server)
+
+
+def startup(
+    servers: Servers, config: Path, gateways: dict[str, Path | None], res: Results, runs: int
+) -> None:
+    """From spawning `cherry-nb serve` to its first answered /health."""
+    for turn in range(runs):
+        for name, source in rotated(list(gateways.items()), turn):
+            server = servers.gateway(f"{name}-startup", config, source=source)
+            assert server.ready_after is not None
+            res.add("startup", name, server.ready_after)
+            servers.stop(server)
+    for name in gateways:
+        log(f"  startup {name}: {res.median('startup', name):.2f} s")
+
+
+def import_costs(gateways: dict[str, Path | None], res: Results, runs: int) -> None:
+    """`import cherry_nb` and `%load_ext cherry_nb`, in fresh interpreters, per tree."""
+    for name, source in gateways.items():
+        for kind in ("import", "load_ext"):
+            cost = imports.measure(kind, runs, source=source or REPO)
+            res.meta[f"{kind}_heavy:{name}"] = list(cost.heavy)
+            if cost.seconds is None:
+                res.notes.append(f"{name}: `{kind}` not measured: {cost.note}")
+                continue
+            res.add(kind, name, cost.seconds)
+            log(
+                f"  {name} {kind}: {cost.seconds * 1e3:.0f} ms, "
+                f"loads {', '.join(cost.heavy) or 'nothing heavy'}"
+            )
+
+
+# ---- the run ---------------------------------------------------------------------------
+
+
+def baseline_tree(ref: str, into: Path) -> Path:
+    """The package as committed at `ref`, exported (not checked out) into `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "cherry_nb"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    into.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True, timeout=60)
+    return into
+
+
+def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> None:
+    gateways: dict[str, Path | None] = {"cherry_nb": None}
+    if args.baseline:
+        gateways[f"cherry_nb@{args.baseline}"] = baseline_tree(args.baseline, tmp / "baseline")
+    for spec in args.variant:
+        name, _, path = spec.partition("=")
+        if not (Path(path) / "cherry_nb").is_dir():
+            raise SystemExit(f"--variant {spec}: expected NAME=DIR, DIR holding cherry_nb/")
+        gateways[f"cherry_nb+{name}"] = Path(path).resolve()
+    log("Starting the simulator and the gateway(s)")
+    sim = servers.simulator()
+    config = servers.gateway_config(sim.port)
+    tgts = [targets.direct(sim)]
+    for name, source in gateways.items():
+        tgts.append(targets.gateway(name, servers.gateway(name, config, source=source)))
+    if not args.skip_litellm:
+        venv = litellm_env.ensure()
+        res.meta["litellm"] = litellm_env.version(venv)
+        log(f"Starting LiteLLM {res.meta['litellm']}")
+        proxy = servers.litellm(venv, sim.port)
+        assert proxy.ready_after is not None
+        res.add("startup", "LiteLLM", proxy.ready_after)
+        time.sleep(2.0)
+        res.add("rss_idle", "LiteLLM", proxy.rss_bytes())
+        tgts.append(targets.litellm(proxy))
+    for target in tgts:
+        if target.gateway:
+            res.add("rss_start", target.name, target.server.rss_bytes())
+    log("Warming up")
+    for target in tgts:
+        warm_up(target)
+    log("Non-streaming throughput (c=16) and latency (c=1), with wrk")
+    throughput(tgts, args, res, tmp)
+    log("Streaming: time to first byte, chunks per second")
+    streaming(tgts, args, res)
+    for target in tgts:
+        if target.name == "LiteLLM":
+            res.add("rss_after", "LiteLLM", target.server.rss_bytes())
+            res.meta["litellm_requests"] = target.requests
+    for target in tgts[1:]:  # all but the simulator, which the gateways still need
+        servers.stop(target.server)
+    log(f"Memory: a fresh gateway, idle and after {args.memory_requests:,} requests")
+    memory(servers, config, gateways, res, args.memory_requests)
+    log("Startup")
+    startup(servers, config, gateways, res, args.startup_runs)
+    log("Import time")
+    import_costs(gateways, res, args.import_runs)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--seconds", type=float, default=5, help="wrk run at c=16 (default 5)")
+    parser.add_argument("--latency-seconds", type=float, default=3, help="wrk run at c=1")
+    parser.add_argument("--ttfb-count", type=int, default=100, help="short streams per round")
+    parser.add_argument("--streams", type=int, default=3, help="2,000-chunk streams per round")
+    parser.add_argument("--memory-requests", type=int, default=10_000)
+    parser.add_argument("--startup-runs", type=int, default=5)
+    parser.add_argument("--import-runs", type=int, default=5)
+    parser.add_argument("--skip-litellm", action="store_true", help="no LiteLLM column")
+    parser.add_argument("--baseline", metavar="GIT_REF", help="also bench cherry_nb at this ref")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also bench the cherry_nb package in DIR (e.g. with a proposed patch)",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=RESULTS / "last-run.json", help="raw results file"
+    )
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.seconds < 1:
+        parser.error("--rounds and --seconds must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    wrk.find_wrk()
+    res = Results()
+    res.meta.update(
+        started=time.strftime("%Y-%m-%d %H:%M"),
+        argv=sys.argv[1:],
+        cpus=os.cpu_count(),
+        load_before=round(os.getloadavg()[0], 2),
+    )
+    servers = Servers()
+    tmp = Path(tempfile.mkdtemp(prefix="cherry-bench-run-"))
+    began = time.monotonic()
+    try:
+        run(args, servers, res, tmp)
+    finally:
+        servers.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    res.meta["minutes"] = round((time.monotonic() - began) / 60, 1)
+    res.meta["load_after"] = round(os.getloadavg()[0], 2)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(res.to_json(), indent=2))
+    print(markdown(res))
+    log(f"Done in {res.meta['minutes']} min; raw results in {args.json}; logs in {servers.workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
