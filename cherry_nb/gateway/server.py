@@ -67,7 +67,9 @@ def hypercorn_config(sock: socket.socket, *, workers: int = 1) -> HypercornConfi
     config.accesslog = None
     config.errorlog = logging.getLogger("cherry_nb.gateway.server")
     config.graceful_timeout = 10.0
-    config.keep_alive_timeout = 75.0
+    # Uvicorn's default. Hypercorn 0.18 holds a connection its client closed until this
+    # runs out, so a long one (75 s) piles up sockets under clients that do not pool.
+    config.keep_alive_timeout = 5.0
     config.include_server_header = False
     return config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import quote
 
 from ..config.urls import DEFAULT_AZURE_API_VERSION
 from .openai import OpenAIAdapter
@@ -24,8 +25,9 @@ class AzureOpenAIAdapter(OpenAIAdapter):
     def chat_url(self, model: str, *, stream: bool) -> str:
         if self._v1:
             return f"{self.base}/chat/completions"
+        deployment = quote(model, safe="")  # a path segment: "../" must not climb out of it
         return (
-            f"{self.base}/openai/deployments/{model}/chat/completions"
+            f"{self.base}/openai/deployments/{deployment}/chat/completions"
             f"?api-version={self._api_version}"
         )
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .._exceptions import BadResponseError
+from .._exceptions import BadResponseError, WireFormatError
 from ..config.models import ModelEntry, Provider
 from ..config.urls import strip_exact_marker
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
@@ -170,7 +170,11 @@ class Adapter:
         """A whole reply, not streamed."""
         body = self.wire.build_request(request)
         response = await self.open_chat(body, model=request.model, stream=False)
-        return self.wire.parse_response(await self._read_json(response, request.model))
+        data = await self._read_json(response, request.model)
+        try:
+            return self.wire.parse_response(data)
+        except WireFormatError as exc:
+            raise self._malformed(exc) from exc
 
     async def stream(
         self, request: ChatRequest, *, policy: RetryPolicy | None = None
@@ -214,6 +218,8 @@ class Adapter:
             try:
                 for event in events:
                     batch += parser.feed(event)
+            except WireFormatError as exc:  # the upstream's fault, not the client's
+                return self._malformed(exc)
             except Exception as exc:  # re-raised by the caller, after `batch`
                 return exc
             return None
@@ -238,6 +244,14 @@ class Adapter:
             raise map_httpx_error(exc, self.context(model), response.request.url) from exc
         finally:
             await response.aclose()
+
+    def _malformed(self, exc: WireFormatError) -> BadResponseError:
+        """A reply that breaks its own protocol: 502 for a gateway client, never the
+        400 a WireFormatError means when it is the client's request."""
+        return BadResponseError(
+            f"{self.provider.id} ({self.provider.type}) sent a malformed reply: {exc.message}",
+            provider_id=self.provider.id,
+        )
 
     async def list_models(self) -> list[ModelEntry]:
         """The models the upstream says it serves."""

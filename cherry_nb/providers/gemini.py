@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from ..config.models import ModelEntry
 from ..wire import gemini as wire_gemini
@@ -15,6 +16,7 @@ class GeminiAdapter(Adapter):
     auth_header: ClassVar[str] = "x-goog-api-key"
 
     def chat_url(self, model: str, *, stream: bool) -> str:
+        model = quote(model, safe="")  # a path segment: "../" must not climb out of it
         if stream:
             return f"{self.base}/v1beta/models/{model}:streamGenerateContent?alt=sse"
         return f"{self.base}/v1beta/models/{model}:generateContent"

@@ -70,7 +70,7 @@ async def test_an_error_mid_read_comes_after_the_events_before_it() -> None:
     async with upstream(sse_reply(chunk("a") + chunk("b") + b"data: {not json\n\n")) as server:
         try:
             adapter = pool.adapter(provider(server))
-            with pytest.raises(errors.WireFormatError):
+            with pytest.raises(errors.BadResponseError):
                 async for event in adapter.stream(REQUEST):
                     received.append(event)
         finally:
