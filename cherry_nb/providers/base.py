@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import httpx
 
 from .._exceptions import BadResponseError, WireFormatError
+from .._secrets import mask_key
 from ..config.models import ModelEntry, Provider
 from ..config.urls import strip_exact_marker
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
@@ -52,6 +53,11 @@ class Adapter:
         self.base = strip_exact_marker(provider.base_url)
         self._keys = provider.api_keys()
         self._turn = 0
+        # What a relay scrubs from replies it passes through unparsed (an upstream that
+        # echoes the key it was sent); short ones would mangle ordinary text.
+        self.secret_bytes = tuple(
+            (key.encode(), mask_key(key).encode()) for key in self._keys if len(key) >= 8
+        )
         self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:

@@ -488,16 +488,6 @@ def test_no_key_in_any_response_log_or_traceback(secret_stack: SecretStack, outp
     outputs.assert_clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Same-format replies are relayed byte for byte (cherry_nb/gateway/relay.py "
-    "_passthrough), so what an upstream says reaches the client unredacted: an upstream (or "
-    "proxy) that echoes the key it got, in an in-stream error event or in a 200 body that is "
-    "not JSON, puts the provider's key in front of the gateway's client. Fix in relay.py: "
-    "pass passthrough bytes through a bytes form of _secrets.redact (keys are registered; a "
-    "key split across two stream chunks needs the previous chunk's tail kept), or parse "
-    "error events and non-JSON bodies and answer them as errors.",
-)
 @pytest.mark.parametrize(("mode", "stream"), [("echo-stream", True), ("echo-notjson", False)])
 def test_no_key_in_a_same_format_reply_an_upstream_echoes_it_in(
     secret_stack: SecretStack, outputs: Outputs, mode: str, stream: bool
