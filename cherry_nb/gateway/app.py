@@ -26,6 +26,7 @@ from .._secrets import redact
 from .._version import __version__
 from ..config.models import PROVIDER_ID_RE, PROVIDER_TYPES, Config, Provider
 from ..config.registry import ProviderRegistry
+from ..providers.anthropic import AnthropicAdapter
 from ..providers.pool import AdapterPool
 from ..wire import anthropic as wire_anthropic
 from . import schemas
@@ -50,6 +51,9 @@ _LONE_SURROGATE = re.compile(
     r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
     r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
+# Any \uD800-\uDFFF escape: a cheap scan that skips the lookaround search above on
+# nearly every body (that one costs ~4 ms on a 140 KB Claude Code request).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _NO_AUTH = frozenset({"/", "/health", "/api-docs", "/api-docs.json"})
 
 
@@ -261,7 +265,11 @@ async def _json_body() -> dict[str, Any]:
         # mark; json.loads(bytes) would also guess UTF-16 and UTF-32.
         text = raw.decode("utf-8-sig")
         body = json.loads(text, parse_constant=_no_constants)
-        unencodable = _LONE_SURROGATE.search(text) is not None and not _encodable(body)
+        unencodable = (
+            _SURROGATE_ESCAPE.search(text) is not None
+            and _LONE_SURROGATE.search(text) is not None
+            and not _encodable(body)
+        )
     except RecursionError:
         raise RequestError("The request body is nested too deeply.", status=400) from None
     except UnicodeDecodeError:
@@ -431,10 +439,7 @@ async def _count_tokens(
 ) -> Response:
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
     adapter = state.pool.adapter(provider)
-    if provider.type == "anthropic":
-        from ..providers.anthropic import AnthropicAdapter
-
-        assert isinstance(adapter, AnthropicAdapter)
+    if isinstance(adapter, AnthropicAdapter):  # the upstream counts for itself
         body = dict(body, model=model)
         upstream = await adapter.request(
             "POST",

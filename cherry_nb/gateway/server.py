@@ -12,6 +12,7 @@ import errno
 import logging
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -194,8 +195,6 @@ class GatewayServer:
     def status(self) -> GatewayStatus:
         if not self.running or self._app is None:
             return GatewayStatus(False, None, 0, None)
-        import time
-
         state = gateway_state(self._app)
         return GatewayStatus(
             True, self.url, state.requests, round(time.monotonic() - state.started, 1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
-import re
 import socket
 import ssl
 import time
@@ -32,6 +31,7 @@ from .._exceptions import (
     UpstreamError,
     UpstreamTimeoutError,
 )
+from ..wire._text import readable_text
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 # Phrases with which upstreams say "no such model" in a 400/404 body.
@@ -112,10 +112,11 @@ async def send(
         if response.status_code < 400:
             if _is_html(response):
                 body = await _read_error_body(response)
+                page = readable_text(body.decode("utf-8", "replace")) or "(empty)"
                 raise BadResponseError(
                     f"{context.provider_id} answered {request.url.copy_with(query=None)} with an "
                     "HTML page instead of JSON: the address is probably wrong, or a login or "
-                    f"proxy page is in the way. The page says: {_html_text(body)}",
+                    f"proxy page is in the way. The page says: {page}",
                     provider_id=context.provider_id,
                     status=response.status_code,
                     url=str(request.url.copy_with(query=None)),
@@ -148,11 +149,6 @@ def _retryable_exception(exc: httpx.HTTPError) -> bool:
 
 def _is_html(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").startswith("text/html")
-
-
-def _html_text(body: bytes) -> str:
-    text = re.sub(r"<[^>]+>", " ", body.decode("utf-8", "replace"))
-    return " ".join(text.split())[:200] or "(empty)"
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -12,14 +12,13 @@ violation raises WireFormatError whose `param` is the dotted path, e.g.
 
 from __future__ import annotations
 
-import html
 import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._exceptions import RateLimitError, UpstreamError, WireFormatError
+from ._text import compact_json, readable_text
 from .neutral import (
     ChatRequest,
     ChatResponse,
@@ -92,8 +91,7 @@ MESSAGE_OVERHEAD_TOKENS = 4
 """count_tokens' estimate of the role and framing tokens each message costs."""
 
 
-# One encoder for every call: `json.dumps` with keyword arguments builds a new one each time.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps = compact_json
 
 
 # ---- requests: Anthropic -> neutral ----------------------------------------------------
@@ -744,11 +742,6 @@ def build_error(message: str, *, status: int, error_type: str | None = None) -> 
     return {"type": "error", "error": {"type": error_type, "message": message}}
 
 
-_SCRIPT_RE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG_RE = re.compile(r"<[^>]*>")
-_SPACE_RE = re.compile(r"\s+")
-
-
 def parse_error(status: int, body: bytes | str) -> tuple[str, str | None]:
     """(message, error type) from an upstream error body; non-JSON gives short plain text."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes | bytearray) else body
@@ -765,13 +758,7 @@ def parse_error(status: int, body: bytes | str) -> tuple[str, str | None]:
             return error, None
         if isinstance(data.get("message"), str) and data["message"]:
             return data["message"], None
-    return _short_text(text) or f"HTTP {status}", None
-
-
-def _short_text(text: str) -> str:
-    """An HTML or plain-text body reduced to its first 200 readable characters."""
-    text = _TAG_RE.sub(" ", _SCRIPT_RE.sub(" ", text))
-    return _SPACE_RE.sub(" ", html.unescape(text)).strip()[:200]
+    return readable_text(text) or f"HTTP {status}", None
 
 
 # ---- token counting --------------------------------------------------------------------

@@ -10,7 +10,6 @@ The REST API also accepts snake_case field names, so the parsers do too.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import uuid
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._exceptions import RateLimitError, UpstreamError, WireFormatError
+from ._text import readable_text
 from .neutral import (
     ChatRequest,
     ChatResponse,
@@ -956,9 +956,6 @@ def build_error(message: str, *, status: int, error_type: str | None = None) -> 
     return {"error": {"code": status, "message": message, "status": name}}
 
 
-_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
-
-
 def parse_error(status: int, body: bytes | str) -> tuple[str, str | None]:
     """(message, type) from an error body; type prefers ErrorInfo's reason over status.
 
@@ -978,8 +975,7 @@ def parse_error(status: int, body: bytes | str) -> tuple[str, str | None]:
     if error is None and isinstance(payload, Mapping) and isinstance(payload.get("message"), str):
         return payload["message"], None
     if not isinstance(error, Mapping):
-        plain = " ".join(html.unescape(_TAGS.sub(" ", text)).split())
-        return (plain[:200] or f"HTTP {status}"), None
+        return (readable_text(text) or f"HTTP {status}"), None
     message = str(error.get("message") or f"HTTP {status}")
     details = error.get("details")
     for detail in details if isinstance(details, list) else ():

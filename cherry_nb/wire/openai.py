@@ -10,15 +10,14 @@ that cannot be honoured.
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cherry_nb._exceptions import UpstreamError, WireFormatError
+from cherry_nb.wire._text import compact_json, readable_text
 from cherry_nb.wire.neutral import (
     ChatRequest,
     ChatResponse,
@@ -88,18 +87,14 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "a number": (int, float),
     "a boolean": bool,
 }
-_COMPACT = (",", ":")
 _DONE = encode_sse("[DONE]")
-_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-_SPACES = re.compile(r"\s+")
 
 
 def _fail(message: str, param: str | None) -> WireFormatError:
     return WireFormatError(message, param=param)
 
 
-# One encoder for every call: `json.dumps` with keyword arguments builds a new one each time.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps = compact_json
 
 
 def _new_id(prefix: str) -> str:
@@ -833,5 +828,4 @@ def _detail_message(detail: Any) -> str:
 
 def _plain_message(text: str, status: int) -> str:
     """HTML or plain text -> one short readable line."""
-    cleaned = _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", text))).strip()
-    return cleaned[:200] or f"HTTP {status} with an empty body"
+    return readable_text(text) or f"HTTP {status} with an empty body"
