@@ -4,10 +4,15 @@ Pure and fast: stdlib `json` only, no pydantic, because StreamParser and StreamW
 run once per stream chunk on the gateway's hot path.
 
 Parsing is lenient where Anthropic's clients are inventive (Claude Code sends metadata,
-thinking, cache_control, server tools, context_management...): unknown fields and unknown
-block types are ignored. Fields this module does understand are type-checked, and a
-violation raises WireFormatError whose `param` is the dotted path, e.g.
-"messages.2.content.0.text", so the gateway can answer a 400 that names the culprit.
+thinking, cache_control, server tools, context_management...): unknown fields are ignored.
+Fields this module does understand are type-checked, and a violation raises
+WireFormatError whose `param` is the dotted path, e.g. "messages.2.content.0.text", so the
+gateway can answer a 400 that names the culprit.
+
+Unknown content blocks: in a client's request a block type this module cannot translate
+is refused (WireFormatError naming the type, `param` its `type`), except the opaque ones
+in DROPPED_PART_TYPES, dropped on purpose; in an upstream's response or stream, blocks of
+unknown or unmodelled types are skipped, since only the upstream could fix them.
 """
 
 from __future__ import annotations
@@ -169,18 +174,38 @@ def _parse_message(raw: Any, path: str) -> Message:
     return Message(role, _parse_blocks(content, f"{path}.content", _BLOCK_PARSERS))
 
 
-def _parse_blocks(blocks: list[Any], path: str, parsers: Mapping[str, Callable]) -> list[Any]:
-    """Blocks of the types in `parsers`, others skipped; parsers return None to drop one."""
+def _parse_blocks(
+    blocks: list[Any], path: str, parsers: Mapping[str, Callable], *, strict: bool = True
+) -> list[Any]:
+    """Blocks of the types in `parsers`; parsers return None to drop one.
+
+    Other types are refused when `strict` (a client's request), unless listed in
+    DROPPED_PART_TYPES; they are skipped when not (an upstream's response).
+    """
     parts = []
     for i, block in enumerate(blocks):
         if not isinstance(block, Mapping):
             raise _fail(f"{path}.{i}", "a content block must be an object.")
         kind = block.get("type")
-        parser = parsers.get(kind) if isinstance(kind, str) else None
-        part = parser(block, f"{path}.{i}") if parser is not None else None
+        key = kind if isinstance(kind, str) else ""
+        parser = parsers.get(key)
+        if parser is None:
+            if strict and key not in DROPPED_PART_TYPES:
+                raise _untranslatable(f"{path}.{i}", kind, parsers)
+            continue
+        part = parser(block, f"{path}.{i}")
         if part is not None:
             parts.append(part)
     return parts
+
+
+def _untranslatable(path: str, kind: Any, parsers: Mapping[str, Callable]) -> WireFormatError:
+    known = ", ".join(parsers)
+    return WireFormatError(
+        f"Content block type {kind!r} at {path} cannot be translated to another wire "
+        f"format (supported here: {known}).",
+        param=f"{path}.type",
+    )
 
 
 def _parse_text(block: Mapping[str, Any], path: str) -> Text | None:
@@ -196,7 +221,8 @@ def _parse_image(block: Mapping[str, Any], path: str) -> Image | None:
         return Image(media_type, _get(source, "data", str, "a string", path, required=True))
     if kind == "url":
         return Image(url=_get(source, "url", str, "a string", path, required=True))
-    return None  # file ids and later source kinds cannot be carried
+    # A file id (Anthropic's Files API) or a later source kind: no other format can use it.
+    raise _fail(f"{path}.type", f"image source type {kind!r} cannot be translated.")
 
 
 def _parse_tool_use(block: Mapping[str, Any], path: str) -> ToolCall:
@@ -226,9 +252,29 @@ def _parse_thinking(block: Mapping[str, Any], path: str) -> Reasoning:
     )
 
 
-# Block types not listed (redacted_thinking, document, server_tool_use, ...) are ignored.
+def _parse_document(block: Mapping[str, Any], path: str) -> Text | None:
+    """A plain-text document becomes text (title and context first); a PDF cannot be carried."""
+    source = _get(block, "source", Mapping, "an object", path, required=True)
+    kind = source.get("type")
+    if kind != "text":
+        raise _fail(f"{path}.source.type", f"document source type {kind!r} cannot be translated.")
+    data = _get(source, "data", str, "a string", f"{path}.source", required=True)
+    title = _get(block, "title", str, "a string", path)
+    context = _get(block, "context", str, "a string", path)
+    text = "\n\n".join(t for t in (title, context, data) if t)
+    return Text(text) if text else None
+
+
+DROPPED_PART_TYPES = frozenset({"redacted_thinking", "server_tool_use", "web_search_tool_result"})
+"""Request block types dropped on purpose rather than refused: clients (Claude Code among
+them) send back the assistant's earlier turns as received, and these carry nothing another
+format can express — redacted thinking is encrypted, a web search's results are encrypted
+and its call was already run by Anthropic (the assistant's text after it says what it found).
+A server_tool_use of another server tool still fails on its readable result block."""
+
+# Request block types, by where they may appear; anything else is refused (see above).
 _SYSTEM_PARSERS = {"text": _parse_text}
-_RESULT_PARSERS = {"text": _parse_text, "image": _parse_image}
+_RESULT_PARSERS = {"text": _parse_text, "image": _parse_image, "document": _parse_document}
 _BLOCK_PARSERS = {
     **_RESULT_PARSERS,
     "tool_use": _parse_tool_use,
@@ -362,7 +408,8 @@ def _build_tool(tool: Tool) -> dict[str, Any]:
 
 
 def parse_response(body: Mapping[str, Any]) -> ChatResponse:
-    """An upstream (non-streamed) Message -> ChatResponse; server-tool blocks are skipped."""
+    """An upstream (non-streamed) Message -> ChatResponse; blocks of other types than text,
+    tool_use and thinking (server tools, redacted thinking, later additions) are skipped."""
     if not isinstance(body, Mapping):
         raise WireFormatError("The response body must be a JSON object.")
     content = _get(body, "content", list, "a list of blocks", required=True)
@@ -370,7 +417,7 @@ def parse_response(body: Mapping[str, Any]) -> ChatResponse:
     return ChatResponse(
         id=str(body.get("id") or ""),
         model=str(body.get("model") or ""),
-        content=_parse_blocks(content, "content", _RESPONSE_PARSERS),
+        content=_parse_blocks(content, "content", _RESPONSE_PARSERS, strict=False),
         stop_reason=_stop_from_anthropic(body.get("stop_reason")),
         usage=_parse_usage(usage if isinstance(usage, Mapping) else {}),
     )
@@ -448,8 +495,9 @@ class StreamParser:
     """Anthropic SSE events -> neutral stream events; one parser per upstream message.
 
     Tool calls are numbered by their order among the message's tool_use blocks, not by
-    content block index (a text or thinking block usually comes first). Server-tool
-    blocks (server_tool_use, web_search_tool_result...) produce nothing.
+    content block index (a text or thinking block usually comes first). Blocks of any
+    other type (server_tool_use, web_search_tool_result, later additions) produce nothing,
+    nor do deltas of unknown types.
     """
 
     __slots__ = (

@@ -6,6 +6,11 @@ and streaming live in the URL (`models/{model}:generateContent`,
 are paired with calls by name (ids are optional); streams have no terminal event;
 `parameters` accept only an OpenAPI subset of JSON Schema (`sanitize_schema`).
 The REST API also accepts snake_case field names, so the parsers do too.
+
+Unknown parts (a part's type is its data field, e.g. `executableCode`): in a client's
+request a part this module cannot translate is refused (WireFormatError naming the type,
+`param` that field), except DROPPED_PART_TYPES and parts holding only metadata; in an
+upstream's response or stream, unknown or unmodelled parts are skipped.
 """
 
 from __future__ import annotations
@@ -112,6 +117,18 @@ _DEFAULT_IMAGE_MIME = "image/jpeg"
 # neutral ToolCall cannot carry the real one, so use Google's documented sentinel.
 _SKIP_SIGNATURE = "skip_thought_signature_validator"
 _GEMINI_MAJOR = re.compile(r"gemini-(\d+)")
+
+DROPPED_PART_TYPES: frozenset[str] = frozenset()
+"""Request part types dropped on purpose rather than refused. None so far: clients send
+thoughts back as text parts marked `thought` (read as reasoning), and executableCode /
+codeExecutionResult hold readable code and output worth refusing rather than losing."""
+_PART_TYPES = "text, inlineData, fileData, functionCall, functionResponse"
+# Part fields beside its data: a part with nothing else (a bare thoughtSignature) carries
+# nothing and is dropped; any other field names the part's type.
+_PART_METADATA = frozenset(
+    "thought thoughtSignature thought_signature videoMetadata video_metadata "
+    "partMetadata part_metadata mediaResolution media_resolution".split()
+)
 
 # The REST API accepts proto field names in snake_case as well as camelCase.
 _CAMEL_FIELDS = (
@@ -429,8 +446,30 @@ def _parse_system(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     parts = _list(_mapping(value, "systemInstruction").get("parts"), "systemInstruction.parts")
-    texts = [p["text"] for p in parts if isinstance(p, Mapping) and isinstance(p.get("text"), str)]
+    texts = []
+    for j, raw in enumerate(parts):
+        path = f"systemInstruction.parts[{j}]"
+        part = _mapping(raw, path)
+        if "text" not in part:
+            _refuse_unknown(part, path, "text")
+        elif isinstance(part["text"], str):
+            texts.append(part["text"])
+        else:
+            raise WireFormatError(f"{path}.text must be a string", param=f"{path}.text")
     return "\n".join(texts) or None
+
+
+def _refuse_unknown(part: Mapping[str, Any], path: str, supported: str) -> None:
+    """Raise for a part of a type not translated, unless it is one to drop (metadata
+    only, or of a DROPPED_PART_TYPES type)."""
+    kind = next((key for key in part if key not in _PART_METADATA), None)
+    if kind is None or kind in DROPPED_PART_TYPES:
+        return
+    raise WireFormatError(
+        f"Part type {kind!r} at {path} cannot be translated to another wire format "
+        f"(supported here: {supported}).",
+        param=f"{path}.{kind}",
+    )
 
 
 _ROLES: dict[str, Any] = {"user": "user", "model": "assistant", "function": "user", "tool": "user"}
@@ -480,7 +519,8 @@ def _parse_part(part: Mapping[str, Any], path: str, ledger: _CallLedger) -> Part
         text, is_error = _result_text(response)
         call_id = ledger.result(name, _optional_id(resp.get("id")))
         return ToolResult(tool_call_id=call_id, content=[Text(text)], is_error=is_error, name=name)
-    return None  # executableCode, codeExecutionResult, ...: nothing neutral carries
+    _refuse_unknown(part, path, _PART_TYPES)
+    return None
 
 
 def _result_text(response: Mapping[str, Any]) -> tuple[str, bool]:

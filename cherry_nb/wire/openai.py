@@ -6,6 +6,11 @@ so they use stdlib `json`, pre-built chunk prefixes and flat dispatch.
 Tolerant where compatible servers (Ollama, vLLM, DeepSeek, llama.cpp ...) differ
 from the official API; strict, naming the field, where a client sends something
 that cannot be honoured.
+
+Unknown content parts: in a client's request a part type this module cannot translate
+is refused (WireFormatError naming the type, `param` its `type`), except those in
+DROPPED_PART_TYPES; in an upstream's response or stream, parts of unknown or unmodelled
+types are skipped, since only the upstream could fix them.
 """
 
 from __future__ import annotations
@@ -71,6 +76,11 @@ STATUS_TO_ERROR_TYPE: dict[int, str] = {
     429: "rate_limit_error",
 }
 """HTTP status -> error `type`; other 5xx are `api_error`, other 4xx invalid requests."""
+
+DROPPED_PART_TYPES: frozenset[str] = frozenset()
+"""Request part types dropped on purpose rather than refused. None so far: Chat Completions
+clients send reasoning back as a message field (`reasoning_content`), not as a part, and
+every part type they do send (`input_audio`, `file`, ...) carries input worth refusing."""
 
 SYSTEM_ROLES = frozenset({"system", "developer"})
 TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
@@ -216,10 +226,11 @@ def _parts(content: Any, param: str, *, images: bool) -> list[Part]:
     if not isinstance(content, list):
         raise _fail("`content` must be a string or an array of content parts.", param)
     parts = [_content_part(part, f"{param}[{j}]", images) for j, part in enumerate(content)]
-    return [p for p in parts if not isinstance(p, Text) or p.text]  # empty text says nothing
+    # Empty text says nothing; None is a part of a DROPPED_PART_TYPES type.
+    return [p for p in parts if p is not None and (not isinstance(p, Text) or p.text)]
 
 
-def _content_part(part: Any, param: str, images: bool) -> Text | Image:
+def _content_part(part: Any, param: str, images: bool) -> Text | Image | None:
     if not isinstance(part, Mapping):
         raise _fail("A content part must be an object.", param)
     kind = part.get("type")
@@ -228,9 +239,17 @@ def _content_part(part: Any, param: str, images: bool) -> Text | Image:
         if not isinstance(text, str):
             raise _fail(f"A {kind} part needs a `{kind}` string.", f"{param}.{kind}")
         return Text(text)
-    if kind == "image_url" and images:
-        return _parse_image(part.get("image_url"), f"{param}.image_url")
-    raise _fail(f"Content part type {kind!r} is not supported here.", f"{param}.type")
+    if kind == "image_url":
+        if images:
+            return _parse_image(part.get("image_url"), f"{param}.image_url")
+        raise _fail(f"An image_url part at {param} is not supported in this role.", f"{param}.type")
+    if isinstance(kind, str) and kind in DROPPED_PART_TYPES:
+        return None
+    raise _fail(
+        f"Content part type {kind!r} at {param} cannot be translated to another wire format "
+        f"(supported: text, refusal{', image_url' if images else ''}).",
+        f"{param}.type",
+    )
 
 
 def _parse_image(value: Any, param: str) -> Image:
@@ -464,7 +483,10 @@ def parse_response(body: Mapping[str, Any]) -> ChatResponse:
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
         content.append(Reasoning(reasoning))
-    content.extend(_parts(message.get("content"), f"{param}.content", images=False))
+    texts = message.get("content")
+    if texts is not None and not isinstance(texts, str | list):
+        raise _fail("`content` must be a string or an array of content parts.", f"{param}.content")
+    content.extend(Text(text) for text in _reply_texts(texts))
     refusal = message.get("refusal")
     if isinstance(refusal, str) and refusal and not any(isinstance(p, Text) for p in content):
         content.append(Text(refusal))
@@ -478,6 +500,19 @@ def parse_response(body: Mapping[str, Any]) -> ChatResponse:
         stop_reason=_stop_reason(choices[0].get("finish_reason") or "stop", bool(calls)),
         usage=_parse_usage(body.get("usage")) or Usage(),
     )
+
+
+def _reply_texts(content: Any) -> list[str]:
+    """An upstream message's (or delta's) `content`: a string, or an array whose text and
+    refusal parts are read and whose other parts (unknown or unmodelled) are skipped."""
+    if isinstance(content, str):
+        return [content] if content else []
+    texts = []
+    for part in content if isinstance(content, list) else ():
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind in ("text", "refusal") and isinstance(text := part.get(kind), str) and text:
+            texts.append(text)
+    return texts
 
 
 def _call_id() -> str:
@@ -613,6 +648,8 @@ class StreamParser:
             content = delta.get("content") or delta.get("refusal")
             if content and isinstance(content, str):
                 events.append(TextDelta(content))
+            elif isinstance(content, list):  # parts, as some servers stream them
+                events.extend(TextDelta(text) for text in _reply_texts(content))
             for position, call in enumerate(delta.get("tool_calls") or ()):
                 self._tool_delta(position, call, events)
             if isinstance(delta.get("function_call"), Mapping):  # legacy

@@ -153,9 +153,9 @@ def test_claude_code_request_parses_to_neutral() -> None:
             is_error=True,
         ),
     ]
-    # server_tool_use / web_search_tool_result and document blocks are ignored
+    # server_tool_use / web_search_tool_result are dropped (see DROPPED_PART_TYPES)
     assert sixth.content == [Text("main.py prints hello; config.toml does not exist.")]
-    assert last.content == [Text("Thanks. Add a docstring.")]
+    assert last.content == [Text("notes.txt\n\nnotes"), Text("Thanks. Add a docstring.")]
     # the web_search server tool has no input_schema and is skipped
     assert [t.name for t in request.tools] == ["Bash", "Read", "MultiEdit", "TodoWrite"]
     assert request.tools[3].parameters == body["tools"][3]["input_schema"]
@@ -477,7 +477,7 @@ def test_parse_request_rejects_a_non_object() -> None:
         wire.parse_request([])  # type: ignore[arg-type]
 
 
-def test_unknown_fields_blocks_and_sources_are_ignored() -> None:
+def test_unknown_fields_and_server_tools_are_ignored() -> None:
     body = minimal(
         metadata={"user_id": "u"},
         thinking={"type": "enabled", "budget_tokens": 2048},
@@ -493,12 +493,7 @@ def test_unknown_fields_blocks_and_sources_are_ignored() -> None:
         messages=[
             {
                 "role": "user",
-                "content": [
-                    {"type": "future_block", "whatever": 1},
-                    {"type": "image", "source": {"type": "file", "file_id": "file_011"}},
-                    {"type": "search_result", "source": "x", "title": "t", "content": []},
-                    {"type": "text", "text": "hello", "citations": None},
-                ],
+                "content": [{"type": "text", "text": "hello", "citations": None}],
             }
         ],
     )
