@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,6 +34,7 @@ _COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     schemas.CountTokensRequest,
     schemas.ChatCompletion,
     schemas.ChatCompletionChunk,
+    schemas.PromptFilterChunk,
     schemas.Message,
     schemas.MessageStreamEvent,
     schemas.CountTokensResponse,
@@ -55,7 +57,9 @@ case-insensitive). `/`, `/health` and the docs need no key.
 `my-openai:gpt-4o-mini`; `GET /v1/models` lists them. On `/{provider_id}/v1/messages`
 a bare model id is enough (point `ANTHROPIC_BASE_URL` at `http://HOST:PORT/provider-id`).
 
-**Streaming.** With `"stream": true` both formats answer `text/event-stream`.
+**Streaming.** With `"stream": true` both formats answer `text/event-stream`. Its
+documented schema is that of one event: `data` is a string holding JSON, whose schema
+`contentSchema` names (ChatCompletionChunk, MessageStreamEvent).
 
 **Errors** come in the caller's envelope: OpenAI's `{"error": {...}}` on the OpenAI
 routes, Anthropic's `{"type": "error", "error": {...}}` on the Messages routes.
@@ -112,35 +116,76 @@ _MESSAGES_EXAMPLE = {
     "system": "You are concise.",
     "messages": [{"role": "user", "content": "Say hello in French."}],
 }
-_CHAT_SSE_EXAMPLE = (
-    'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,'
-    '"model":"my-openai:gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant",'
-    '"content":"Bonjour"},"finish_reason":null}]}\n\n'
-    'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,'
-    '"model":"my-openai:gpt-4o-mini","choices":[{"index":0,"delta":{},'
-    '"finish_reason":"stop"}]}\n\n'
-    "data: [DONE]\n\n"
-)
-_MESSAGES_SSE_EXAMPLE = (
-    "event: message_start\n"
-    'data: {"type":"message_start","message":{"id":"msg_1","type":"message",'
-    '"role":"assistant","content":[],"model":"my-anthropic:claude-sonnet-4-5",'
-    '"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":0}}}'
-    "\n\n"
-    "event: content_block_start\n"
-    'data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'
-    "\n\n"
-    "event: content_block_delta\n"
-    'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta",'
-    '"text":"Bonjour"}}\n\n'
-    "event: content_block_stop\n"
-    'data: {"type":"content_block_stop","index":0}\n\n'
-    "event: message_delta\n"
-    'data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},'
-    '"usage":{"output_tokens":3}}\n\n'
-    "event: message_stop\n"
-    'data: {"type":"message_stop"}\n\n'
-)
+# Stream examples, one event each: name -> (summary, `event:` name, data as JSON or text).
+_CHUNK = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion.chunk",
+    "created": 1700000000,
+    "model": "my-openai:gpt-4o-mini",
+}
+_CHAT_SSE_EXAMPLES: dict[str, tuple[str, str | None, Any]] = {
+    "first": (
+        "A chunk of text (the first also names the role)",
+        None,
+        {
+            **_CHUNK,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": "Bonjour"},
+                    "finish_reason": None,
+                }
+            ],
+        },
+    ),
+    "last": (
+        "The last chunk: the finish reason",
+        None,
+        {**_CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ),
+    "done": ("The end of the stream", None, "[DONE]"),
+}
+_MESSAGES_SSE_EXAMPLES: dict[str, tuple[str, str | None, Any]] = {
+    name: (summary, name, {"type": name, **fields})
+    for name, summary, fields in (
+        (
+            "message_start",
+            "The message, still empty",
+            {
+                "message": {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [],
+                    "model": "my-anthropic:claude-sonnet-4-5",
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 12, "output_tokens": 0},
+                }
+            },
+        ),
+        (
+            "content_block_start",
+            "A content block starts",
+            {"index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        (
+            "content_block_delta",
+            "A piece of the block",
+            {"index": 0, "delta": {"type": "text_delta", "text": "Bonjour"}},
+        ),
+        ("content_block_stop", "The block is complete", {"index": 0}),
+        (
+            "message_delta",
+            "The stop reason and final usage",
+            {
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 3},
+            },
+        ),
+        ("message_stop", "The end of the stream", {}),
+    )
+}
 
 
 class _Generator(GenerateJsonSchema):
@@ -278,22 +323,96 @@ def _json_body(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any
 
 
 def _ok(
-    description: str,
-    model: type[BaseModel],
-    stream: tuple[type[BaseModel], str] | None = None,
+    description: str, model: type[BaseModel], stream: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     content: dict[str, Any] = {_JSON: {"schema": _ref(model)}}
     if stream is not None:
-        event_model, example = stream
-        content[_SSE] = {
-            "schema": {
-                "type": "string",
-                "description": 'Server-sent events when the request has `"stream": true`; '
-                f"each event's data is a {event_model.__name__} (see its schema).",
-            },
-            "example": example,
-        }
+        content[_SSE] = stream
     return {"200": {"description": description, "content": content}}
+
+
+def _event_stream(
+    description: str,
+    properties: dict[str, Any],
+    examples: dict[str, tuple[str, str | None, Any]],
+) -> dict[str, Any]:
+    """A text/event-stream media type whose `schema` is that of one event.
+
+    OpenAPI 3.1 has no `itemSchema` (3.2 does); tools that read streams, schemathesis
+    among them, take an event stream's `schema` as the schema of each event: an object
+    of the event's fields (`event`, `data`, `id`, `retry`), all strings. `data` holds
+    JSON, so `contentMediaType` + `contentSchema` name its model. The examples are
+    events in that shape too, so they validate against the schema.
+    """
+    return {
+        "schema": {
+            "type": "object",
+            "description": description,
+            "properties": properties,
+            "required": sorted(properties),
+        },
+        "examples": {
+            name: {"summary": summary, "value": _event_example(event, data)}
+            for name, (summary, event, data) in examples.items()
+        },
+    }
+
+
+def _event_example(event: str | None, data: Any) -> dict[str, str]:
+    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return {"data": text} if event is None else {"event": event, "data": text}
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    """A string schema's keywords saying the string is JSON that `schema` describes."""
+    return {"contentMediaType": _JSON, "contentSchema": schema}
+
+
+_STREAMED = 'Server-sent events, when the request has `"stream": true`. '
+_CHAT_STREAM = _event_stream(
+    _STREAMED + "This schema is one event: `data: <ChatCompletionChunk JSON>` and a blank "
+    "line. Azure upstreams may send a PromptFilterChunk first; an error after the stream "
+    "started is an event whose data is an OpenAIErrorEnvelope; `data: [DONE]` always ends "
+    "the stream.",
+    {
+        "data": {
+            "type": "string",
+            "description": "A ChatCompletionChunk as JSON (or a PromptFilterChunk, or an "
+            "OpenAIErrorEnvelope); `[DONE]` in the last event.",
+            "if": {"const": "[DONE]"},
+            "else": _json_content(
+                {
+                    "anyOf": [
+                        _ref(schemas.ChatCompletionChunk),
+                        _ref(schemas.PromptFilterChunk),
+                        _ref(schemas.OpenAIErrorEnvelope),
+                    ]
+                }
+            ),
+        }
+    },
+    _CHAT_SSE_EXAMPLES,
+)
+_MESSAGES_STREAM = _event_stream(
+    _STREAMED + "This schema is one event: `event: <type>`, `data: <MessageStreamEvent "
+    "JSON>` of that type, and a blank line. Order: message_start, then per content block "
+    "content_block_start, content_block_delta..., content_block_stop, then message_delta "
+    "and message_stop; ping may come at any time, and error ends a stream that failed "
+    "after it started.",
+    {
+        "event": {
+            "type": "string",
+            "enum": list(schemas.MESSAGE_STREAM_EVENT_TYPES),
+            "description": "The event's type; its data's `type` is the same.",
+        },
+        "data": {
+            "type": "string",
+            "description": "A MessageStreamEvent as JSON.",
+            **_json_content(_ref(schemas.MessageStreamEvent)),
+        },
+    },
+    _MESSAGES_SSE_EXAMPLES,
+)
 
 
 _BETA_QUERY = {
@@ -349,7 +468,7 @@ def _messages_op(*, provider: bool) -> dict[str, Any]:
             **_ok(
                 "The message (JSON), or its stream of events (text/event-stream).",
                 schemas.Message,
-                (schemas.MessageStreamEvent, _MESSAGES_SSE_EXAMPLE),
+                _MESSAGES_STREAM,
             ),
             **_errors("Anthropic"),
         },
@@ -487,7 +606,7 @@ def _paths() -> dict[str, Any]:
                     **_ok(
                         "The completion (JSON), or its chunks (text/event-stream).",
                         schemas.ChatCompletion,
-                        (schemas.ChatCompletionChunk, _CHAT_SSE_EXAMPLE),
+                        _CHAT_STREAM,
                     ),
                     **_errors("OpenAI"),
                 },
@@ -510,6 +629,7 @@ _DROP_30 = frozenset(
         "$comment",
         "$defs",
         "contentMediaType",
+        "contentSchema",
         "contentEncoding",
         "prefixItems",
         "unevaluatedProperties",

@@ -42,12 +42,14 @@ __all__ = [
     "CountTokensRequest",
     "CountTokensResponse",
     "Health",
+    "MESSAGE_STREAM_EVENT_TYPES",
     "Message",
     "MessageStreamEvent",
     "MessagesRequest",
     "Model",
     "ModelList",
     "OpenAIErrorEnvelope",
+    "PromptFilterChunk",
     "ServiceInfo",
     "validate_chat",
     "validate_count_tokens",
@@ -550,6 +552,24 @@ class ChatCompletionChunk(_Model):
     usage: Usage | None = Field(None, description="Token usage (last chunk, when asked).")
 
 
+class PromptFilterChunk(_Model):
+    """Azure OpenAI's first streamed event: the content filters' verdict on the prompt.
+
+    An OpenAI-format stream from an Azure upstream is relayed as is, so it may start
+    with this event before the ChatCompletionChunks: empty `choices`, `id`, `object`
+    and `model`.
+    """
+
+    id: str = Field(description='""')
+    object: Literal[""] = Field(description='""')
+    created: int = Field(description="0")
+    model: str = Field(description='""')
+    choices: list[ChunkChoice] = Field(description="Empty.")
+    prompt_filter_results: list[dict[str, Any]] = Field(
+        description="Per prompt: `prompt_index` and its `content_filter_results`."
+    )
+
+
 # ---- Anthropic Messages: request -------------------------------------------------------
 
 
@@ -1013,6 +1033,9 @@ _STREAM_EVENTS = {
     "error": ErrorEvent,
 }
 
+
+MESSAGE_STREAM_EVENT_TYPES = tuple(_STREAM_EVENTS)
+"""Each streamed Messages event's `type`, which is also its SSE `event:` name."""
 
 StreamEvent = _pick(
     _STREAM_EVENTS,

@@ -9,7 +9,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from pydantic import BaseModel
 from quart import Quart
 
 from cherry_nb.gateway import schemas
@@ -175,21 +177,110 @@ def test_responses_and_error_envelopes_per_route_family(doc: dict[str, Any]) -> 
     )
 
 
-def test_streaming_routes_document_event_streams(doc: dict[str, Any]) -> None:
-    for path, event in (
-        ("/v1/chat/completions", "ChatCompletionChunk"),
-        ("/v1/messages", "MessageStreamEvent"),
-        ("/{provider_id}/v1/messages", "MessageStreamEvent"),
-    ):
+STREAMS = {
+    "/v1/chat/completions": "ChatCompletionChunk",
+    "/v1/messages": "MessageStreamEvent",
+    "/{provider_id}/v1/messages": "MessageStreamEvent",
+}
+
+
+def _validator(doc: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
+    """A JSON Schema validator for `schema`, resolving the document's `$ref`s."""
+    return Draft202012Validator({**schema, "components": doc["components"]})
+
+
+def _event_data_schema(doc: dict[str, Any], event_schema: dict[str, Any], data: str) -> Any:
+    """The contentSchema that applies to an event's `data` (None for `[DONE]`)."""
+    prop = event_schema["properties"]["data"]
+    if "if" in prop:
+        if _validator(doc, prop["if"]).is_valid(data):
+            return None
+        prop = prop["else"]
+    assert prop["contentMediaType"] == "application/json"
+    return prop["contentSchema"]
+
+
+def test_streaming_routes_document_one_event_with_json_data(doc: dict[str, Any]) -> None:
+    for path, event in STREAMS.items():
         content = doc["paths"][path]["post"]["responses"]["200"]["content"]
         assert set(content) == {"application/json", "text/event-stream"}
-        assert event in content["text/event-stream"]["schema"]["description"]
+        sse = content["text/event-stream"]
+        # One event, as OpenAPI 3.1 tools read an event stream's schema: its `data` is a
+        # string of JSON whose schema contentSchema gives.
+        schema = sse["schema"]
+        assert schema["type"] == "object" and "data" in schema["required"]
+        assert event in schema["description"]
+        assert schema["properties"]["data"]["type"] == "string"
+        content_schema = _event_data_schema(doc, schema, "{}")
+        ref = {"$ref": f"#/components/schemas/{event}"}
+        assert ref in content_schema.get("anyOf", [content_schema])
         assert event in doc["components"]["schemas"]
     chat = doc["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
     assert chat["application/json"]["schema"]["$ref"].endswith("/ChatCompletion")
-    assert chat["text/event-stream"]["example"].endswith("data: [DONE]\n\n")
     count = doc["paths"]["/v1/messages/count_tokens"]["post"]["responses"]["200"]["content"]
     assert set(count) == {"application/json"}
+
+
+def test_message_stream_event_names_are_the_event_types(doc: dict[str, Any]) -> None:
+    sse = doc["paths"]["/v1/messages"]["post"]["responses"]["200"]["content"]["text/event-stream"]
+    assert "event" in sse["schema"]["required"]
+    names = sse["schema"]["properties"]["event"]["enum"]
+    union = doc["components"]["schemas"]["MessageStreamEvent"]["anyOf"]
+    types = [_resolve(doc, member)["properties"]["type"]["const"] for member in union]
+    assert names == types == list(schemas.MESSAGE_STREAM_EVENT_TYPES)
+    assert len(types) == 8 and "ping" in types and "error" in types
+
+
+def test_stream_examples_are_events_the_schema_accepts(doc: dict[str, Any]) -> None:
+    """Each example is one event: its fields fit the event schema, its data the models."""
+    models: dict[str, type[BaseModel]] = {
+        "ChatCompletionChunk": schemas.ChatCompletionChunk,
+        "MessageStreamEvent": schemas.MessageStreamEvent,
+    }
+    for path, event in STREAMS.items():
+        sse = doc["paths"][path]["post"]["responses"]["200"]["content"]["text/event-stream"]
+        assert "example" not in sse
+        examples = [example["value"] for example in sse["examples"].values()]
+        assert all(example["summary"] for example in sse["examples"].values())
+        for value in examples:
+            _validator(doc, sse["schema"]).validate(value)
+            content_schema = _event_data_schema(doc, sse["schema"], value["data"])
+            if content_schema is None:
+                continue
+            data = json.loads(value["data"])
+            _validator(doc, content_schema).validate(data)
+            models[event].model_validate(data)
+            if "event" in value:
+                assert value["event"] == data["type"]
+        if path == "/v1/chat/completions":
+            assert [value["data"] for value in examples][-1] == "[DONE]"
+        else:
+            assert [value["event"] for value in examples] == [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop",
+            ]
+
+
+def test_stream_schema_refuses_data_of_the_wrong_shape(doc: dict[str, Any]) -> None:
+    sse = doc["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"][
+        "text/event-stream"
+    ]
+    chunk = json.loads(sse["examples"]["first"]["value"]["data"])
+    content_schema = _event_data_schema(doc, sse["schema"], json.dumps(chunk))
+    assert _validator(doc, content_schema).is_valid(chunk)
+    assert not _validator(doc, content_schema).is_valid({**chunk, "object": "chat.completion"})
+    assert not _validator(doc, content_schema).is_valid({**chunk, "choices": None})
+    assert _validator(doc, content_schema).is_valid(
+        {"error": {"message": "x", "type": "api_error"}}
+    )
+    azure = {"id": "", "object": "", "created": 0, "model": "", "choices": []}
+    assert not _validator(doc, content_schema).is_valid(azure)
+    assert _validator(doc, content_schema).is_valid({**azure, "prompt_filter_results": []})
+    assert not _validator(doc, sse["schema"]).is_valid({"event": "message"})
 
 
 def test_models_query_parameters(doc: dict[str, Any]) -> None:
@@ -240,6 +331,14 @@ def test_openapi_30_view_is_valid_and_has_no_3_1_keywords(doc: dict[str, Any]) -
             assert node.get("type") != "null"
             assert "const" not in node and "examples" not in node
             assert not ("$ref" in node and len(node) > 1), node
+    for path in STREAMS:
+        sse = old["paths"][path]["post"]["responses"]["200"]["content"]["text/event-stream"]
+        # 3.0 has no content keywords: the event's data is a string its description explains.
+        assert sse["schema"]["properties"]["data"] == {
+            "type": "string",
+            "description": sse["schema"]["properties"]["data"]["description"],
+        }
+        assert sse["examples"]
     request = old["components"]["schemas"]["ChatCompletionRequest"]["properties"]
     assert request["temperature"]["nullable"] is True
     assert request["temperature"]["maximum"] == 2

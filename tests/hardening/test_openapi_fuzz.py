@@ -12,9 +12,11 @@ as documented, invalid input refused, auth enforced, 405 for undocumented method
 except `positive_data_acceptance`: the gateway is deliberately stricter than JSON Schema
 can say (`100.0` is a JSON Schema integer but not a `max_tokens`; a `model` with control
 characters is a string but never a model id), so schema-valid requests may get a 400.
-Streamed bodies are checked against the documented event models here (see
-`_check_stream`), because schemathesis reads the documented `text/event-stream` schema
-differently (`test_documented_sse_schema_matches_streamed_events`).
+Streamed bodies are checked by schemathesis too: the documented `text/event-stream`
+schema is that of one event, its `data` JSON described by `contentSchema`
+(`test_documented_sse_schema_matches_streamed_events` shows the check really applies).
+`_check_stream` adds what that schema cannot say: a Messages event's name is its data's
+`type`, and `[DONE]` belongs to OpenAI streams only.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from quart import Quart
+from schemathesis.core.failures import FailureGroup
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -134,6 +137,8 @@ def _check_stream(path: str, text: str) -> None:
             assert name == event.root.type, f"event: {name} carries a {event.root.type} event"
         elif "error" in payload:
             schemas.OpenAIErrorEnvelope.model_validate(payload)
+        elif "prompt_filter_results" in payload:
+            schemas.PromptFilterChunk.model_validate(payload)
         else:
             schemas.ChatCompletionChunk.model_validate(payload)
 
@@ -148,11 +153,8 @@ def _check_stream(path: str, text: str) -> None:
 )
 def test_gateway_conforms_to_its_openapi_document(case: Any, gateway_app: Quart) -> None:
     response = case.call()
-    streamed = response.headers.get("content-type", [""])[0].startswith("text/event-stream")
-    case.validate_response(
-        response, excluded_checks=[response_schema_conformance] if streamed else None
-    )
-    if streamed:
+    case.validate_response(response)
+    if response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
         _check_stream(case.path, response.text)
 
 
@@ -162,24 +164,99 @@ async def test_served_document_is_the_fuzzed_one(gateway_app: Quart) -> None:
     assert await response.get_json() == json.loads(json.dumps(build_openapi(version=__version__)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cherry_nb/gateway/openapi.py documents each text/event-stream reply as "
-    '{"type": "string"}; OpenAPI tools (schemathesis, OpenAPI 3.2 itemSchema) read a '
-    "text/event-stream schema as the schema of each event ({event, data, id, retry}), so "
-    "every streamed reply breaks the document. Fix: in _ok(), give the SSE media type an "
-    'event schema, e.g. {"type": "object", "properties": {"event": {"type": "string"}, '
-    '"data": {"type": "string", "contentMediaType": "application/json", "contentSchema": '
-    '<ref to the event model>}}, "required": ["data"]} (and `data` may be "[DONE]").',
-)
-def test_documented_sse_schema_matches_streamed_events(gateway_app: Quart) -> None:
-    operation = schema["/v1/chat/completions"]["POST"]
-    body = {
-        "model": "my-openai:gpt-4o-mini",
+# (route, provider id, prompt): both formats' routes over every upstream protocol, and
+# streams that fail after they started (the upstream drops the connection mid-reply; the
+# translated Azure stream is one the gateway then ends with the protocol's error event).
+REPLY = "Say hello [[sim:words=12]]"
+DROPPED = "go [[sim:words=40]] [[sim:drop_after=5]]"
+STREAMS = [
+    *(("/v1/chat/completions", provider, REPLY) for provider in PROVIDERS),
+    *(("/v1/messages", provider, REPLY) for provider in PROVIDERS),
+    ("/{provider_id}/v1/messages", "my-anthropic", REPLY),
+    ("/{provider_id}/v1/messages", "my-gemini", REPLY),
+    ("/v1/chat/completions", "my-azure", DROPPED),
+    ("/v1/messages", "my-azure", DROPPED),
+]
+STREAM_IDS = [f"{p}-{u}-{'dropped' if t == DROPPED else 'reply'}" for p, u, t in STREAMS]
+SSE_FAILURES = {"SSE event violates schema", "SSE event payload violates content schema"}
+# Changes to a stream's data that the documented event schema must refuse.
+TAMPER = {
+    "/v1/chat/completions": (b'"chat.completion.chunk"', b'"chat.completion"'),
+    "/messages": (b'"type":"content_block_delta"', b'"type":"content_block_grew"'),
+}
+
+
+def _stream_case(path: str, provider: str, prompt: str) -> Any:
+    body: dict[str, Any] = {
+        "model": MODELS[0] if "{provider_id}" in path else f"{provider}:{MODELS[0]}",
         "stream": True,
-        "messages": [{"role": "user", "content": "hi"}],
+        "messages": [{"role": "user", "content": prompt}],
     }
-    case = operation.Case(
-        body=body, headers={"authorization": f"Bearer {KEY}"}, media_type="application/json"
+    if "/messages" in path:
+        body["max_tokens"] = 256
+    return schema[path]["POST"].Case(
+        body=body,
+        path_parameters={"provider_id": provider} if "{provider_id}" in path else None,
+        headers={"authorization": f"Bearer {KEY}"},
+        media_type="application/json",
     )
-    case.call_and_validate(checks=[response_schema_conformance])
+
+
+def _with_content(response: schemathesis.Response, content: bytes) -> schemathesis.Response:
+    return schemathesis.Response(
+        status_code=response.status_code,
+        headers=response.headers,
+        content=content,
+        request=response.request,
+        elapsed=response.elapsed,
+        verify=response.verify,
+        message=response.message,
+        http_version=response.http_version,
+        encoding=response.encoding,
+    )
+
+
+@pytest.mark.parametrize(("path", "provider", "prompt"), STREAMS, ids=STREAM_IDS)
+def test_documented_sse_schema_matches_streamed_events(
+    gateway_app: Quart, path: str, provider: str, prompt: str
+) -> None:
+    """Schemathesis checks each streamed event against the document's event schema.
+
+    The document's `text/event-stream` schema is one event, its `data` JSON described
+    by `contentSchema`; the same check refuses a stream whose data was altered, so it
+    really reads the events (a schema it could not apply would pass anything).
+    """
+    case = _stream_case(path, provider, prompt)
+    response = case.call()
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"][0].startswith("text/event-stream")
+    events = sse_events(response.text)
+    assert len(events) >= 4
+    failed = any(name == "error" or '"error"' in data for name, data in events)
+    assert failed is (prompt == DROPPED), response.text
+    case.validate_response(response, checks=[response_schema_conformance])
+    _check_stream(case.path, response.text)
+
+    old, new = TAMPER["/messages" if "/messages" in path else path]
+    assert old in response.content
+    tampered = _with_content(response, response.content.replace(old, new, 1))
+    with pytest.raises(FailureGroup) as info:
+        case.validate_response(tampered, checks=[response_schema_conformance])
+    assert {failure.title for failure in info.value.exceptions} <= SSE_FAILURES
+
+
+def test_documented_sse_schema_refuses_events_of_the_wrong_shape(gateway_app: Quart) -> None:
+    """A Messages event needs an `event:` name, and one of the event types."""
+    case = _stream_case("/v1/messages", "my-gemini", REPLY)
+    response = case.call()
+    assert response.status_code == 200
+    # Without an `event:` line an event is a "message" (the SSE default), not a Messages type.
+    for old, new in (
+        (b"event: message_stop\n", b"event: message_end\n"),
+        (b"event: message_start\n", b""),
+    ):
+        assert old in response.content
+        tampered = _with_content(response, response.content.replace(old, new, 1))
+        with pytest.raises(FailureGroup) as info:
+            case.validate_response(tampered, checks=[response_schema_conformance])
+        assert {failure.title for failure in info.value.exceptions} == {"SSE event violates schema"}
