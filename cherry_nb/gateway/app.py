@@ -8,84 +8,41 @@ request without a restart.
 from __future__ import annotations
 
 import json
-import logging
-import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from pydantic import ValidationError
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
-from .._exceptions import CherryError, ModelNotFoundError, RequestError, UnknownProviderError
+from .._exceptions import CherryError, RequestError
 from .._secrets import redact
 from .._version import __version__
-from ..config.models import PROVIDER_ID_RE, PROVIDER_TYPES, Config, Provider
+from ..config.models import PROVIDER_TYPES, Config
 from ..config.registry import ProviderRegistry
 from ..providers.anthropic import AnthropicAdapter
-from ..providers.pool import AdapterPool
 from ..wire import anthropic as wire_anthropic
 from . import schemas
 from .auth import authenticate
+from .chat_routes import ChatRoutes
+from .checks import json_object, resolve_model, validate
 from .docs import docs_blueprint
-from .errors import Envelope, envelope_for_path, error_body, error_response
-from .openapi import build_openapi
-from .relay import ChatCall, relay_chat
-
-log = logging.getLogger("cherry_nb.gateway")
-
-# Model ids travel into URLs and headers upstream: no control characters there.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-# Gemini and Azure (deployments) upstreams take the model id as a URL path segment: one
-# that holds a separator or a dot segment would address another endpoint of the upstream
-# with the provider's key (`../../v1/files?`), so such ids are refused.
-_URL_BOUND = frozenset({"gemini", "azure-openai"})
-_NOT_A_SEGMENT = re.compile(r"[/\\?#%]|^\.{1,2}$")
-# A \uD800-\uDFFF escape with no partner: valid JSON syntax, but not Unicode (it cannot be
-# encoded to send upstream). Only bodies that match are checked further.
-_LONE_SURROGATE = re.compile(
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
-    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+from .errors import (
+    envelope_for_path,
+    error_body,
+    error_reply,
+    method_not_allowed,
+    shown,
+    slash_redirect,
+    too_large,
+    unexpected,
 )
-# Any \uD800-\uDFFF escape: a cheap scan that skips the lookaround search above on
-# nearly every body (that one costs ~4 ms on a 140 KB Claude Code request).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+from .openapi import build_openapi
+from .reply import Reply, json_reply
+from .state import GatewayState
+
 _NO_AUTH = frozenset({"/", "/health", "/api-docs", "/api-docs.json"})
-
-
-@dataclass
-class GatewayState:
-    """What the routes share: the registry, the key, and the adapters of this loop."""
-
-    registry: ProviderRegistry
-    api_key: str
-    reload_config: bool = False
-    cors_origins: tuple[str, ...] = ()
-    read_timeout: float = 300.0
-    started: float = field(default_factory=time.monotonic)
-    requests: int = 0
-    _pool: AdapterPool | None = None
-
-    @property
-    def pool(self) -> AdapterPool:
-        # Created lazily on the serving loop: httpx clients must not cross loops.
-        if self._pool is None:
-            self._pool = AdapterPool(timeout=httpx.Timeout(10.0, read=self.read_timeout))
-        return self._pool
-
-    async def aclose(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
-            self._pool = None
-
-    def config(self) -> Config:
-        if self.reload_config:
-            self.registry.reload_if_changed()
-        return self.registry.config
 
 
 def create_app(
@@ -109,12 +66,15 @@ def create_app(
         reload_config,
         tuple(cors_origins or settings.cors_origins),
         settings.upstream_read_timeout,
+        max_body_bytes or settings.max_body_bytes,
     )
     app.extensions["cherry_nb"] = state
-    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes or settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = state.max_body_bytes
     app.config["RESPONSE_TIMEOUT"] = None  # streams may legitimately run for minutes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.register_blueprint(docs_blueprint(get_openapi=lambda: build_openapi(version=__version__)))
+    # Quart's documented middleware hook: the chat routes never reach Quart.
+    app.asgi_app = ChatRoutes(state, app.asgi_app)  # type: ignore[method-assign,assignment]
 
     @app.after_serving
     async def _close_pool() -> None:
@@ -126,7 +86,8 @@ def create_app(
         if request.method == "OPTIONS":
             return _preflight(state)
         if isinstance(request.routing_exception, RequestRedirect):
-            return _redirect(request.routing_exception)
+            target = urlsplit(request.routing_exception.new_url)
+            return to_response(slash_redirect(target.path, target.query))
         path = request.path
         if path in _NO_AUTH or path.startswith("/api-docs/"):
             return None
@@ -145,40 +106,33 @@ def create_app(
 
     @app.after_request
     async def _cors(response: Response) -> Response:
-        origin = request.headers.get("origin")
-        if origin and origin in state.cors_origins:
-            response.headers["access-control-allow-origin"] = origin
-            response.headers["vary"] = "Origin"
+        response.headers.update(state.cors_headers(request.headers.get("origin")))
         return response
 
     @app.errorhandler(CherryError)
     async def _cherry_error(error: CherryError) -> Response:
-        return error_response(envelope_for_path(request.path), error)
+        return to_response(error_reply(envelope_for_path(request.path), error))
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        path = _shown(request.path)
-        message = {
-            404: f"No route {request.method} {path}. See /api-docs for the API.",
-            405: f"{request.method} is not allowed on {path}.",
-            413: f"Request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes).",
-        }.get(status, error.description or error.name)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            allowed = list(error.valid_methods)
+            return to_response(method_not_allowed(request.method, request.path, allowed))
+        if status == 413:
+            return to_response(too_large(request.path, state.max_body_bytes))
+        message = (
+            f"No route {request.method} {shown(request.path)}. See /api-docs for the API."
+            if status == 404
+            else error.description or error.name
+        )
         # The path is the client's text: it may hold a key pasted into a base URL.
         body = error_body(envelope_for_path(request.path), redact(message), status)
-        headers = {"connection": "close"} if status == 413 else {}
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
-            # RFC 9110: a 405 says which methods the resource does allow.
-            headers["allow"] = ", ".join(sorted(error.valid_methods))
-        return Response(
-            json.dumps(body), status=status, headers=headers, content_type="application/json"
-        )
+        return to_response(json_reply(body, status))
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
-        log.error("Unexpected error on %s: %s", redact(_shown(request.path)), redact(repr(error)))
-        body = error_body(envelope_for_path(request.path), "Internal gateway error.", 500)
-        return Response(json.dumps(body), status=500, content_type="application/json")
+        return to_response(unexpected(request.path, error))
 
     @app.get("/")
     async def index() -> dict[str, Any]:
@@ -209,35 +163,13 @@ def create_app(
     async def models() -> dict[str, Any]:
         return list_models(state.config(), request.args)
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions() -> Response:
-        body = await _json_body()
-        _validate(schemas.validate_chat, body)
-        return await _chat(state, "openai", body)
-
-    @app.post("/v1/messages")
-    async def messages() -> Response:
-        body = await _json_body()
-        _validate(schemas.validate_messages, body)
-        return await _chat(state, "anthropic", body)
-
-    @app.post("/<provider_id>/v1/messages")
-    async def provider_messages(provider_id: str) -> Response:
-        body = await _json_body()
-        _validate(schemas.validate_messages, body)
-        return await _chat(state, "anthropic", body, provider_id)
-
     @app.post("/v1/messages/count_tokens")
     async def count_tokens() -> Response:
-        body = await _json_body()
-        _validate(schemas.validate_count_tokens, body)
-        return await _count_tokens(state, body)
+        return to_response(await _count_tokens(state, await _checked_body()))
 
     @app.post("/<provider_id>/v1/messages/count_tokens")
     async def provider_count_tokens(provider_id: str) -> Response:
-        body = await _json_body()
-        _validate(schemas.validate_count_tokens, body)
-        return await _count_tokens(state, body, provider_id)
+        return to_response(await _count_tokens(state, await _checked_body(), provider_id))
 
     return app
 
@@ -247,85 +179,16 @@ def gateway_state(app: Quart) -> GatewayState:
     return state
 
 
-# ---- request helpers ---------------------------------------------------------------
-
-
-class _NotJSONError(ValueError):
-    """A constant Python's json module accepts but JSON does not have."""
-
-
-def _no_constants(name: str) -> Any:
-    raise _NotJSONError(name)
-
-
-async def _json_body() -> dict[str, Any]:
-    raw = await request.get_data(cache=False)
-    try:
-        # JSON between systems is UTF-8 (RFC 8259), which allows ignoring a byte order
-        # mark; json.loads(bytes) would also guess UTF-16 and UTF-32.
-        text = raw.decode("utf-8-sig")
-        body = json.loads(text, parse_constant=_no_constants)
-        unencodable = (
-            _SURROGATE_ESCAPE.search(text) is not None
-            and _LONE_SURROGATE.search(text) is not None
-            and not _encodable(body)
-        )
-    except RecursionError:
-        raise RequestError("The request body is nested too deeply.", status=400) from None
-    except UnicodeDecodeError:
-        raise RequestError("The request body is not UTF-8.", status=400) from None
-    except _NotJSONError as exc:
-        raise RequestError(
-            f"The request body is not valid JSON: {exc} is not a JSON value.", status=400
-        ) from None
-    except ValueError:
-        raise RequestError("The request body is not valid JSON.", status=400) from None
-    if not isinstance(body, dict):
-        raise RequestError("The request body must be a JSON object.", status=400)
-    if unencodable:
-        raise RequestError(
-            "The request body is not valid Unicode: it escapes half of a surrogate pair "
-            "(\\ud800-\\udfff) without the other half.",
-            status=400,
-        )
-    return body
-
-
-def _encodable(body: dict[str, Any]) -> bool:
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _shown(path: str, limit: int = 200) -> str:
-    """A client's path for a message: long ones cut (the client knows what it sent)."""
-    return path if len(path) <= limit else path[:limit] + "…"
-
-
-def _redirect(redirect: RequestRedirect) -> Response:
-    """Routing's redirect (a doubled slash) in the caller's envelope, to a relative URL."""
-    target = urlsplit(redirect.new_url)
-    location = target.path + (f"?{target.query}" if target.query else "")
-    message = f"Use {_shown(target.path)}: the URL has a doubled slash."
-    body = error_body(envelope_for_path(target.path), redact(message), redirect.code)
+def to_response(reply: Reply) -> Response:
     return Response(
-        json.dumps(body),
-        status=redirect.code,
-        headers={"location": redact(location)},
-        content_type="application/json",
+        reply.body, status=reply.status, headers=reply.headers, content_type=reply.content_type
     )
 
 
-def _validate(validator: Any, body: dict[str, Any]) -> None:
-    try:
-        validator(body)
-    except ValidationError as exc:
-        message, param = schemas.validation_message(exc)
-        raise RequestError(message, status=400, param=param) from None
-    except RecursionError:
-        raise RequestError("The request body is nested too deeply.", status=400) from None
+async def _checked_body() -> dict[str, Any]:
+    body = json_object(await request.get_data(cache=False, as_text=False, parse_form_data=False))
+    validate(schemas.validate_count_tokens, body)
+    return body
 
 
 def _preflight(state: GatewayState) -> Response:
@@ -347,96 +210,9 @@ def _preflight(state: GatewayState) -> Response:
     )
 
 
-def resolve_model(
-    config: Config, model: Any, provider_id: str | None = None
-) -> tuple[Provider, str]:
-    """The enabled provider and bare model id a request's `model` names.
-
-    `provider-id:model-id` splits at the first colon. A bare id is looked up
-    among the enabled providers' configured models, so clients that send fixed
-    model names (Claude Code's background model) still land somewhere sensible.
-    """
-    if not isinstance(model, str) or not model.strip():
-        raise RequestError("`model` is required, as provider-id:model-id.", param="model")
-    if _UNSAFE.search(model):
-        raise RequestError("`model` contains control characters.", param="model")
-    if provider_id is not None:
-        if not PROVIDER_ID_RE.match(provider_id):
-            # Not echoed: it may be anything, of any length (`..`, NUL, 100 kB).
-            raise RequestError(
-                "Invalid provider id in the path: provider ids are up to 64 letters, "
-                "digits, '.', '_' or '-'.",
-                status=404,
-                error_type="not_found_error",
-            )
-        prefix = f"{provider_id}:"
-        bare = model[len(prefix) :] if model.startswith(prefix) else model
-        return _url_safe(_enabled(config, provider_id), bare)
-    provider_part, sep, bare = model.partition(":")
-    if sep and any(p.id == provider_part for p in config.providers):
-        return _url_safe(_enabled(config, provider_part), bare)
-    for provider in config.providers:
-        if provider.enabled and model in provider.model_ids():
-            return _url_safe(provider, model)
-    available = [f"{p.id}:{m}" for p in config.providers if p.enabled for m in p.model_ids()]
-    raise RequestError(
-        f"Model {model!r} not found. Write it as provider-id:model-id; available: "
-        f"{', '.join(available[:20]) or 'none (add a provider first)'}.",
-        status=404,
-        error_type="not_found_error",
-        param="model",
-    )
-
-
-def _url_safe(provider: Provider, model: str) -> tuple[Provider, str]:
-    if provider.type in _URL_BOUND and _NOT_A_SEGMENT.search(model):
-        raise RequestError(
-            f"`model` {model!r} cannot be sent to {provider.id}: {provider.type} upstreams "
-            "take the model id in the URL, so it must not contain / \\ ? # % or be . or ..",
-            param="model",
-        )
-    return provider, model
-
-
-def _enabled(config: Config, provider_id: str) -> Provider:
-    try:
-        provider = config.provider(provider_id)
-    except UnknownProviderError as error:
-        raise RequestError(error.message, status=404, error_type="not_found_error") from None
-    if not provider.enabled:
-        raise RequestError(
-            f"Provider {provider_id!r} is disabled. Enable it in `%chat setup` or the config.",
-            status=404,
-            error_type="not_found_error",
-        )
-    return provider
-
-
-async def _chat(
-    state: GatewayState, envelope: Envelope, body: dict[str, Any], provider_id: str | None = None
-) -> Response:
-    config = state.config()
-    requested = body.get("model")
-    provider, model = resolve_model(config, requested, provider_id)
-    call = ChatCall(
-        envelope=envelope,
-        body=body,
-        adapter=state.pool.adapter(provider),
-        model=model,
-        requested_model=str(requested),
-        headers=request.headers,
-    )
-    try:
-        return await relay_chat(call)
-    except ModelNotFoundError as error:
-        if provider.models:
-            error.message += f" Configured for {provider.id}: {', '.join(provider.model_ids())}."
-        raise
-
-
 async def _count_tokens(
     state: GatewayState, body: dict[str, Any], provider_id: str | None = None
-) -> Response:
+) -> Reply:
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
     adapter = state.pool.adapter(provider)
     if isinstance(adapter, AnthropicAdapter):  # the upstream counts for itself
@@ -451,12 +227,9 @@ async def _count_tokens(
             data = await upstream.aread()
         finally:
             await upstream.aclose()
-        return Response(data, content_type="application/json")
+        return Reply(200, data)
     parsed = wire_anthropic.parse_request(dict(body, max_tokens=body.get("max_tokens") or 1))
-    return Response(
-        json.dumps({"input_tokens": wire_anthropic.count_tokens(parsed)}),
-        content_type="application/json",
-    )
+    return json_reply({"input_tokens": wire_anthropic.count_tokens(parsed)})
 
 
 def list_models(config: Config, args: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from hypercorn.asyncio import serve as hypercorn_serve
 
 from .._secrets import mask_key
 from ..config.registry import ProviderRegistry
-from .app import create_app
-from .server import LOCAL_HOSTS, bind_socket, ensure_api_key, hypercorn_config
+from .app import create_app, gateway_state
+from .server import LOCAL_HOSTS, bind_socket, ending_streams, ensure_api_key, hypercorn_config
 
 KEY_ENV = "CHERRY_NB_GATEWAY_KEY"
 
@@ -57,7 +58,9 @@ def serve(
         # collector's way, so full collections stay short under load (38 -> 5 ms).
         gc.collect()
         gc.freeze()
-        asyncio.run(hypercorn_serve(app, hypercorn_config(sock)))  # type: ignore[arg-type]
+        config = hypercorn_config(sock)
+        trigger = ending_streams(_signalled, gateway_state(app), config.graceful_timeout)
+        asyncio.run(hypercorn_serve(app, config, shutdown_trigger=trigger))  # type: ignore[arg-type]
         return 0
     from hypercorn.run import run
 
@@ -67,3 +70,12 @@ def serve(
     config = hypercorn_config(sock, workers=workers)
     config.application_path = "cherry_nb.gateway.asgi:app"
     return run(config)
+
+
+async def _signalled() -> None:
+    """Returns at SIGINT or SIGTERM (what Hypercorn waits for when given no trigger)."""
+    received = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, received.set)
+    await received.wait()

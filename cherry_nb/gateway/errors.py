@@ -7,10 +7,8 @@ key (the message says so), a rate limit (429) from a timeout (504).
 
 from __future__ import annotations
 
-import json
+import logging
 from typing import Literal, TypeAlias
-
-from quart import Response
 
 from .._exceptions import (
     AuthenticationError,
@@ -26,10 +24,13 @@ from .._exceptions import (
     UpstreamTimeoutError,
     WireFormatError,
 )
+from .._secrets import redact
 from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
+from .reply import Reply, json_reply
 
 Envelope: TypeAlias = Literal["openai", "anthropic"]
+log = logging.getLogger("cherry_nb.gateway")
 
 
 def status_of(error: CherryError) -> int:
@@ -68,8 +69,8 @@ def error_body(
     return wire_openai.build_error(message, status=status, error_type=error_type, param=param)
 
 
-def error_response(envelope: Envelope, error: CherryError) -> Response:
-    """A JSON error response in `envelope`'s shape for any CherryError."""
+def error_reply(envelope: Envelope, error: CherryError) -> Reply:
+    """A JSON error reply in `envelope`'s shape for any CherryError."""
     status = status_of(error)
     error_type = param = None
     headers: dict[str, str] = {}
@@ -80,11 +81,42 @@ def error_response(envelope: Envelope, error: CherryError) -> Response:
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         headers["retry-after"] = str(max(1, round(error.retry_after)))
     body = error_body(envelope, error.message, status, error_type, param)
-    return Response(
-        json.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
+    return json_reply(body, status, headers)
 
 
 def envelope_for_path(path: str) -> Envelope:
     """Anthropic routes answer in Anthropic's envelope; everything else in OpenAI's."""
     return "anthropic" if "/messages" in path else "openai"
+
+
+def shown(path: str, limit: int = 200) -> str:
+    """A client's path for a message: long ones cut (the client knows what it sent)."""
+    return path if len(path) <= limit else path[:limit] + "…"
+
+
+def method_not_allowed(method: str, path: str, allowed: list[str]) -> Reply:
+    # RFC 9110: a 405 says which methods the resource does allow.
+    message = redact(f"{method} is not allowed on {shown(path)}.")
+    body = error_body(envelope_for_path(path), message, 405)
+    return json_reply(body, 405, {"allow": ", ".join(sorted(allowed))})
+
+
+def too_large(path: str, limit: int) -> Reply:
+    # The rest of the body is not read, so the connection cannot be reused.
+    message = f"Request body too large (limit {limit} bytes)."
+    body = error_body(envelope_for_path(path), message, 413)
+    return json_reply(body, 413, {"connection": "close"})
+
+
+def slash_redirect(path: str, query: str, status: int = 308) -> Reply:
+    """A doubled slash answered with where to go, in the caller's envelope (relative URL)."""
+    location = path + (f"?{query}" if query else "")
+    message = f"Use {shown(path)}: the URL has a doubled slash."
+    body = error_body(envelope_for_path(path), redact(message), status)
+    return json_reply(body, status, {"location": redact(location)})
+
+
+def unexpected(path: str, error: Exception) -> Reply:
+    """A bug's 500: logged for us (redacted), a plain message for the client."""
+    log.error("Unexpected error on %s: %s", redact(shown(path)), redact(repr(error)))
+    return json_reply(error_body(envelope_for_path(path), "Internal gateway error.", 500), 500)

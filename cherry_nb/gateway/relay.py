@@ -12,13 +12,12 @@ become the client protocol's own error event, and the stream ends.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import httpx
-from quart import Response
 
 from .._exceptions import CherryError
 from ..providers.base import Adapter
@@ -27,12 +26,12 @@ from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
 from ..wire.neutral import StreamEvent, StreamStart
 from .errors import Envelope
+from .reply import JSON, Reply, StreamReply
 
 WIRES: dict[str, ModuleType] = {"openai": wire_openai, "anthropic": wire_anthropic}
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 # Client headers worth forwarding when the upstream speaks the client's protocol.
 _FORWARDED = frozenset(
-    {"anthropic-beta", "anthropic-version", "openai-organization", "openai-project"}
+    {b"anthropic-beta", b"anthropic-version", b"openai-organization", b"openai-project"}
 )
 
 
@@ -45,7 +44,7 @@ class ChatCall:
     adapter: Adapter
     model: str  # the upstream's bare model id
     requested_model: str  # what the client wrote, echoed in translated replies
-    headers: Mapping[str, str]
+    forward: dict[str, str]  # client headers for a same-format upstream
 
     @property
     def stream(self) -> bool:
@@ -56,7 +55,7 @@ class ChatCall:
         return self.adapter.wire_format == self.envelope
 
 
-async def relay_chat(call: ChatCall) -> Response:
+async def relay_chat(call: ChatCall) -> Reply | StreamReply:
     if call.passthrough:
         return await _passthrough(call)
     return await _translate(call)
@@ -65,12 +64,11 @@ async def relay_chat(call: ChatCall) -> Response:
 # ---- same format: bytes through --------------------------------------------------
 
 
-async def _passthrough(call: ChatCall) -> Response:
-    forward = _forwarded(call.headers)
+async def _passthrough(call: ChatCall) -> Reply | StreamReply:
     upstream = await call.adapter.open_chat(
-        call.body, model=call.model, stream=call.stream, headers=forward
+        call.body, model=call.model, stream=call.stream, headers=call.forward
     )
-    content_type = upstream.headers.get("content-type", "application/json")
+    content_type = upstream.headers.get("content-type", JSON)
     if not call.stream:
         try:
             data = await upstream.aread()
@@ -78,25 +76,20 @@ async def _passthrough(call: ChatCall) -> Response:
             raise _mapped(call, exc, upstream) from exc
         finally:
             await upstream.aclose()
-        data = _scrub(data, call.adapter.secret_bytes)
-        return Response(data, status=upstream.status_code, content_type=content_type)
-    writer = WIRES[call.envelope].StreamWriter()
+        return Reply(upstream.status_code, _scrub(data, call.adapter.secret_bytes), content_type)
     secrets = call.adapter.secret_bytes
 
-    async def body() -> AsyncIterator[bytes]:
-        at_boundary = True
+    async def chunks() -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in upstream.aiter_raw():
-                at_boundary = chunk.endswith(b"\n\n")
                 yield _scrub(chunk, secrets)
         except httpx.HTTPError as exc:
-            error = _mapped(call, exc, upstream)
-            # Close any half-sent event before the error event, so it parses.
-            yield (b"" if at_boundary else b"\n\n") + writer.error(error.message)
+            raise _mapped(call, exc, upstream) from exc
         finally:
             await upstream.aclose()
 
-    return _sse_response(body(), content_type)
+    writer = WIRES[call.envelope].StreamWriter()
+    return StreamReply(chunks(), writer.error, content_type)
 
 
 def _scrub(data: bytes, secrets: tuple[tuple[bytes, bytes], ...]) -> bytes:
@@ -111,19 +104,19 @@ def _scrub(data: bytes, secrets: tuple[tuple[bytes, bytes], ...]) -> bytes:
     return data
 
 
-def _forwarded(headers: Mapping[str, str]) -> dict[str, str]:
-    """The `_FORWARDED` headers the client sent (the first of each, if not empty).
+def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The `_FORWARDED` headers among ASGI's raw ones (the first of each, if not empty).
 
     One pass over the headers: a lookup per name would scan them all each time.
     """
     forward: dict[str, str] = {}
-    seen: set[str] = set()
-    for name, value in headers.items():
-        key = name.lower()
-        if key in _FORWARDED and key not in seen:
-            seen.add(key)
+    seen: set[bytes] = set()
+    for raw_name, value in headers:
+        name = raw_name.lower()
+        if name in _FORWARDED and name not in seen:
+            seen.add(name)
             if value:
-                forward[key] = value
+                forward[name.decode()] = value.decode("latin-1")
     return forward
 
 
@@ -134,17 +127,15 @@ def _mapped(call: ChatCall, exc: httpx.HTTPError, upstream: httpx.Response) -> C
 # ---- different formats: translate ------------------------------------------------
 
 
-async def _translate(call: ChatCall) -> Response:
+async def _translate(call: ChatCall) -> Reply | StreamReply:
     wire = WIRES[call.envelope]
     request = wire.parse_request(call.body)
     request.model = call.model
     if not call.stream:
         response = await call.adapter.chat(request)
         response.model = call.requested_model
-        return Response(
-            json.dumps(wire.build_response(response), ensure_ascii=False),
-            content_type="application/json",
-        )
+        data = json.dumps(wire.build_response(response), ensure_ascii=False).encode()
+        return Reply(200, data)
     batches = call.adapter.stream_batches(request)
     try:
         first = await anext(batches)  # errors before the first byte keep their status
@@ -152,7 +143,7 @@ async def _translate(call: ChatCall) -> Response:
         await batches.aclose()
         raise
     writer = _writer(call)
-    return _sse_response(_translated(call, batches, first, writer), "text/event-stream")
+    return StreamReply(_translated(call, batches, first, writer), writer.error)
 
 
 def _writer(call: ChatCall) -> Any:
@@ -168,8 +159,11 @@ async def _translated(
     batches: AsyncGenerator[list[StreamEvent], None],
     first: list[StreamEvent],
     writer: Any,
-) -> AsyncIterator[bytes]:
-    """The client's stream: one write per upstream read, however many events it held."""
+) -> AsyncGenerator[bytes, None]:
+    """The client's stream: one write per upstream read, however many events it held.
+
+    A failure raises after what was translated before it is written.
+    """
     out: list[bytes] = []
     try:
         batch: list[StreamEvent] | None = first
@@ -184,14 +178,9 @@ async def _translated(
                 data, out = b"".join(out), []
                 yield data
             batch = await anext(batches, None)
-    except CherryError as error:
-        out.append(writer.error(error.message))
-        yield b"".join(out)
+    except CherryError:
+        if out:
+            yield b"".join(out)
+        raise
     finally:
         await batches.aclose()
-
-
-def _sse_response(body: AsyncIterator[bytes], content_type: str) -> Response:
-    response = Response(body, content_type=content_type, headers=SSE_HEADERS)
-    response.timeout = None  # a long reply is not a hung one
-    return response

@@ -14,15 +14,18 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
+from quart import Quart
 
 from .._exceptions import ConfigError
 from .._secrets import mask_key, register_secret
 from ..config.registry import ProviderRegistry
 from .app import create_app, gateway_state
+from .state import GatewayState
 
 log = logging.getLogger("cherry_nb.gateway")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -75,6 +78,20 @@ def hypercorn_config(sock: socket.socket, *, workers: int = 1) -> HypercornConfi
     return config
 
 
+def ending_streams(
+    trigger: Callable[[], Awaitable[object]], state: GatewayState, grace: float
+) -> Callable[[], Awaitable[None]]:
+    """A Hypercorn shutdown trigger: `trigger`, then streams still running shortly before
+    the grace period ends are ended with their protocol's error event, not cut."""
+
+    async def wait() -> None:
+        await trigger()
+        margin = min(1.0, grace / 2)
+        asyncio.get_running_loop().call_later(grace - margin, state.end_streams)
+
+    return wait
+
+
 def warn_if_public(host: str) -> None:
     if host not in LOCAL_HOSTS:
         log.warning(
@@ -106,7 +123,7 @@ class GatewayServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._app = None
+        self._app: Quart | None = None
         self._api_key: str | None = None
         self._error: BaseException | None = None
 
@@ -169,8 +186,11 @@ class GatewayServer:
 
         async def main() -> None:
             loop.call_soon(ready.set)
-            assert self._stop is not None
-            await serve(self._app, config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
+            assert self._stop is not None and self._app is not None
+            trigger = ending_streams(
+                self._stop.wait, gateway_state(self._app), config.graceful_timeout
+            )
+            await serve(self._app, config, shutdown_trigger=trigger)
 
         try:
             loop.run_until_complete(main())

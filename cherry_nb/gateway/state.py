@@ -1,0 +1,59 @@
+"""What every route of one gateway shares: the registry, the key, the adapters, the streams."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..config.models import Config
+from ..config.registry import ProviderRegistry
+from ..providers.pool import AdapterPool
+
+
+@dataclass
+class GatewayState:
+    registry: ProviderRegistry
+    api_key: str
+    reload_config: bool = False
+    cors_origins: tuple[str, ...] = ()
+    read_timeout: float = 300.0
+    max_body_bytes: int = 50 * 1024 * 1024
+    started: float = field(default_factory=time.monotonic)
+    requests: int = 0
+    # The tasks sending a stream right now, so that shutting down can end each one
+    # with its protocol's error event instead of cutting it; `ended` are those told to.
+    streams: set[asyncio.Task[Any]] = field(default_factory=set)
+    ended: set[asyncio.Task[Any]] = field(default_factory=set)
+    _pool: AdapterPool | None = None
+
+    @property
+    def pool(self) -> AdapterPool:
+        # Created lazily on the serving loop: httpx clients must not cross loops.
+        if self._pool is None:
+            self._pool = AdapterPool(timeout=httpx.Timeout(10.0, read=self.read_timeout))
+        return self._pool
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+
+    def config(self) -> Config:
+        if self.reload_config:
+            self.registry.reload_if_changed()
+        return self.registry.config
+
+    def cors_headers(self, origin: str | None) -> dict[str, str]:
+        if origin and origin in self.cors_origins:
+            return {"access-control-allow-origin": origin, "vary": "Origin"}
+        return {}
+
+    def end_streams(self) -> None:
+        """End every running stream with an error event; call on the serving loop."""
+        self.ended = set(self.streams)
+        for task in self.ended:
+            task.cancel()
