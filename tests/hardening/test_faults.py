@@ -136,6 +136,22 @@ def test_upstream_dropped_before_a_whole_reply_is_502(stack: Stack, http, route,
 
 
 @pytest.mark.parametrize(("route", "upstream"), PAIRS, ids=PAIR_IDS)
+def test_client_leaving_a_slow_reply_closes_the_upstream_within_a_second(
+    stack: Stack, route, upstream
+):
+    simulator = stack.upstream
+    path, body = route_request(route, upstream, "[[sim:delay=20]]")
+    closed_before = simulator.connections_closed
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(stack.url + path, json=body, headers=AUTH, timeout=httpx.Timeout(5, read=0.5))
+    left = time.monotonic()
+    # Only a cancelled upstream request closes its connection before the 20 s reply.
+    closed = wait_until(lambda: simulator.connections_closed > closed_before, 1.0)
+    assert closed, "upstream request still open"
+    assert time.monotonic() - left <= 1.0
+
+
+@pytest.mark.parametrize(("route", "upstream"), PAIRS, ids=PAIR_IDS)
 def test_client_leaving_a_stream_closes_the_upstream_within_a_second(stack: Stack, route, upstream):
     simulator = stack.upstream
     path, body = route_request(route, upstream, "[[sim:words=500]] [[sim:delay=0.05]]", stream=True)
@@ -443,16 +459,6 @@ def test_stop_ends_long_streams_within_the_grace_period(stack: Stack, short_grac
         httpx.get(f"{url}/health", timeout=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="At stop() the gateway cuts streams still running when Hypercorn's grace period "
-    "ends (the client sees an incomplete chunked body) instead of ending them with the "
-    "protocol's error event (OpenAI: an error chunk then [DONE]; Anthropic: event: error), "
-    "as it does when an upstream drops. Needs a drain signal: GatewayServer.stop() (server.py) "
-    "sets a shutting-down event before Hypercorn's grace period starts, and the relay's "
-    "stream generators (relay.py) race each upstream read against it, then yield "
-    "writer.error('The gateway is shutting down.') and return.",
-)
 def test_stop_ends_long_streams_with_a_protocol_error_event(stack: Stack, short_grace: float):
     server = GatewayServer(stack.registry)
     url = server.start(port=0)
@@ -462,3 +468,5 @@ def test_stop_ends_long_streams_with_a_protocol_error_event(stack: Stack, short_
         thread.join(TIMEOUT)
         assert result["error"] is None, result["error"]
         assert stream_outcome(route, result["raw"].decode()) == "error"
+        assert "shutting down" in result["raw"].decode()
+    assert wait_until(lambda: stack.upstream.active_streams == 0, 1.0), "upstream streams open"

@@ -7,12 +7,15 @@ headers, encoded slashes, NUL bytes, oversized declarations, dot segments).
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from cherry_nb.config.registry import ProviderRegistry
+from cherry_nb.gateway import chat_routes
 from cherry_nb.gateway.server import GatewayServer
 
 from .conftest import (
@@ -588,3 +591,29 @@ def test_openai_envelope_on_openai_routes_anthropic_on_messages_routes(http):
     assert is_openai_error(response.json())
     response = http.post("/v1/messages/count_tokens", content=b"{", headers=JSON)
     assert is_anthropic_error(response.json())
+
+
+# ---- slow bodies ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["/v1/chat/completions", "/up-anthropic/v1/messages"])
+def test_a_body_that_never_finishes_is_408_in_the_envelope(
+    stack: Stack, route: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(chat_routes, "BODY_TIMEOUT", 0.5)
+    body = json.dumps(BODY_ROUTES[route]).encode()
+    head = (
+        f"POST {route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=TIMEOUT) as sock:
+        sock.sendall(head + body[:10])  # and then nothing more
+        raw = b""
+        while chunk := sock.recv(65536):  # the server closes the connection after the 408
+            raw += chunk
+    assert time.monotonic() - started < 5
+    status_line, _, rest = raw.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 408"), raw[:200]
+    assert envelope_ok(route, json.loads(rest.partition(b"\r\n\r\n")[2]))
+    assert_alive(stack)

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from cherry_nb.config.registry import ProviderRegistry
-from cherry_nb.gateway import app as gateway_app
+from cherry_nb.gateway import chat_routes
 from cherry_nb.gateway.server import GatewayServer
 from cherry_nb.simulator import SimulatorThread
 
@@ -456,8 +456,8 @@ def unexpected_errors(client: httpx.Client, stack: SecretStack, seen: Outputs) -
     async def boom(call: Any) -> Any:
         raise RuntimeError(f"internal failure holding {UPSTREAM_KEY} and {GATEWAY_KEY}")
 
-    original = gateway_app.relay_chat
-    gateway_app.relay_chat = boom  # read at call time by the app's routes
+    original = chat_routes.relay_chat
+    chat_routes.relay_chat = boom  # read at call time by the chat routes
     try:
         seen.response(
             client.post("/v1/chat/completions", json=chat("up-openai:sim-chat"), headers=GOOD)
@@ -466,7 +466,7 @@ def unexpected_errors(client: httpx.Client, stack: SecretStack, seen: Outputs) -
             client.post("/v1/messages", json=messages("up-gemini:sim-chat"), headers=GOOD)
         )
     finally:
-        gateway_app.relay_chat = original
+        chat_routes.relay_chat = original
     assert any("Unexpected error" in text for text in seen.logs), "the capture missed the log"
 
 
