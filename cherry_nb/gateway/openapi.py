@@ -191,7 +191,7 @@ _MESSAGES_SSE_EXAMPLES: dict[str, tuple[str, str | None, Any]] = {
 class _Generator(GenerateJsonSchema):
     """pydantic's JSON Schema, tuned for API docs.
 
-    Unions tagged by a function (`schemas._pick`) may overlap (a fallback member takes
+    Unions tagged by a function (`schemas._base._pick`) may overlap (a fallback member takes
     any other `type`), so they are `anyOf`, not `oneOf`; field titles ("Max Tokens")
     only repeat the property names and are left out.
     """

@@ -26,6 +26,12 @@ SECRET = "sk-test-SECRETSECRETSECRET"
 PNG_DATA_URL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC"  # noqa: E501
 
 
+def test_package_exports_exactly_its_all() -> None:
+    """What the package offers is its `__all__`; the models live in private submodules."""
+    public = {name for name in vars(schemas) if not name.startswith("_")} - {"annotations"}
+    assert public == set(schemas.__all__)
+
+
 # ---- bodies as the SDKs send them --------------------------------------------------------
 
 CHAT_COMPLETION = {
