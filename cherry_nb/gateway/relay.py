@@ -27,6 +27,7 @@ from ..wire import openai as wire_openai
 from ..wire.neutral import StreamEvent, StreamStart
 from .errors import Envelope
 from .reply import JSON, Reply, StreamReply
+from .scrub import StreamScrubber, scrub
 
 WIRES: dict[str, ModuleType] = {"openai": wire_openai, "anthropic": wire_anthropic}
 # Client headers worth forwarding when the upstream speaks the client's protocol.
@@ -76,13 +77,14 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
             raise _mapped(call, exc, upstream) from exc
         finally:
             await upstream.aclose()
-        return Reply(upstream.status_code, _scrub(data, call.adapter.secret_bytes), content_type)
-    secrets = call.adapter.secret_bytes
+        return Reply(upstream.status_code, scrub(data, call.adapter.secret_bytes), content_type)
+    scrubber = StreamScrubber(call.adapter.secret_bytes)
 
     async def chunks() -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in upstream.aiter_raw():
-                yield _scrub(chunk, secrets)
+                yield scrubber.feed(chunk)
+            yield scrubber.flush()
         except httpx.HTTPError as exc:
             raise _mapped(call, exc, upstream) from exc
         finally:
@@ -90,18 +92,6 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
 
     writer = WIRES[call.envelope].StreamWriter()
     return StreamReply(chunks(), writer.error, content_type)
-
-
-def _scrub(data: bytes, secrets: tuple[tuple[bytes, bytes], ...]) -> bytes:
-    """Mask the provider's own keys in bytes relayed unparsed (a C-speed search per key).
-
-    A key split across two reads of a stream is not caught; upstreams that echo keys
-    do so inside one error message, which arrives whole in practice.
-    """
-    for secret, mask in secrets:
-        if secret in data:
-            data = data.replace(secret, mask)
-    return data
 
 
 def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
