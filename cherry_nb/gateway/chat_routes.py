@@ -21,8 +21,10 @@ from . import schemas
 from .auth import authenticate
 from .checks import json_object, resolve_model, validate
 from .errors import (
+    INTERNAL_ERROR,
     Envelope,
     error_reply,
+    log_unexpected,
     method_not_allowed,
     slash_redirect,
     too_large,
@@ -144,7 +146,7 @@ class ChatRoutes:
             watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
             reply = await _chat(state, envelope, body, provider_id, scope["headers"])
             if isinstance(reply, StreamReply):
-                return await self._stream(send, reply, cors, task, watcher)
+                return await self._stream(send, reply, cors, task, watcher, scope["path"])
             return await _send_reply(send, reply, cors)
         except _ClientGoneError:
             return None
@@ -168,6 +170,7 @@ class ChatRoutes:
         cors: dict[str, str],
         task: asyncio.Task[Any],
         watcher: asyncio.Future[bool],
+        path: str,
     ) -> None:
         """Send a stream; a failure or shutdown ends it with the protocol's error event."""
         state = self.state
@@ -189,6 +192,9 @@ class ChatRoutes:
                 state.ended.discard(task)
                 task.uncancel()
                 message = SHUTDOWN_MESSAGE
+            except Exception as error:  # a bug: the head is sent, so end the stream cleanly
+                log_unexpected(path, error)
+                message = INTERNAL_ERROR
             finally:
                 await reply.chunks.aclose()  # ends the upstream read, however we got here
             if message is not None:

@@ -116,7 +116,14 @@ def slash_redirect(path: str, query: str, status: int = 308) -> Reply:
     return json_reply(body, status, {"location": redact(location)})
 
 
+INTERNAL_ERROR = "Internal gateway error."
+
+
+def log_unexpected(path: str, error: Exception) -> None:
+    log.error("Unexpected error on %s: %s", redact(shown(path)), redact(repr(error)))
+
+
 def unexpected(path: str, error: Exception) -> Reply:
     """A bug's 500: logged for us (redacted), a plain message for the client."""
-    log.error("Unexpected error on %s: %s", redact(shown(path)), redact(repr(error)))
-    return json_reply(error_body(envelope_for_path(path), "Internal gateway error.", 500), 500)
+    log_unexpected(path, error)
+    return json_reply(error_body(envelope_for_path(path), INTERNAL_ERROR, 500), 500)

@@ -279,3 +279,22 @@ def test_unknown_route_and_method(http):
     assert response.status_code == 404 and is_openai_error(response)
     response = http.get("/v1/chat/completions", headers=AUTH)
     assert response.status_code == 405 and is_openai_error(response)
+
+
+def test_a_bug_mid_stream_ends_it_with_an_error_event_and_a_log_line(
+    http, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    from cherry_nb.gateway import scrub
+
+    def broken(self, chunk: bytes) -> bytes:
+        raise RuntimeError("a bug in the relay")
+
+    monkeypatch.setattr(scrub.StreamScrubber, "feed", broken)
+    body = {**CHAT, "stream": True}
+    with caplog.at_level("ERROR", logger="cherry_nb.gateway"):
+        with http.stream("POST", "/v1/chat/completions", json=body, headers=AUTH) as response:
+            assert response.status_code == 200  # the head went out before the failure
+            raw = response.read().decode()
+    assert "Internal gateway error." in raw and raw.rstrip().endswith("data: [DONE]")
+    assert "Traceback" not in raw
+    assert any("a bug in the relay" in r.getMessage() for r in caplog.records)

@@ -617,3 +617,15 @@ def test_a_body_that_never_finishes_is_408_in_the_envelope(
     assert status_line.startswith(b"HTTP/1.1 408"), raw[:200]
     assert envelope_ok(route, json.loads(rest.partition(b"\r\n\r\n")[2]))
     assert_alive(stack)
+
+
+def test_a_request_head_that_never_finishes_is_closed_after_the_idle_timeout(stack: Stack):
+    """Hypercorn's keep-alive timer (5 s) runs until a head is complete, so slow heads
+    cannot hold sockets; its read_timeout stays unset, as it would cut long streams."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+        while sock.recv(65536):
+            pass
+    assert time.monotonic() - started < 8
+    assert_alive(stack)
