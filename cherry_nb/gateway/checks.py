@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .._exceptions import RequestError, UnknownProviderError
+from .._json import loads
 from ..config.models import PROVIDER_ID_RE, Config, Provider
 from . import schemas
 
@@ -49,7 +50,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
         # JSON between systems is UTF-8 (RFC 8259), which allows ignoring a byte order
         # mark; json.loads(bytes) would also guess UTF-16 and UTF-32.
         text = raw.decode("utf-8-sig")
-        body = json.loads(text, parse_constant=_no_constants)
+        body = loads(text, parse_constant=_no_constants)
         unencodable = (
             _SURROGATE_ESCAPE.search(text) is not None
             and _LONE_SURROGATE.search(text) is not None

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._exceptions import RateLimitError, UpstreamError, WireFormatError
+from .._json import loads
 from ._text import compact_json, readable_text
 from .neutral import (
     ChatRequest,
@@ -525,7 +526,7 @@ class StreamParser:
         if self._ended or event.event == "ping":
             return []
         try:
-            data = json.loads(event.data)
+            data = loads(event.data)
         except ValueError as exc:
             raise WireFormatError(f"An Anthropic stream event is not JSON: {exc}") from None
         if not isinstance(data, dict):

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._exceptions import RateLimitError, UpstreamError, WireFormatError
+from .._json import loads
 from ._text import readable_text
 from .gemini_schema import sanitize_schema, schema_to_json
 from .neutral import (
@@ -652,7 +653,7 @@ class StreamParser:
         if not data or self._closed:
             return []
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except ValueError as exc:
             raise WireFormatError(f"Gemini stream event is not JSON: {data[:80]!r}") from exc
         if isinstance(chunk, list) and chunk:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cherry_nb._exceptions import UpstreamError, WireFormatError
+from cherry_nb._json import loads
 from cherry_nb.wire._text import compact_json, readable_text
 from cherry_nb.wire.neutral import (
     ChatRequest,
@@ -617,7 +618,7 @@ class StreamParser:
         if data == "[DONE]" or data.strip() == "[DONE]":
             return self._end()
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except ValueError:
             raise _fail(f"Invalid JSON in a stream chunk: {data[:200]!r}", None) from None
         if not isinstance(chunk, dict):
