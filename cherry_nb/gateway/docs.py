@@ -27,7 +27,8 @@ from typing import Any
 import swagger_ui_bundle
 from quart import Blueprint, Response, abort, send_from_directory
 
-from .openapi import build_openapi, openapi_30
+from .openapi import build_openapi
+from .openapi_downgrade import openapi_30
 
 __all__ = ["SWAGGER_UI_DIR", "SWAGGER_UI_VERSION", "docs_blueprint"]
 

@@ -16,7 +16,8 @@ from quart import Quart
 
 from cherry_nb.gateway import schemas
 from cherry_nb.gateway.docs import SWAGGER_UI_DIR, docs_blueprint
-from cherry_nb.gateway.openapi import build_openapi, openapi_30
+from cherry_nb.gateway.openapi import build_openapi
+from cherry_nb.gateway.openapi_downgrade import openapi_30
 
 ROUTES = {
     "/": {"get"},
