@@ -13,12 +13,18 @@ Unknown content blocks: in a client's request a block type this module cannot tr
 is refused (WireFormatError naming the type, `param` its `type`), except the opaque ones
 in DROPPED_PART_TYPES, dropped on purpose; in an upstream's response or stream, blocks of
 unknown or unmodelled types are skipped, since only the upstream could fix them.
+
+Documents: a PDF (base64 or URL source) is a neutral Document, a plain-text one becomes
+Text; Files API (`file`) and custom `content` sources are refused like unknown blocks.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +34,7 @@ from ._text import compact_json, readable_text
 from .neutral import (
     ChatRequest,
     ChatResponse,
+    Document,
     Image,
     Message,
     Part,
@@ -91,8 +98,14 @@ _MEDIA_TYPE_BY_PREFIX = (
     ("UklGR", "image/webp"),
 )
 
+PDF = "application/pdf"
+"""The one media type of base64 documents (text documents have a `text` source)."""
+
 IMAGE_TOKENS = 1600
 """count_tokens' flat estimate per image (Anthropic: about width*height/750, ~1,600 max)."""
+PDF_PAGE_TOKENS = 2500
+"""count_tokens' estimate per PDF page (Anthropic: 1,500-3,000 of text, plus its image)."""
+_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 MESSAGE_OVERHEAD_TOKENS = 4
 """count_tokens' estimate of the role and framing tokens each message costs."""
 
@@ -178,7 +191,7 @@ def _parse_message(raw: Any, path: str) -> Message:
 def _parse_blocks(
     blocks: list[Any], path: str, parsers: Mapping[str, Callable], *, strict: bool = True
 ) -> list[Any]:
-    """Blocks of the types in `parsers`; parsers return None to drop one.
+    """Blocks of the types in `parsers`; parsers return None to drop one, a list for several.
 
     Other types are refused when `strict` (a client's request), unless listed in
     DROPPED_PART_TYPES; they are skipped when not (an upstream's response).
@@ -195,7 +208,9 @@ def _parse_blocks(
                 raise _untranslatable(f"{path}.{i}", kind, parsers)
             continue
         part = parser(block, f"{path}.{i}")
-        if part is not None:
+        if isinstance(part, list):
+            parts += part
+        elif part is not None:
             parts.append(part)
     return parts
 
@@ -253,17 +268,32 @@ def _parse_thinking(block: Mapping[str, Any], path: str) -> Reasoning:
     )
 
 
-def _parse_document(block: Mapping[str, Any], path: str) -> Text | None:
-    """A plain-text document becomes text (title and context first); a PDF cannot be carried."""
+def _parse_document(
+    block: Mapping[str, Any], path: str
+) -> Text | Document | list[Text | Document] | None:
+    """A PDF (base64 or URL source) becomes a Document, its `context` a Text before it; a
+    plain-text document becomes Text (title and context first). A Files API id or a custom
+    `content` source cannot be carried to another format."""
     source = _get(block, "source", Mapping, "an object", path, required=True)
-    kind = source.get("type")
-    if kind != "text":
-        raise _fail(f"{path}.source.type", f"document source type {kind!r} cannot be translated.")
-    data = _get(source, "data", str, "a string", f"{path}.source", required=True)
-    title = _get(block, "title", str, "a string", path)
+    source_path, kind = f"{path}.source", source.get("type")
+    title = _get(block, "title", str, "a string", path) or None
     context = _get(block, "context", str, "a string", path)
-    text = "\n\n".join(t for t in (title, context, data) if t)
-    return Text(text) if text else None
+    if kind == "text":
+        data = _get(source, "data", str, "a string", source_path, required=True)
+        text = "\n\n".join(t for t in (title, context, data) if t)
+        return Text(text) if text else None
+    if kind == "base64":
+        media_type = _get(source, "media_type", str, "a string", source_path) or PDF
+        if media_type != PDF:
+            raise _fail(f"{source_path}.media_type", f"must be {PDF!r}, not {media_type!r}.")
+        data = _get(source, "data", str, "a string", source_path, required=True)
+        document = Document(media_type, data, title=title)
+    elif kind == "url":
+        url = _get(source, "url", str, "a string", source_path, required=True)
+        document = Document(url=url, title=title)
+    else:
+        raise _fail(f"{source_path}.type", f"document source type {kind!r} cannot be translated.")
+    return [Text(context), document] if context else document
 
 
 DROPPED_PART_TYPES = frozenset({"redacted_thinking", "server_tool_use", "web_search_tool_result"})
@@ -380,6 +410,8 @@ def _build_part(part: Part) -> dict[str, Any] | None:
         return block
     if isinstance(part, Image):
         return _build_image(part)
+    if isinstance(part, Document):
+        return _build_document(part)
     return None  # Reasoning: a signature cannot be forged, so thinking is not sent back
 
 
@@ -397,6 +429,23 @@ def _build_image(image: Image) -> dict[str, Any] | None:
             "source": {"type": "base64", "media_type": media_type, "data": data},
         }
     return {"type": "image", "source": {"type": "url", "url": url}} if url else None
+
+
+def _build_document(document: Document) -> dict[str, Any] | None:
+    data, media_type, url = document.data, document.media_type, document.url
+    if data is None and url and url.startswith("data:"):
+        header, _, data = url[5:].partition(",")
+        media_type = header.split(";", 1)[0] or media_type
+    if data:
+        source = {"type": "base64", "media_type": media_type or PDF, "data": data}
+    elif url:
+        source = {"type": "url", "url": url}
+    else:
+        return None
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if document.title:
+        block["title"] = document.title
+    return block
 
 
 def _build_tool(tool: Tool) -> dict[str, Any]:
@@ -818,10 +867,12 @@ def count_tokens(request: ChatRequest) -> int:
 
     About four characters per token over the system prompt, texts, tool calls and results
     and tool definitions (schemas as compact JSON), plus MESSAGE_OVERHEAD_TOKENS per
-    message and IMAGE_TOKENS per image. Reasoning is left out, as Anthropic strips earlier
-    turns' thinking. Deterministic: the same request always gets the same number.
+    message, IMAGE_TOKENS per image and PDF_PAGE_TOKENS per PDF page (pages counted in
+    the file; one for a PDF given by URL or whose pages are compressed out of sight).
+    Reasoning is left out, as Anthropic strips earlier turns' thinking. Deterministic: the
+    same request always gets the same number.
     """
-    chars, images = len(request.system or ""), 0
+    chars, images, pages = len(request.system or ""), 0, 0
     parts = [part for message in request.messages for part in message.content]
     parts += [inner for part in parts if isinstance(part, ToolResult) for inner in part.content]
     for part in parts:
@@ -829,9 +880,21 @@ def count_tokens(request: ChatRequest) -> int:
             chars += len(part.text)
         elif isinstance(part, Image):
             images += 1
+        elif isinstance(part, Document):
+            pages += _pdf_pages(part)
         elif isinstance(part, ToolCall):
             chars += len(part.name) + len(_dumps(part.arguments))
     for tool in request.tools:
         chars += len(tool.name) + len(tool.description) + len(_dumps(tool.parameters))
     overhead = MESSAGE_OVERHEAD_TOKENS * len(request.messages)
-    return math.ceil(chars / 4) + overhead + IMAGE_TOKENS * images
+    media = IMAGE_TOKENS * images + PDF_PAGE_TOKENS * pages
+    return math.ceil(chars / 4) + overhead + media
+
+
+def _pdf_pages(document: Document) -> int:
+    """The page objects in an inline PDF (at least one); one when there is no data to read."""
+    try:
+        raw = base64.b64decode(document.data or "")
+    except (binascii.Error, ValueError):
+        return 1
+    return max(1, len(_PDF_PAGE.findall(raw)))

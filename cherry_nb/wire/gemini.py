@@ -11,6 +11,11 @@ Unknown parts (a part's type is its data field, e.g. `executableCode`): in a cli
 request a part this module cannot translate is refused (WireFormatError naming the type,
 `param` that field), except DROPPED_PART_TYPES and parts holding only metadata; in an
 upstream's response or stream, unknown or unmodelled parts are skipped.
+
+Media parts (`inlineData`, `fileData`) are read by MIME type: image/* (or none) an Image,
+application/pdf a Document; other types (audio, video, ...) have no neutral part and are
+refused. A Document inside a tool result cannot be built (a functionResponse holds JSON)
+and is refused with a WireFormatError saying what to do instead, never dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from .gemini_schema import sanitize_schema, schema_to_json
 from .neutral import (
     ChatRequest,
     ChatResponse,
+    Document,
     Image,
     Message,
     Part,
@@ -115,6 +121,7 @@ _MIME_BY_EXTENSION: dict[str, str] = {
     ".pdf": "application/pdf",
 }
 _DEFAULT_IMAGE_MIME = "image/jpeg"
+_PDF = "application/pdf"
 # Gemini 3+ rejects replayed functionCall parts without a thoughtSignature; the
 # neutral ToolCall cannot carry the real one, so use Google's documented sentinel.
 _SKIP_SIGNATURE = "skip_thought_signature_validator"
@@ -339,11 +346,14 @@ def _parse_part(part: Mapping[str, Any], path: str, ledger: _CallLedger) -> Part
     if (blob := _get(part, "inlineData")) is not None:
         blob = _mapping(blob, f"{path}.inlineData")
         data = _string(blob.get("data"), f"{path}.inlineData.data")
-        return Image(media_type=_optional_id(_get(blob, "mimeType")), data=data)
+        return _media(_optional_id(_get(blob, "mimeType")), f"{path}.inlineData", data=data)
     if (ref := _get(part, "fileData")) is not None:
         ref = _mapping(ref, f"{path}.fileData")
         uri = _string(_get(ref, "fileUri"), f"{path}.fileData.fileUri")
-        return Image(media_type=_optional_id(_get(ref, "mimeType")), url=uri)
+        mime = _optional_id(_get(ref, "mimeType"))
+        if mime is None and _guess_mime(uri) == _PDF:
+            mime = _PDF
+        return _media(mime, f"{path}.fileData", url=uri)
     if (call := _get(part, "functionCall")) is not None:
         call = _mapping(call, f"{path}.functionCall")
         name = _string(call.get("name"), f"{path}.functionCall.name")
@@ -360,6 +370,22 @@ def _parse_part(part: Mapping[str, Any], path: str, ledger: _CallLedger) -> Part
         return ToolResult(tool_call_id=call_id, content=[Text(text)], is_error=is_error, name=name)
     _refuse_unknown(part, path, _PART_TYPES)
     return None
+
+
+def _media(
+    mime: str | None, path: str, *, data: str | None = None, url: str | None = None
+) -> Image | Document:
+    """Inline or file data by MIME type: an image (also when no type is given) or a PDF;
+    any other type (audio, video, text, ...) has no neutral part and is refused."""
+    if mime is None or mime.lower().startswith("image/"):
+        return Image(media_type=mime, data=data, url=url)
+    if mime.lower() == _PDF:
+        return Document(_PDF, data=data, url=url)
+    raise WireFormatError(
+        f"{path} of MIME type {mime!r} cannot be translated to another wire format "
+        "(images and PDF documents can).",
+        param=f"{path}.mimeType",
+    )
 
 
 def _result_text(response: Mapping[str, Any]) -> tuple[str, bool]:
@@ -416,8 +442,8 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
     match = _GEMINI_MAJOR.search(request.model)
     sign = match is not None and int(match.group(1)) >= 3
     contents: list[dict[str, Any]] = []
-    for message in request.messages:
-        parts = [built for part in message.content for built in _build_part(part, names, sign)]
+    for i, message in enumerate(request.messages):
+        parts = [built for part in message.content for built in _build_part(part, names, sign, i)]
         if not parts:
             continue
         role = "model" if message.role == "assistant" else "user"
@@ -445,18 +471,32 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
     return body
 
 
-def _build_part(part: Part, names: Mapping[str, str], sign: bool) -> list[dict[str, Any]]:
+def _build_part(
+    part: Part, names: Mapping[str, str], sign: bool, index: int
+) -> list[dict[str, Any]]:
+    """One neutral part -> Gemini parts; `index` is the message's, for errors."""
     if isinstance(part, Text):
         return [{"text": part.text}] if part.text else []  # Gemini rejects empty parts
     if isinstance(part, Image):
         image = _image_part(part)
         return [image] if image else []
+    if isinstance(part, Document):
+        document = _document_part(part)
+        return [document] if document else []
     if isinstance(part, ToolCall):
         built: dict[str, Any] = {"functionCall": {"name": part.name, "args": part.arguments}}
         if sign:
             built["thoughtSignature"] = _SKIP_SIGNATURE
         return [built]
     if isinstance(part, ToolResult):
+        if any(isinstance(p, Document) for p in part.content):
+            raise WireFormatError(
+                "PDF documents in tool results cannot be sent to a Gemini-format upstream, "
+                f"whose functionResponse holds JSON only (messages.{index}: the result of tool "
+                f"call {part.tool_call_id!r}). Send the PDF in a user message instead, or use "
+                "an Anthropic-type provider.",
+                param=f"messages.{index}.content",
+            )
         return _function_response(part, names)
     return []  # Reasoning: Gemini regenerates its own thoughts
 
@@ -494,6 +534,19 @@ def _image_part(image: Image) -> dict[str, Any] | None:
         mime = header[5:].split(";", 1)[0] or image.media_type or _DEFAULT_IMAGE_MIME
         return {"inlineData": {"mimeType": mime, "data": data}}
     return {"fileData": {"mimeType": image.media_type or _guess_mime(url), "fileUri": url}}
+
+
+def _document_part(document: Document) -> dict[str, Any] | None:
+    mime = document.media_type or _PDF
+    if document.data:
+        return {"inlineData": {"mimeType": mime, "data": document.data}}
+    url = document.url
+    if not url:
+        return None
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        return {"inlineData": {"mimeType": header[5:].split(";", 1)[0] or mime, "data": data}}
+    return {"fileData": {"mimeType": mime, "fileUri": url}}
 
 
 def _guess_mime(url: str) -> str:

@@ -36,6 +36,20 @@ class Image:
 
 
 @dataclass(slots=True)
+class Document:
+    """A document file — so far always a PDF — given inline (`data`, base64 without the
+    data: prefix) or by `url`; `title` is its title or file name when the client gave one.
+
+    Plain-text documents are not Documents: readers turn them into Text.
+    """
+
+    media_type: str = "application/pdf"
+    data: str | None = None
+    url: str | None = None
+    title: str | None = None
+
+
+@dataclass(slots=True)
 class Reasoning:
     """Model "thinking" text; carried in responses, dropped when building requests."""
 
@@ -61,12 +75,12 @@ class ToolResult:
     """
 
     tool_call_id: str
-    content: list[Text | Image] = field(default_factory=list)
+    content: list[Text | Image | Document] = field(default_factory=list)
     is_error: bool = False
     name: str | None = None
 
 
-Part: TypeAlias = Text | Image | Reasoning | ToolCall | ToolResult
+Part: TypeAlias = Text | Image | Document | Reasoning | ToolCall | ToolResult
 
 
 @dataclass(slots=True)

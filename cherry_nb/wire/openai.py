@@ -11,6 +11,11 @@ Unknown content parts: in a client's request a part type this module cannot tran
 is refused (WireFormatError naming the type, `param` its `type`), except those in
 DROPPED_PART_TYPES; in an upstream's response or stream, parts of unknown or unmodelled
 types are skipped, since only the upstream could fix them.
+
+Files: a `file` part holding a PDF as `file_data` is a neutral Document (a `file_id` is
+refused: only OpenAI can read it). Building, a Document becomes such a part in a user
+message; one given by URL, or inside a tool result (tool messages carry text only), is
+refused with a WireFormatError saying what to do instead, never dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from cherry_nb.wire._text import compact_json, readable_text
 from cherry_nb.wire.neutral import (
     ChatRequest,
     ChatResponse,
+    Document,
     Image,
     Message,
     Part,
@@ -81,7 +87,8 @@ STATUS_TO_ERROR_TYPE: dict[int, str] = {
 DROPPED_PART_TYPES: frozenset[str] = frozenset()
 """Request part types dropped on purpose rather than refused. None so far: Chat Completions
 clients send reasoning back as a message field (`reasoning_content`), not as a part, and
-every part type they do send (`input_audio`, `file`, ...) carries input worth refusing."""
+every part type they do send that is not translated (`input_audio`, ...) carries input
+worth refusing."""
 
 SYSTEM_ROLES = frozenset({"system", "developer"})
 TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
@@ -92,6 +99,8 @@ BASE64_IMAGE_PREFIXES = (
     ("UklGR", "image/webp"),
 )
 """Base64 magic numbers, to label an inline image whose media type is unknown."""
+PDF = "application/pdf"
+"""The only file type Chat Completions accepts in a `file` part."""
 
 _SCALARS: dict[str, type | tuple[type, ...]] = {
     "an integer": int,
@@ -231,7 +240,7 @@ def _parts(content: Any, param: str, *, images: bool) -> list[Part]:
     return [p for p in parts if p is not None and (not isinstance(p, Text) or p.text)]
 
 
-def _content_part(part: Any, param: str, images: bool) -> Text | Image | None:
+def _content_part(part: Any, param: str, images: bool) -> Text | Image | Document | None:
     if not isinstance(part, Mapping):
         raise _fail("A content part must be an object.", param)
     kind = part.get("type")
@@ -244,11 +253,15 @@ def _content_part(part: Any, param: str, images: bool) -> Text | Image | None:
         if images:
             return _parse_image(part.get("image_url"), f"{param}.image_url")
         raise _fail(f"An image_url part at {param} is not supported in this role.", f"{param}.type")
+    if kind == "file":
+        if images:
+            return _parse_file(part.get("file"), f"{param}.file")
+        raise _fail(f"A file part at {param} is not supported in this role.", f"{param}.type")
     if isinstance(kind, str) and kind in DROPPED_PART_TYPES:
         return None
     raise _fail(
         f"Content part type {kind!r} at {param} cannot be translated to another wire format "
-        f"(supported: text, refusal{', image_url' if images else ''}).",
+        f"(supported: text, refusal{', image_url, file' if images else ''}).",
         f"{param}.type",
     )
 
@@ -265,6 +278,42 @@ def _parse_image(value: Any, param: str) -> Image:
     if not sep or not header.endswith(";base64") or not data:
         raise _fail("A data: image URL must be `data:<media type>;base64,<data>`.", param)
     return Image(media_type=header[:-7] or None, data=data)
+
+
+def _parse_file(value: Any, param: str) -> Document:
+    """`{"file_data": "data:application/pdf;base64,...", "filename": ...}` -> Document.
+
+    Raw base64 without the data: prefix is read as a PDF too. A `file_id` names a file
+    uploaded to OpenAI, which no other format can read.
+    """
+    if not isinstance(value, Mapping):
+        raise _fail("A file part needs a `file` object.", param)
+    filename = value.get("filename")
+    if filename is not None and not isinstance(filename, str):
+        raise _fail("`filename` must be a string.", f"{param}.filename")
+    data = value.get("file_data")
+    if data is None and value.get("file_id") is not None:
+        raise _fail(
+            f"The file part at {param} refers to an uploaded file by `file_id`, which only "
+            "OpenAI can read: send the PDF inline as `file_data` (a data: URL) instead.",
+            f"{param}.file_id",
+        )
+    if not isinstance(data, str) or not data:
+        raise _fail("A file part needs `file_data`: a data: URL of a PDF.", f"{param}.file_data")
+    media_type = PDF
+    if data.startswith("data:"):
+        header, sep, data = data[5:].partition(",")
+        if not sep or not header.endswith(";base64") or not data:
+            raise _fail(
+                "`file_data` must be `data:application/pdf;base64,<data>`.", f"{param}.file_data"
+            )
+        media_type = header[:-7] or PDF
+    if media_type != PDF:
+        raise _fail(
+            f"Only PDF files can be translated to another wire format, not {media_type!r}.",
+            f"{param}.file_data",
+        )
+    return Document(media_type, data, title=filename or None)
 
 
 def _tool_calls(value: Any, param: str, make_id: Callable[[], str] | None) -> list[ToolCall]:
@@ -380,11 +429,11 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
-    for message in request.messages:
+    for i, message in enumerate(request.messages):
         if message.role == "assistant":
-            messages.append(_build_assistant(message))
+            messages.append(_build_assistant(message, i))
         else:
-            messages.extend(_build_user(message))
+            messages.extend(_build_user(message, i))
     body: dict[str, Any] = {"model": request.model, "messages": messages}
     optional = {
         "max_tokens": request.max_tokens,
@@ -403,16 +452,19 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
     return body
 
 
-def _build_user(message: Message) -> list[dict[str, Any]]:
+def _build_user(message: Message, index: int) -> list[dict[str, Any]]:
     """Tool results first, as `tool` messages: they must directly follow the calls.
 
-    `tool` messages carry text only, so images from results follow in a user message.
+    `tool` messages carry text only, so images from results follow in a user message;
+    a document in a result is refused (see `_refuse_result_document`).
     """
     out: list[dict[str, Any]] = []
     result_images: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
     for part in message.content:
         if isinstance(part, ToolResult):
+            if any(isinstance(p, Document) for p in part.content):
+                raise _refuse_result_document(part, index)
             text = "\n".join(p.text for p in part.content if isinstance(p, Text))
             out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": text})
             result_images.extend(_image_part(p) for p in part.content if isinstance(p, Image))
@@ -420,6 +472,8 @@ def _build_user(message: Message) -> list[dict[str, Any]]:
             parts.append({"type": "text", "text": part.text})
         elif isinstance(part, Image):
             parts.append(_image_part(part))
+        elif isinstance(part, Document) and (file := _file_part(part, index)):
+            parts.append(file)
     parts = result_images + parts
     if len(parts) == 1 and parts[0]["type"] == "text":
         out.append({"role": "user", "content": parts[0]["text"]})
@@ -428,7 +482,14 @@ def _build_user(message: Message) -> list[dict[str, Any]]:
     return out
 
 
-def _build_assistant(message: Message) -> dict[str, Any]:
+def _build_assistant(message: Message, index: int) -> dict[str, Any]:
+    if any(isinstance(p, Document) for p in message.content):
+        raise _fail(
+            f"A PDF document in an assistant message (messages.{index}) cannot be sent to an "
+            "OpenAI-format upstream, whose assistant messages carry text and tool calls only; "
+            "move it to a user message, or use an Anthropic-type provider.",
+            f"messages.{index}.content",
+        )
     text = "".join(p.text for p in message.content if isinstance(p, Text))
     calls = [_build_tool_call(p) for p in message.content if isinstance(p, ToolCall)]
     if not calls:
@@ -450,6 +511,41 @@ def _image_part(image: Image) -> dict[str, Any]:
         )
         url = f"data:{media_type};base64,{image.data}"
     return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _file_part(document: Document, index: int) -> dict[str, Any] | None:
+    """A `file` part with the PDF as a data: URL; OpenAI requires a file name with it.
+
+    Chat Completions cannot take a file by URL and the gateway fetches nothing: refused.
+    """
+    if document.data:
+        file_data = f"data:{document.media_type or PDF};base64,{document.data}"
+    elif document.url and document.url.startswith("data:"):
+        file_data = document.url
+    elif document.url:
+        raise _fail(
+            f"A PDF document given by URL (messages.{index}) cannot be sent to an "
+            "OpenAI-format upstream: Chat Completions takes PDFs only as inline base64 data, "
+            "and the gateway does not fetch URLs. Send the PDF as base64 data, or use an "
+            "Anthropic-type provider.",
+            f"messages.{index}.content",
+        )
+    else:
+        return None
+    name = document.title or "document"
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"
+    return {"type": "file", "file": {"filename": name, "file_data": file_data}}
+
+
+def _refuse_result_document(result: ToolResult, index: int) -> WireFormatError:
+    return _fail(
+        f"PDF documents in tool results cannot be sent to an OpenAI-format upstream, whose "
+        f"tool messages carry text only (messages.{index}: the result of tool call "
+        f"{result.tool_call_id!r}). Send the PDF in a user message instead, or use an "
+        "Anthropic-type provider.",
+        f"messages.{index}.content",
+    )
 
 
 def _build_tool(tool: Tool) -> dict[str, Any]:

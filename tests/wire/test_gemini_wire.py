@@ -15,6 +15,7 @@ from cherry_nb.wire import gemini
 from cherry_nb.wire.neutral import (
     ChatRequest,
     ChatResponse,
+    Document,
     Image,
     Message,
     Reasoning,
@@ -82,9 +83,8 @@ def test_parse_request_recorded_history() -> None:
     assert isinstance(first[0], Text)
     assert first[1] == Image(media_type="image/png", data=first[1].data)
     assert first[1].data and first[1].data.startswith("iVBORw0KGgo")
-    assert first[2] == Image(
-        media_type="application/pdf",
-        url="https://generativelanguage.googleapis.com/v1beta/files/8k2ojz3x5m1d",
+    assert first[2] == Document(  # a PDF by file URI: a document, not an image
+        url="https://generativelanguage.googleapis.com/v1beta/files/8k2ojz3x5m1d"
     )
     assert req.messages[1].content[1:] == [
         ToolCall("call_get_weather_0", "get_weather", {"location": "Paris, FR", "unit": "celsius"}),

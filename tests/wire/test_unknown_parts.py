@@ -59,6 +59,7 @@ TEXT = {"type": "text", "text": "see"}
 AUDIO = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
 PDF = {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"}
 CODE = {"executableCode": {"language": "PYTHON", "code": "print(1)"}}
+FILE_SOURCE = {"type": "file", "file_id": "file_011CNha8iCJcU1wXNR6q4V8w"}
 
 REFUSED = [
     pytest.param(
@@ -72,10 +73,10 @@ REFUSED = [
     pytest.param(
         wire_openai.parse_request,
         openai_body({"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]}),
-        "file",
+        "file_id",
         "messages[1].content[0]",
-        "messages[1].content[0].type",
-        id="openai-user-file",
+        "messages[1].content[0].file.file_id",
+        id="openai-user-file-id",
     ),
     pytest.param(
         wire_openai.parse_request,
@@ -162,12 +163,12 @@ REFUSED = [
         wire_anthropic.parse_request,
         anthropic_body(
             {"role": "assistant", "content": "ok"},
-            {"role": "user", "content": [{"type": "document", "source": PDF}]},
+            {"role": "user", "content": [{"type": "document", "source": FILE_SOURCE}]},
         ),
-        "'base64'",
+        "'file'",
         "messages.2.content.0.source.type",
         "messages.2.content.0.source.type",
-        id="anthropic-pdf-document",
+        id="anthropic-document-file-id",
     ),
     pytest.param(
         wire_anthropic.parse_request,
