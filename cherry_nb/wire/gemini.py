@@ -14,8 +14,8 @@ upstream's response or stream, unknown or unmodelled parts are skipped.
 
 Media parts (`inlineData`, `fileData`) are read by MIME type: image/* (or none) an Image,
 application/pdf a Document; other types (audio, video, ...) have no neutral part and are
-refused. A Document inside a tool result cannot be built (a functionResponse holds JSON)
-and is refused with a WireFormatError saying what to do instead, never dropped.
+refused. A Document or Image inside a tool result rides along as a sibling part of its
+functionResponse, which holds JSON only.
 """
 
 from __future__ import annotations
@@ -489,14 +489,6 @@ def _build_part(
             built["thoughtSignature"] = _SKIP_SIGNATURE
         return [built]
     if isinstance(part, ToolResult):
-        if any(isinstance(p, Document) for p in part.content):
-            raise WireFormatError(
-                "PDF documents in tool results cannot be sent to a Gemini-format upstream, "
-                f"whose functionResponse holds JSON only (messages.{index}: the result of tool "
-                f"call {part.tool_call_id!r}). Send the PDF in a user message instead, or use "
-                "an Anthropic-type provider.",
-                param=f"messages.{index}.content",
-            )
         return _function_response(part, names)
     return []  # Reasoning: Gemini regenerates its own thoughts
 
@@ -516,8 +508,10 @@ def _function_response(result: ToolResult, names: Mapping[str, str]) -> list[dic
     parts: list[dict[str, Any]] = [
         {"functionResponse": {"name": name, "response": response or {"result": text}}}
     ]
-    for image in result.content:  # images a tool returned ride along as sibling parts
-        if isinstance(image, Image) and (built := _image_part(image)):
+    for item in result.content:  # images and PDFs a tool returned ride along as siblings
+        if isinstance(item, Image) and (built := _image_part(item)):
+            parts.append(built)
+        elif isinstance(item, Document) and (built := _document_part(item)):
             parts.append(built)
     return parts
 

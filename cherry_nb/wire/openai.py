@@ -14,8 +14,9 @@ types are skipped, since only the upstream could fix them.
 
 Files: a `file` part holding a PDF as `file_data` is a neutral Document (a `file_id` is
 refused: only OpenAI can read it). Building, a Document becomes such a part in a user
-message; one given by URL, or inside a tool result (tool messages carry text only), is
-refused with a WireFormatError saying what to do instead, never dropped.
+message (one from a tool result follows the `tool` messages, which carry text only, as
+images do); one given by URL is refused with a WireFormatError saying what to do
+instead, never dropped.
 """
 
 from __future__ import annotations
@@ -455,19 +456,21 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
 def _build_user(message: Message, index: int) -> list[dict[str, Any]]:
     """Tool results first, as `tool` messages: they must directly follow the calls.
 
-    `tool` messages carry text only, so images from results follow in a user message;
-    a document in a result is refused (see `_refuse_result_document`).
+    `tool` messages carry text only, so images and PDFs from results follow in a user
+    message (Claude Code's Read tool returns a PDF that way).
     """
     out: list[dict[str, Any]] = []
     result_images: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
     for part in message.content:
         if isinstance(part, ToolResult):
-            if any(isinstance(p, Document) for p in part.content):
-                raise _refuse_result_document(part, index)
             text = "\n".join(p.text for p in part.content if isinstance(p, Text))
             out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": text})
-            result_images.extend(_image_part(p) for p in part.content if isinstance(p, Image))
+            for item in part.content:
+                if isinstance(item, Image):
+                    result_images.append(_image_part(item))
+                elif isinstance(item, Document) and (file := _file_part(item, index)):
+                    result_images.append(file)
         elif isinstance(part, Text):
             parts.append({"type": "text", "text": part.text})
         elif isinstance(part, Image):
@@ -536,16 +539,6 @@ def _file_part(document: Document, index: int) -> dict[str, Any] | None:
     if not name.lower().endswith(".pdf"):
         name += ".pdf"
     return {"type": "file", "file": {"filename": name, "file_data": file_data}}
-
-
-def _refuse_result_document(result: ToolResult, index: int) -> WireFormatError:
-    return _fail(
-        f"PDF documents in tool results cannot be sent to an OpenAI-format upstream, whose "
-        f"tool messages carry text only (messages.{index}: the result of tool call "
-        f"{result.tool_call_id!r}). Send the PDF in a user message instead, or use an "
-        "Anthropic-type provider.",
-        f"messages.{index}.content",
-    )
 
 
 def _build_tool(tool: Tool) -> dict[str, Any]:

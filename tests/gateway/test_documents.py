@@ -93,22 +93,31 @@ def test_anthropic_sdk_pdf_reaches_a_gemini_upstream_as_inline_data(stack: Stack
     }
 
 
-def test_pdf_in_a_tool_result_to_an_openai_upstream_is_a_clear_400(stack: Stack) -> None:
-    before = len(stack.upstream.simulator.requests)
+def test_claude_code_pdf_read_reaches_an_openai_upstream_after_the_tool_message(
+    stack: Stack,
+) -> None:
+    """Claude Code's Read tool returns a PDF inside its tool_result."""
     messages: Any = [
-        {"role": "user", "content": "fetch the report"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "f"}]},
+        {"role": "user", "content": "read the report"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read"}]},
         {
             "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [DOCUMENT]}],
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": [{"type": "text", "text": "PDF read"}, DOCUMENT],
+                }
+            ],
         },
     ]
-    with ant(stack) as client, pytest.raises(anthropic.BadRequestError) as caught:
+    with ant(stack) as client:
         client.messages.create(model="up-openai:sim-chat", max_tokens=100, messages=messages)
-    message = caught.value.body["error"]["message"]  # type: ignore[index]
-    assert message.startswith("PDF documents in tool results cannot be sent to an OpenAI-format")
-    assert "toolu_1" in message and "user message instead" in message
-    assert len(stack.upstream.simulator.requests) == before  # nothing was sent upstream
+    upstream = last_upstream_body(stack, "/chat/completions")
+    tool, after = upstream["messages"][-2:]
+    assert tool == {"role": "tool", "tool_call_id": "toolu_1", "content": "PDF read"}
+    assert after["role"] == "user" and after["content"][0]["type"] == "file"
+    assert after["content"][0]["file"]["file_data"].endswith(PDF_B64)
 
 
 def test_openai_sdk_file_part_reaches_an_anthropic_upstream_as_a_document(stack: Stack) -> None:

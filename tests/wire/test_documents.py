@@ -362,16 +362,21 @@ def test_openai_refuses_a_document_by_url_rather_than_fetching_it() -> None:
     assert "base64" in str(error)
 
 
-def test_openai_refuses_documents_in_tool_results() -> None:
+def test_openai_moves_documents_from_tool_results_into_a_user_message() -> None:
     chat = request(
         assistant(ToolCall("toolu_01Pdf", "fetch", {})),
         user(ToolResult("toolu_01Pdf", [Text("the file"), Document(data=PDF_B64)])),
     )
-    error = refusal(wire_openai.build_request, chat)
-    assert error.param == "messages.1.content"
-    message = str(error)
-    assert message.startswith("PDF documents in tool results cannot be sent to an OpenAI-format")
-    assert "'toolu_01Pdf'" in message and "user message instead" in message
+    built = valid_openai(wire_openai.build_request(chat))
+    assert built["messages"][1:] == [
+        {"role": "tool", "tool_call_id": "toolu_01Pdf", "content": "the file"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "file", "file": {"filename": "document.pdf", "file_data": DATA_URL}}
+            ],
+        },
+    ]
 
 
 def test_openai_refuses_documents_in_assistant_messages() -> None:
@@ -456,17 +461,17 @@ def test_gemini_builds_a_data_url_document_inline() -> None:
     ]
 
 
-def test_gemini_refuses_documents_in_tool_results() -> None:
+def test_gemini_sends_documents_from_tool_results_beside_the_function_response() -> None:
     chat = request(
         user(Text("fetch")),
         assistant(ToolCall("call_1", "fetch", {})),
-        user(ToolResult("call_1", [Document(data=PDF_B64)], name="fetch")),
+        user(ToolResult("call_1", [Text("done"), Document(data=PDF_B64)], name="fetch")),
     )
-    error = refusal(wire_gemini.build_request, chat)
-    assert error.param == "messages.2.content"
-    message = str(error)
-    assert message.startswith("PDF documents in tool results cannot be sent to a Gemini-format")
-    assert "'call_1'" in message and "user message instead" in message
+    built = wire_gemini.build_request(chat)
+    assert built["contents"][2]["parts"] == [
+        {"functionResponse": {"name": "fetch", "response": {"result": "done"}}},
+        {"inlineData": {"mimeType": "application/pdf", "data": PDF_B64}},
+    ]
 
 
 # ---- across formats -------------------------------------------------------------------
@@ -516,15 +521,19 @@ def test_anthropic_url_document_to_openai_is_refused_and_to_gemini_is_file_data(
     assert parts[1] == {"fileData": {"mimeType": "application/pdf", "fileUri": PDF_URL}}
 
 
-def test_anthropic_document_in_tool_result_goes_only_to_anthropic() -> None:
+def test_anthropic_document_in_a_tool_result_reaches_every_format() -> None:
     body = anthropic_body(
         user_turn({"type": "text", "text": "fetch the report"}),
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "fetch"}]},
         user_turn({"type": "tool_result", "tool_use_id": "t1", "content": [BASE64_BLOCK]}),
     )
     chat = wire_anthropic.parse_request(body)
-    for build in (wire_openai.build_request, wire_gemini.build_request):
-        assert refusal(build, chat).param == "messages.2.content"
+    to_openai = valid_openai(wire_openai.build_request(chat))
+    assert to_openai["messages"][-1]["content"][0]["file"]["file_data"] == DATA_URL
+    to_gemini = wire_gemini.build_request(chat)
+    assert {"inlineData": {"mimeType": "application/pdf", "data": PDF_B64}} in (
+        to_gemini["contents"][-1]["parts"]
+    )
     valid_anthropic(wire_anthropic.build_request(chat))
 
 

@@ -45,7 +45,8 @@ class URLImageSource(_Model):
 
 
 class OtherSource(_Model):
-    """Any other source type (e.g. "file"): accepted, carried only to Anthropic upstreams."""
+    """Any other source type (e.g. "file"): accepted; only Anthropic upstreams can use it,
+    other upstreams refuse it with a 400."""
 
     type: str = Field(description="The source's type.")
 
@@ -66,7 +67,8 @@ class ImageBlock(_Model):
 
 
 class DocumentBlock(_Model):
-    """A document block (PDF or text); carried only to Anthropic upstreams."""
+    """A document block: a PDF (base64 or URL) or text. Translated for other upstreams: a
+    PDF to OpenAI `file` parts or Gemini `inlineData`, text to text."""
 
     type: Literal["document"] = Field(description='"document"')
     source: dict[str, Any] = Field(description="The document's source.")
@@ -88,7 +90,8 @@ class ToolUseBlock(_Model):
 
 class OtherBlock(_Model):
     """A block of any other type (server_tool_use, search_result, container_upload, ...):
-    accepted; carried only to Anthropic upstreams."""
+    passed to Anthropic upstreams. For others, the opaque blocks clients replay
+    (redacted_thinking, server-tool blocks) are dropped and other types refused (400)."""
 
     type: str = Field(description="The block's type.")
 

@@ -74,7 +74,8 @@ class FileRef(_Model):
 
 
 class FilePart(_Model):
-    """A file content part (passed through to OpenAI-type upstreams only)."""
+    """A file content part. A PDF as `file_data` is translated for other upstreams (an
+    Anthropic document, Gemini `inlineData`); a `file_id` reaches OpenAI-type ones only."""
 
     type: Literal["file"] = Field(description='"file"')
     file: FileRef = Field(description="The file.")
