@@ -29,6 +29,7 @@ from cherry_nb.wire.neutral import (
     ToolCallStart,
     ToolResult,
 )
+from cherry_nb.wire.openai import _requests as openai_requests
 from cherry_nb.wire.sse import SSEEvent
 
 # ---- requests: refused, naming the type and where it was ----------------------------
@@ -262,7 +263,7 @@ def test_anthropic_text_documents_become_text() -> None:
 
 def test_openai_drops_types_listed_as_droppable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert wire_openai.DROPPED_PART_TYPES == frozenset()  # none known yet: all are refused
-    monkeypatch.setattr(wire_openai, "DROPPED_PART_TYPES", frozenset({"input_audio"}))
+    monkeypatch.setattr(openai_requests, "DROPPED_PART_TYPES", frozenset({"input_audio"}))
     request = wire_openai.parse_request(openai_body({"role": "user", "content": [TEXT, AUDIO]}))
     assert request.messages[1].content == [Text("see")]
 
