@@ -1,0 +1,367 @@
+"""Requests: a client's /v1/messages body -> neutral, and neutral -> an upstream's body;
+the block parsers here also read upstream replies (see `_responses`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..._exceptions import WireFormatError
+from ..neutral import (
+    ChatRequest,
+    Document,
+    Image,
+    Message,
+    Part,
+    Reasoning,
+    Text,
+    Tool,
+    ToolCall,
+    ToolChoice,
+    ToolResult,
+)
+from ._common import _fail, _get
+
+DEFAULT_MAX_TOKENS = 4096
+"""Used when a neutral request has no max_tokens: Anthropic refuses requests without one."""
+
+
+_TOOL_CHOICE_FROM_ANTHROPIC = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
+_TOOL_CHOICE_TO_ANTHROPIC = {"auto": "auto", "required": "any", "tool": "tool", "none": "none"}
+
+
+# Base64 openings of common image formats, for images that arrive without a media type.
+_MEDIA_TYPE_BY_PREFIX = (
+    ("iVBORw0KGgo", "image/png"),
+    ("/9j/", "image/jpeg"),
+    ("R0lGOD", "image/gif"),
+    ("UklGR", "image/webp"),
+)
+
+PDF = "application/pdf"
+"""The one media type of base64 documents (text documents have a `text` source)."""
+
+
+# ---- requests: Anthropic -> neutral ----------------------------------------------------
+
+
+def parse_request(body: Mapping[str, Any]) -> ChatRequest:
+    """A client's /v1/messages JSON -> ChatRequest; WireFormatError names the bad field."""
+    if not isinstance(body, Mapping):
+        raise WireFormatError("The request body must be a JSON object.")
+    model = _get(body, "model", str, "a model id", required=True)
+    max_tokens = _get(body, "max_tokens", int, "a positive integer", required=True)
+    if max_tokens < 1:
+        raise _fail("max_tokens", "must be a positive integer.")
+    messages = _get(body, "messages", list, "a list of messages", required=True)
+    stop = _get(body, "stop_sequences", list, "a list of strings")
+    if stop is not None and not all(isinstance(s, str) for s in stop):
+        raise _fail("stop_sequences", "must be a list of strings.")
+    return ChatRequest(
+        model=model,
+        messages=[_parse_message(m, f"messages.{i}") for i, m in enumerate(messages)],
+        system=_parse_system(body.get("system")),
+        max_tokens=max_tokens,
+        temperature=_float(body, "temperature"),
+        top_p=_float(body, "top_p"),
+        top_k=_get(body, "top_k", int, "an integer"),
+        stop=stop,
+        tools=_parse_tools(body.get("tools")),
+        tool_choice=_parse_tool_choice(body.get("tool_choice")),
+        stream=bool(_get(body, "stream", bool, "a boolean")),
+    )
+
+
+def _float(body: Mapping[str, Any], key: str) -> float | None:
+    value = _get(body, key, int | float, "a number")
+    return None if value is None else float(value)
+
+
+def _parse_system(value: Any) -> str | None:
+    """A string, or text blocks (their cache_control ignored) joined by blank lines."""
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, list):
+        raise _fail("system", "must be a string or a list of text blocks.")
+    texts = [p.text for p in _parse_blocks(value, "system", _SYSTEM_PARSERS)]
+    return "\n\n".join(texts) if texts else None
+
+
+def _parse_message(raw: Any, path: str) -> Message:
+    if not isinstance(raw, Mapping):
+        raise _fail(path, "must be an object.")
+    role = raw.get("role")
+    if role not in ("user", "assistant"):
+        raise _fail(f"{path}.role", f"must be 'user' or 'assistant', not {role!r}.")
+    content = raw.get("content")
+    if isinstance(content, str):
+        return Message(role, [Text(content)] if content else [])
+    if not isinstance(content, list):
+        raise _fail(f"{path}.content", "must be a string or a list of blocks.")
+    return Message(role, _parse_blocks(content, f"{path}.content", _BLOCK_PARSERS))
+
+
+def _parse_blocks(
+    blocks: list[Any], path: str, parsers: Mapping[str, Callable], *, strict: bool = True
+) -> list[Any]:
+    """Blocks of the types in `parsers`; parsers return None to drop one, a list for several.
+
+    Other types are refused when `strict` (a client's request), unless listed in
+    DROPPED_PART_TYPES; they are skipped when not (an upstream's response).
+    """
+    parts = []
+    for i, block in enumerate(blocks):
+        if not isinstance(block, Mapping):
+            raise _fail(f"{path}.{i}", "a content block must be an object.")
+        kind = block.get("type")
+        key = kind if isinstance(kind, str) else ""
+        parser = parsers.get(key)
+        if parser is None:
+            if strict and key not in DROPPED_PART_TYPES:
+                raise _untranslatable(f"{path}.{i}", kind, parsers)
+            continue
+        part = parser(block, f"{path}.{i}")
+        if isinstance(part, list):
+            parts += part
+        elif part is not None:
+            parts.append(part)
+    return parts
+
+
+def _untranslatable(path: str, kind: Any, parsers: Mapping[str, Callable]) -> WireFormatError:
+    known = ", ".join(parsers)
+    return WireFormatError(
+        f"Content block type {kind!r} at {path} cannot be translated to another wire "
+        f"format (supported here: {known}).",
+        param=f"{path}.type",
+    )
+
+
+def _parse_text(block: Mapping[str, Any], path: str) -> Text | None:
+    text = _get(block, "text", str, "a string", path, required=True)
+    return Text(text) if text else None
+
+
+def _parse_image(block: Mapping[str, Any], path: str) -> Image | None:
+    source = _get(block, "source", Mapping, "an object", path, required=True)
+    path, kind = f"{path}.source", source.get("type")
+    if kind == "base64":
+        media_type = _get(source, "media_type", str, "a string", path)
+        return Image(media_type, _get(source, "data", str, "a string", path, required=True))
+    if kind == "url":
+        return Image(url=_get(source, "url", str, "a string", path, required=True))
+    # A file id (Anthropic's Files API) or a later source kind: no other format can use it.
+    raise _fail(f"{path}.type", f"image source type {kind!r} cannot be translated.")
+
+
+def _parse_tool_use(block: Mapping[str, Any], path: str) -> ToolCall:
+    return ToolCall(
+        _get(block, "id", str, "a string", path, required=True),
+        _get(block, "name", str, "a string", path, required=True),
+        dict(_get(block, "input", Mapping, "an object", path) or {}),
+    )
+
+
+def _parse_tool_result(block: Mapping[str, Any], path: str) -> ToolResult:
+    tool_call_id = _get(block, "tool_use_id", str, "a string", path, required=True)
+    content = block.get("content")
+    if isinstance(content, list):
+        parts = _parse_blocks(content, f"{path}.content", _RESULT_PARSERS)
+    elif isinstance(content, str) or content is None:
+        parts = [Text(content)] if content else []
+    else:
+        raise _fail(f"{path}.content", "must be a string or a list of blocks.")
+    return ToolResult(tool_call_id, parts, is_error=block.get("is_error") is True)
+
+
+def _parse_thinking(block: Mapping[str, Any], path: str) -> Reasoning:
+    return Reasoning(
+        _get(block, "thinking", str, "a string", path, required=True),
+        _get(block, "signature", str, "a string", path),
+    )
+
+
+def _parse_document(
+    block: Mapping[str, Any], path: str
+) -> Text | Document | list[Text | Document] | None:
+    """A PDF (base64 or URL source) becomes a Document, its `context` a Text before it; a
+    plain-text document becomes Text (title and context first). A Files API id or a custom
+    `content` source cannot be carried to another format."""
+    source = _get(block, "source", Mapping, "an object", path, required=True)
+    source_path, kind = f"{path}.source", source.get("type")
+    title = _get(block, "title", str, "a string", path) or None
+    context = _get(block, "context", str, "a string", path)
+    if kind == "text":
+        data = _get(source, "data", str, "a string", source_path, required=True)
+        text = "\n\n".join(t for t in (title, context, data) if t)
+        return Text(text) if text else None
+    if kind == "base64":
+        media_type = _get(source, "media_type", str, "a string", source_path) or PDF
+        if media_type != PDF:
+            raise _fail(f"{source_path}.media_type", f"must be {PDF!r}, not {media_type!r}.")
+        data = _get(source, "data", str, "a string", source_path, required=True)
+        document = Document(media_type, data, title=title)
+    elif kind == "url":
+        url = _get(source, "url", str, "a string", source_path, required=True)
+        document = Document(url=url, title=title)
+    else:
+        raise _fail(f"{source_path}.type", f"document source type {kind!r} cannot be translated.")
+    return [Text(context), document] if context else document
+
+
+DROPPED_PART_TYPES = frozenset({"redacted_thinking", "server_tool_use", "web_search_tool_result"})
+"""Request block types dropped on purpose rather than refused: clients (Claude Code among
+them) send back the assistant's earlier turns as received, and these carry nothing another
+format can express — redacted thinking is encrypted, a web search's results are encrypted
+and its call was already run by Anthropic (the assistant's text after it says what it found).
+A server_tool_use of another server tool still fails on its readable result block."""
+
+# Request block types, by where they may appear; anything else is refused (see above).
+_SYSTEM_PARSERS = {"text": _parse_text}
+_RESULT_PARSERS = {"text": _parse_text, "image": _parse_image, "document": _parse_document}
+_BLOCK_PARSERS = {
+    **_RESULT_PARSERS,
+    "tool_use": _parse_tool_use,
+    "tool_result": _parse_tool_result,
+    "thinking": _parse_thinking,
+}
+_RESPONSE_PARSERS = {"text": _parse_text, "tool_use": _parse_tool_use, "thinking": _parse_thinking}
+
+
+def _parse_tools(value: Any) -> list[Tool]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail("tools", "must be a list.")
+    tools = []
+    for i, raw in enumerate(value):
+        path = f"tools.{i}"
+        if not isinstance(raw, Mapping):
+            raise _fail(path, "must be an object.")
+        if raw.get("input_schema") is None and raw.get("type") not in (None, "custom"):
+            continue  # a server tool (web_search_..., bash_..., ...): the upstream's business
+        schema = _get(raw, "input_schema", Mapping, "a JSON schema object", path, required=True)
+        name = _get(raw, "name", str, "a string", path, required=True)
+        description = _get(raw, "description", str, "a string", path) or ""
+        tools.append(Tool(name, description, dict(schema)))
+    return tools
+
+
+def _parse_tool_choice(value: Any) -> ToolChoice | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail("tool_choice", "must be an object.")
+    kind = value.get("type")
+    mode = _TOOL_CHOICE_FROM_ANTHROPIC.get(kind) if isinstance(kind, str) else None
+    if mode is None:
+        raise _fail("tool_choice.type", "must be auto, any, tool or none.")
+    name = _get(value, "name", str, "a string", "tool_choice", required=mode == "tool")
+    return ToolChoice(mode, name if mode == "tool" else None)  # type: ignore[arg-type]
+
+
+# ---- requests: neutral -> Anthropic ----------------------------------------------------
+
+
+def build_request(request: ChatRequest) -> dict[str, Any]:
+    """ChatRequest -> an upstream /v1/messages body; None fields are left out."""
+    body: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": _build_messages(request.messages),
+    }
+    if request.system:
+        body["system"] = request.system
+    for key in ("temperature", "top_p", "top_k"):
+        if (value := getattr(request, key)) is not None:
+            body[key] = value
+    if request.stop:
+        body["stop_sequences"] = list(request.stop)
+    if request.tools:  # Anthropic refuses a tool_choice without tools
+        body["tools"] = [_build_tool(tool) for tool in request.tools]
+        if (choice := request.tool_choice) is not None:
+            body["tool_choice"] = {"type": _TOOL_CHOICE_TO_ANTHROPIC[choice.mode]}
+            if choice.mode == "tool":
+                body["tool_choice"]["name"] = choice.name
+    if request.stream:
+        body["stream"] = True
+    return body
+
+
+def _build_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Anthropic wants strict user/assistant alternation and tool results first in a turn."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        blocks = [b for b in map(_build_part, message.content) if b is not None]
+        if not blocks:
+            continue  # empty content is refused; its neighbours merge instead
+        if out and out[-1]["role"] == message.role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": message.role, "content": blocks})
+    for turn in out:
+        content = turn["content"]
+        if turn["role"] == "user" and len(content) > 1:
+            results = [b for b in content if b["type"] == "tool_result"]
+            if results:
+                turn["content"] = results + [b for b in content if b["type"] != "tool_result"]
+    return out
+
+
+def _build_part(part: Part) -> dict[str, Any] | None:
+    """One neutral part -> one block; None drops it (reasoning, empty text)."""
+    if isinstance(part, Text):
+        return {"type": "text", "text": part.text} if part.text else None
+    if isinstance(part, ToolCall):
+        return {"type": "tool_use", "id": part.id, "name": part.name, "input": part.arguments}
+    if isinstance(part, ToolResult):
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id}
+        if content := [b for b in map(_build_part, part.content) if b is not None]:
+            block["content"] = content
+        if part.is_error:
+            block["is_error"] = True
+        return block
+    if isinstance(part, Image):
+        return _build_image(part)
+    if isinstance(part, Document):
+        return _build_document(part)
+    return None  # Reasoning: a signature cannot be forged, so thinking is not sent back
+
+
+def _build_image(image: Image) -> dict[str, Any] | None:
+    data, media_type, url = image.data, image.media_type, image.url
+    if data is None and url and url.startswith("data:"):
+        header, _, data = url[5:].partition(",")
+        media_type = media_type or header.split(";", 1)[0] or None
+    if data:
+        if not media_type:
+            sniffed = (m for prefix, m in _MEDIA_TYPE_BY_PREFIX if data.startswith(prefix))
+            media_type = next(sniffed, "image/png")
+        return {
+            "type": "image",
+            "source": {"type": "base64", "media_type": media_type, "data": data},
+        }
+    return {"type": "image", "source": {"type": "url", "url": url}} if url else None
+
+
+def _build_document(document: Document) -> dict[str, Any] | None:
+    data, media_type, url = document.data, document.media_type, document.url
+    if data is None and url and url.startswith("data:"):
+        header, _, data = url[5:].partition(",")
+        media_type = header.split(";", 1)[0] or media_type
+    if data:
+        source = {"type": "base64", "media_type": media_type or PDF, "data": data}
+    elif url:
+        source = {"type": "url", "url": url}
+    else:
+        return None
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if document.title:
+        block["title"] = document.title
+    return block
+
+
+def _build_tool(tool: Tool) -> dict[str, Any]:
+    if not tool.description:
+        return {"name": tool.name, "input_schema": tool.parameters}
+    return {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
