@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cherry_nb.wire import gemini_schema
+from cherry_nb.wire.gemini import _schema as gemini_schema
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gemini"
 

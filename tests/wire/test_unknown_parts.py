@@ -16,6 +16,7 @@ from cherry_nb._exceptions import WireFormatError
 from cherry_nb.wire import anthropic as wire_anthropic
 from cherry_nb.wire import gemini as wire_gemini
 from cherry_nb.wire import openai as wire_openai
+from cherry_nb.wire.gemini import _requests as gemini_requests
 from cherry_nb.wire.neutral import (
     Message,
     Reasoning,
@@ -275,7 +276,7 @@ def test_gemini_drops_metadata_only_parts_and_types_listed_as_droppable(
     signature_only = {"thought": True, "thoughtSignature": "c2ln"}
     body = gemini_body({"role": "model", "parts": [{"text": "ok"}, signature_only]})
     assert parse_gemini(body).messages[1] == Message("assistant", [Text("ok")])
-    monkeypatch.setattr(wire_gemini, "DROPPED_PART_TYPES", frozenset({"executableCode"}))
+    monkeypatch.setattr(gemini_requests, "DROPPED_PART_TYPES", frozenset({"executableCode"}))
     body = gemini_body({"role": "model", "parts": [{"text": "run"}, CODE]})
     assert parse_gemini(body).messages[1] == Message("assistant", [Text("run")])
 
