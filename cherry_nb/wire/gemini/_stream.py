@@ -140,8 +140,8 @@ class StreamWriter:
                 "usageMetadata": {"promptTokenCount": tokens, "totalTokenCount": tokens},
                 **tail,
             }
-        tail = json.dumps(tail, ensure_ascii=False, separators=(",", ":"))
-        self._suffix = (']},"index":0}],' + tail[1:] + "\n\n").encode()
+        text = json.dumps(tail, ensure_ascii=False, separators=(",", ":"))
+        self._suffix = (']},"index":0}],' + text[1:] + "\n\n").encode()
 
     def write(self, event: StreamEvent) -> bytes:
         if self._ended:
@@ -149,7 +149,7 @@ class StreamWriter:
         if isinstance(event, TextDelta | ReasoningDelta):
             if not event.text:
                 return b""
-            part = {"text": event.text}
+            part: dict[str, Any] = {"text": event.text}
             if isinstance(event, ReasoningDelta):
                 part["thought"] = True
             return self._flush() + self._chunk([part])

@@ -109,7 +109,8 @@ class StreamParser:
             return
         key = call.get("index")
         key = key if isinstance(key, int) else position  # Ollama used to omit it
-        fn = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+        fn = call.get("function")
+        fn = fn if isinstance(fn, Mapping) else {}
         call_id, name, args = call.get("id") or None, fn.get("name") or None, fn.get("arguments")
         if not isinstance(args, str):
             args = _dumps(args) if isinstance(args, Mapping) else None
