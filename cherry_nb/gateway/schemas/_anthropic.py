@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import Field, RootModel
 
-from ._base import Bool, Float, Int, _by_type, _Model, _pick, _str_or_list
+from ._base import Bool, Float, Int, _by_type, _Model, _pick, _str_or_list, _tag
 
 # ---- Anthropic Messages: request -------------------------------------------------------
 
@@ -51,11 +51,12 @@ class OtherSource(_Model):
     type: str = Field(description="The source's type.")
 
 
-ImageSource = _pick(
-    {"base64": Base64ImageSource, "url": URLImageSource, "other": OtherSource},
-    _by_type(frozenset({"base64", "url"})),
-    "Input should be an object (an image source)",
-)
+ImageSource: TypeAlias = Annotated[
+    Annotated[Base64ImageSource, _tag("base64")]
+    | Annotated[URLImageSource, _tag("url")]
+    | Annotated[OtherSource, _tag("other")],
+    _pick(_by_type(frozenset({"base64", "url"})), "Input should be an object (an image source)"),
+]
 
 
 class ImageBlock(_Model):
@@ -96,18 +97,22 @@ class OtherBlock(_Model):
     type: str = Field(description="The block's type.")
 
 
-ToolResultContentBlock = _pick(
-    {"text": TextBlock, "image": ImageBlock, "document": DocumentBlock, "other": OtherBlock},
-    _by_type(frozenset({"text", "image", "document"})),
-    "Input should be an object (a content block)",
-)
+ToolResultContentBlock: TypeAlias = Annotated[
+    Annotated[TextBlock, _tag("text")]
+    | Annotated[ImageBlock, _tag("image")]
+    | Annotated[DocumentBlock, _tag("document")]
+    | Annotated[OtherBlock, _tag("other")],
+    _pick(
+        _by_type(frozenset({"text", "image", "document"})),
+        "Input should be an object (a content block)",
+    ),
+]
 
 
-ToolResultContent = _pick(
-    {"str": str, "list": list[ToolResultContentBlock]},
-    _str_or_list,
-    "Input should be a string or an array of content blocks",
-)
+ToolResultContent: TypeAlias = Annotated[
+    Annotated[str, _tag("str")] | Annotated[list[ToolResultContentBlock], _tag("list")],
+    _pick(_str_or_list, "Input should be a string or an array of content blocks"),
+]
 
 
 class ToolResultBlock(_Model):
@@ -137,39 +142,38 @@ class RedactedThinkingBlock(_Model):
     data: str = Field(description="The encrypted reasoning.")
 
 
-ContentBlock = _pick(
-    {
-        "text": TextBlock,
-        "image": ImageBlock,
-        "document": DocumentBlock,
-        "tool_use": ToolUseBlock,
-        "tool_result": ToolResultBlock,
-        "thinking": ThinkingBlock,
-        "redacted_thinking": RedactedThinkingBlock,
-        "other": OtherBlock,
-    },
-    _by_type(
-        frozenset(
-            {
-                "text",
-                "image",
-                "document",
-                "tool_use",
-                "tool_result",
-                "thinking",
-                "redacted_thinking",
-            }
-        )
+ContentBlock: TypeAlias = Annotated[
+    Annotated[TextBlock, _tag("text")]
+    | Annotated[ImageBlock, _tag("image")]
+    | Annotated[DocumentBlock, _tag("document")]
+    | Annotated[ToolUseBlock, _tag("tool_use")]
+    | Annotated[ToolResultBlock, _tag("tool_result")]
+    | Annotated[ThinkingBlock, _tag("thinking")]
+    | Annotated[RedactedThinkingBlock, _tag("redacted_thinking")]
+    | Annotated[OtherBlock, _tag("other")],
+    _pick(
+        _by_type(
+            frozenset(
+                {
+                    "text",
+                    "image",
+                    "document",
+                    "tool_use",
+                    "tool_result",
+                    "thinking",
+                    "redacted_thinking",
+                }
+            )
+        ),
+        "Input should be an object (a content block)",
     ),
-    "Input should be an object (a content block)",
-)
+]
 
 
-MessageContent = _pick(
-    {"str": str, "list": list[ContentBlock]},
-    _str_or_list,
-    "Input should be a string or an array of content blocks",
-)
+MessageContent: TypeAlias = Annotated[
+    Annotated[str, _tag("str")] | Annotated[list[ContentBlock], _tag("list")],
+    _pick(_str_or_list, "Input should be a string or an array of content blocks"),
+]
 
 
 class InputMessage(_Model):
@@ -179,16 +183,14 @@ class InputMessage(_Model):
     content: MessageContent = Field(description="A string, or an array of content blocks.")
 
 
-SystemBlock = _pick(
-    {"text": TextBlock, "other": OtherBlock},
-    _by_type(frozenset({"text"})),
-    "Input should be an object (a text block)",
-)
-SystemPrompt = _pick(
-    {"str": str, "list": list[SystemBlock]},
-    _str_or_list,
-    "Input should be a string or an array of text blocks",
-)
+SystemBlock: TypeAlias = Annotated[
+    Annotated[TextBlock, _tag("text")] | Annotated[OtherBlock, _tag("other")],
+    _pick(_by_type(frozenset({"text"})), "Input should be an object (a text block)"),
+]
+SystemPrompt: TypeAlias = Annotated[
+    Annotated[str, _tag("str")] | Annotated[list[SystemBlock], _tag("list")],
+    _pick(_str_or_list, "Input should be a string or an array of text blocks"),
+]
 
 
 class CustomTool(_Model):
@@ -209,17 +211,19 @@ class ServerTool(_Model):
     name: str | None = Field(None, description="The tool's name.")
 
 
-MessagesTool = _pick(
-    {"custom": CustomTool, "server": ServerTool},
-    lambda v: (
-        None
-        if not isinstance(v, dict)
-        else "custom"
-        if v.get("type") in (None, "custom")
-        else "server"
+MessagesTool: TypeAlias = Annotated[
+    Annotated[CustomTool, _tag("custom")] | Annotated[ServerTool, _tag("server")],
+    _pick(
+        lambda v: (
+            None
+            if not isinstance(v, dict)
+            else "custom"
+            if v.get("type") in (None, "custom")
+            else "server"
+        ),
+        "Input should be an object (a tool)",
     ),
-    "Input should be an object (a tool)",
-)
+]
 
 
 class ModeToolChoice(_Model):
@@ -241,11 +245,15 @@ class NamedToolChoiceBlock(_Model):
     )
 
 
-MessagesToolChoice = _pick(
-    {"tool": NamedToolChoiceBlock, "mode": ModeToolChoice},
-    lambda v: None if not isinstance(v, dict) else "tool" if v.get("type") == "tool" else "mode",
-    "Input should be an object with a type",
-)
+MessagesToolChoice: TypeAlias = Annotated[
+    Annotated[NamedToolChoiceBlock, _tag("tool")] | Annotated[ModeToolChoice, _tag("mode")],
+    _pick(
+        lambda v: (
+            None if not isinstance(v, dict) else "tool" if v.get("type") == "tool" else "mode"
+        ),
+        "Input should be an object with a type",
+    ),
+]
 
 
 class RequestMetadata(_Model):
@@ -339,17 +347,17 @@ class AnthropicUsage(_Model):
     )
 
 
-ResponseBlock = _pick(
-    {
-        "text": TextBlock,
-        "tool_use": ToolUseBlock,
-        "thinking": ThinkingBlock,
-        "redacted_thinking": RedactedThinkingBlock,
-        "other": OtherBlock,
-    },
-    _by_type(frozenset({"text", "tool_use", "thinking", "redacted_thinking"})),
-    "Input should be an object (a content block)",
-)
+ResponseBlock: TypeAlias = Annotated[
+    Annotated[TextBlock, _tag("text")]
+    | Annotated[ToolUseBlock, _tag("tool_use")]
+    | Annotated[ThinkingBlock, _tag("thinking")]
+    | Annotated[RedactedThinkingBlock, _tag("redacted_thinking")]
+    | Annotated[OtherBlock, _tag("other")],
+    _pick(
+        _by_type(frozenset({"text", "tool_use", "thinking", "redacted_thinking"})),
+        "Input should be an object (a content block)",
+    ),
+]
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
 
@@ -463,26 +471,32 @@ class ErrorEvent(_Model):
     error: AnthropicError = Field(description="The error.")
 
 
-_STREAM_EVENTS = {
-    "message_start": MessageStartEvent,
-    "content_block_start": ContentBlockStartEvent,
-    "content_block_delta": ContentBlockDeltaEvent,
-    "content_block_stop": ContentBlockStopEvent,
-    "message_delta": MessageDeltaEvent,
-    "message_stop": MessageStopEvent,
-    "ping": PingEvent,
-    "error": ErrorEvent,
-}
-
-
-MESSAGE_STREAM_EVENT_TYPES = tuple(_STREAM_EVENTS)
+MESSAGE_STREAM_EVENT_TYPES = (
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "ping",
+    "error",
+)
 """Each streamed Messages event's `type`, which is also its SSE `event:` name."""
 
-StreamEvent = _pick(
-    _STREAM_EVENTS,
-    lambda v: v.get("type") if isinstance(v, dict) else None,
-    "Input should be a stream event object",
-)
+StreamEvent: TypeAlias = Annotated[
+    Annotated[MessageStartEvent, _tag("message_start")]
+    | Annotated[ContentBlockStartEvent, _tag("content_block_start")]
+    | Annotated[ContentBlockDeltaEvent, _tag("content_block_delta")]
+    | Annotated[ContentBlockStopEvent, _tag("content_block_stop")]
+    | Annotated[MessageDeltaEvent, _tag("message_delta")]
+    | Annotated[MessageStopEvent, _tag("message_stop")]
+    | Annotated[PingEvent, _tag("ping")]
+    | Annotated[ErrorEvent, _tag("error")],
+    _pick(
+        lambda v: v.get("type") if isinstance(v, dict) else None,
+        "Input should be a stream event object",
+    ),
+]
 
 
 class MessageStreamEvent(RootModel[StreamEvent]):

@@ -4,12 +4,19 @@ Unions are tagged by a function (see `_pick`), never tried member by member: a b
 then gives one error whose location follows the JSON document, which
 `validation_message` can name. Scalars are strict (no "1" for 1, no true for 1), like
 the wire converters that read the same bodies after validation.
+
+A tagged union is written out, so that type checkers see its members too:
+
+    Value: TypeAlias = Annotated[
+        Annotated[Thing, _tag("object")] | Annotated[str, _tag("str")],
+        _pick(_object_or_str, "Input should be ..."),
+    ]
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Strict, Tag
 
@@ -31,26 +38,24 @@ _TAG_PREFIX = "~"
 """Union tags appear in error locations; this prefix lets `validation_message` drop them."""
 
 
-def _pick(
-    choices: dict[str, Any],
-    choose: Callable[[Any], str | None],
-    error: str,
-) -> Any:
-    """A union of `choices` (tag -> type) where `choose(value)` names the member to use.
+def _tag(name: str) -> Tag:
+    """The tag of a `_pick` union's member that `choose` names `name`."""
+    return Tag(_TAG_PREFIX + name)
+
+
+def _pick(choose: Callable[[Any], str | None], error: str) -> Discriminator:
+    """The discriminator of a union whose members are tagged with `_tag`: `choose(value)`
+    names the member to use.
 
     `choose` returns None when no member can fit; the value then fails with `error`.
     """
-    members = tuple(Annotated[kind, Tag(_TAG_PREFIX + tag)] for tag, kind in choices.items())
 
     def tag_of(value: Any) -> str | None:
         tag = choose(value)
         # A tag taken from the body (e.g. a `type` that is an object) may be anything.
         return _TAG_PREFIX + tag if isinstance(tag, str) else None
 
-    return Annotated[
-        Union[members],  # noqa: UP007 - a runtime tuple of members needs Union[...]
-        Discriminator(tag_of, custom_error_type="invalid_type", custom_error_message=error),
-    ]
+    return Discriminator(tag_of, custom_error_type="invalid_type", custom_error_message=error)
 
 
 def _str_or_list(value: Any) -> str | None:
@@ -82,8 +87,7 @@ def _object_or_str(value: Any) -> str | None:
     return None
 
 
-StrOrStrList = _pick(
-    {"str": str, "list": list[str]},
-    _str_or_list,
-    "Input should be a string or an array of strings",
-)
+StrOrStrList: TypeAlias = Annotated[
+    Annotated[str, _tag("str")] | Annotated[list[str], _tag("list")],
+    _pick(_str_or_list, "Input should be a string or an array of strings"),
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import Field
 
@@ -16,6 +16,7 @@ from ._base import (
     _object_or_str,
     _pick,
     _str_or_list,
+    _tag,
 )
 
 # ---- OpenAI Chat Completions: request --------------------------------------------------
@@ -37,11 +38,10 @@ class ImageURL(_Model):
     detail: str | None = Field(None, description='"auto", "low" or "high".')
 
 
-ImageURLValue = _pick(
-    {"object": ImageURL, "str": str},
-    _object_or_str,
-    "Input should be an object with a url (or a URL string)",
-)
+ImageURLValue: TypeAlias = Annotated[
+    Annotated[ImageURL, _tag("object")] | Annotated[str, _tag("str")],
+    _pick(_object_or_str, "Input should be an object with a url (or a URL string)"),
+]
 
 
 class ImageURLPart(_Model):
@@ -94,31 +94,29 @@ class OtherPart(_Model):
     type: str = Field(description="The part's type.")
 
 
-ContentPart = _pick(
-    {
-        "text": TextPart,
-        "image_url": ImageURLPart,
-        "input_audio": InputAudioPart,
-        "file": FilePart,
-        "refusal": RefusalPart,
-        "other": OtherPart,
-    },
-    _by_type(frozenset({"text", "image_url", "input_audio", "file", "refusal"})),
-    "Input should be an object (a content part)",
-)
+ContentPart: TypeAlias = Annotated[
+    Annotated[TextPart, _tag("text")]
+    | Annotated[ImageURLPart, _tag("image_url")]
+    | Annotated[InputAudioPart, _tag("input_audio")]
+    | Annotated[FilePart, _tag("file")]
+    | Annotated[RefusalPart, _tag("refusal")]
+    | Annotated[OtherPart, _tag("other")],
+    _pick(
+        _by_type(frozenset({"text", "image_url", "input_audio", "file", "refusal"})),
+        "Input should be an object (a content part)",
+    ),
+]
 
-ChatContent = _pick(
-    {"str": str, "list": list[ContentPart]},
-    _str_or_list,
-    "Input should be a string or an array of content parts",
-)
+ChatContent: TypeAlias = Annotated[
+    Annotated[str, _tag("str")] | Annotated[list[ContentPart], _tag("list")],
+    _pick(_str_or_list, "Input should be a string or an array of content parts"),
+]
 
 
-FunctionArguments = _pick(
-    {"str": str, "object": dict[str, Any]},
-    _object_or_str,
-    "Input should be a string of JSON (or an object)",
-)
+FunctionArguments: TypeAlias = Annotated[
+    Annotated[str, _tag("str")] | Annotated[dict[str, Any], _tag("object")],
+    _pick(_object_or_str, "Input should be a string of JSON (or an object)"),
+]
 
 
 class FunctionCall(_Model):
@@ -196,11 +194,13 @@ class OtherTool(_Model):
     type: str = Field(description="The tool's type.")
 
 
-ChatTool = _pick(
-    {"function": FunctionTool, "other": OtherTool},
-    _by_type(frozenset({"function"}), default="function"),
-    "Input should be an object (a tool)",
-)
+ChatTool: TypeAlias = Annotated[
+    Annotated[FunctionTool, _tag("function")] | Annotated[OtherTool, _tag("other")],
+    _pick(
+        _by_type(frozenset({"function"}), default="function"),
+        "Input should be an object (a tool)",
+    ),
+]
 
 
 class FunctionName(_Model):
@@ -216,11 +216,14 @@ class NamedToolChoice(_Model):
     function: FunctionName | None = Field(None, description="The function to call.")
 
 
-ChatToolChoice = _pick(
-    {"mode": Literal["none", "auto", "required"], "object": NamedToolChoice},
-    lambda v: "mode" if isinstance(v, str) else "object" if isinstance(v, dict) else None,
-    'Input should be "none", "auto", "required" or an object naming a function',
-)
+ChatToolChoice: TypeAlias = Annotated[
+    Annotated[Literal["none", "auto", "required"], _tag("mode")]
+    | Annotated[NamedToolChoice, _tag("object")],
+    _pick(
+        lambda v: "mode" if isinstance(v, str) else "object" if isinstance(v, dict) else None,
+        'Input should be "none", "auto", "required" or an object naming a function',
+    ),
+]
 
 
 class StreamOptions(_Model):
