@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 
 from ._exceptions import ConfigError
+from .config.models import ProviderType
 from .config.registry import ProviderRegistry
 from .gateway.server import GatewayServer
 from .simulator import SimulatorThread
 from .wire.sse import SSEParser
 
-DEMO_TYPES = ("openai", "anthropic", "gemini", "azure-openai")
+DEMO_TYPES: tuple[ProviderType, ...] = ("openai", "anthropic", "gemini", "azure-openai")
 
 
 def run_demo(port: int = 23333, once: bool = False, out: Any = None) -> int:

@@ -60,7 +60,7 @@ def serve(
         gc.freeze()
         config = hypercorn_config(sock)
         trigger = ending_streams(_signalled, gateway_state(app), config.graceful_timeout)
-        asyncio.run(hypercorn_serve(app, config, shutdown_trigger=trigger))  # type: ignore[arg-type]
+        asyncio.run(hypercorn_serve(app, config, shutdown_trigger=trigger))
         return 0
     from hypercorn.run import run
 

@@ -25,7 +25,7 @@ OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"
 _JSON = "application/json"
 _SSE = "text/event-stream"
-_SECURITY = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 
 _COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     schemas.ChatCompletionRequest,

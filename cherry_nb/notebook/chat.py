@@ -91,7 +91,7 @@ def run_streams(
                 async for event in stream:
                     events.put((index, event))
             finally:
-                await stream.aclose()  # type: ignore[attr-defined]
+                await stream.aclose()
         except CherryError as error:
             events.put((index, error))
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any, ClassVar
 
 from ..config.models import ModelEntry
@@ -12,7 +13,7 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 
 class AnthropicAdapter(Adapter):
-    wire = wire_anthropic
+    wire: ClassVar[ModuleType] = wire_anthropic
     wire_format: ClassVar[str] = "anthropic"
     auth_header: ClassVar[str] = "x-api-key"
 

@@ -184,7 +184,7 @@ class Adapter:
 
     async def stream(
         self, request: ChatRequest, *, policy: RetryPolicy | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Neutral stream events as they arrive; closing the iterator closes the upstream."""
         async for batch in self.stream_batches(request, policy=policy):
             for event in batch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from .base import Adapter
 
 
 class GeminiAdapter(Adapter):
-    wire = wire_gemini
+    wire: ClassVar[ModuleType] = wire_gemini
     wire_format: ClassVar[str] = "gemini"
     auth_header: ClassVar[str] = "x-goog-api-key"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import ClassVar
 
 from ..wire import openai as wire_openai
@@ -9,7 +10,7 @@ from .base import Adapter
 
 
 class OpenAIAdapter(Adapter):
-    wire = wire_openai
+    wire: ClassVar[ModuleType] = wire_openai
     wire_format: ClassVar[str] = "openai"
 
     def chat_url(self, model: str, *, stream: bool) -> str:
