@@ -1,6 +1,6 @@
 """Google Gemini (Generative Language API v1beta) <-> the neutral representation.
 
-Gemini differs from the other formats in ways that shape this module: the model
+Gemini differs from the other formats in ways that shape this package: the model
 and streaming live in the URL (`models/{model}:generateContent`,
 `:streamGenerateContent?alt=sse`), so they are arguments here; function results
 are paired with calls by name (ids are optional); streams have no terminal event;
@@ -8,7 +8,7 @@ are paired with calls by name (ids are optional); streams have no terminal event
 The REST API also accepts snake_case field names, so the parsers do too.
 
 Unknown parts (a part's type is its data field, e.g. `executableCode`): in a client's
-request a part this module cannot translate is refused (WireFormatError naming the type,
+request a part this package cannot translate is refused (WireFormatError naming the type,
 `param` that field), except DROPPED_PART_TYPES and parts holding only metadata; in an
 upstream's response or stream, unknown or unmodelled parts are skipped.
 

@@ -1,13 +1,13 @@
 """OpenAI Chat Completions wire format <-> the neutral representation.
 
 Pure code, no I/O. The stream classes run per chunk on the gateway's hot path,
-so they use stdlib `json`, pre-built chunk prefixes and flat dispatch.
+so they use `cherry_nb._json.loads`, pre-built chunk prefixes and flat dispatch.
 
 Tolerant where compatible servers (Ollama, vLLM, DeepSeek, llama.cpp ...) differ
 from the official API; strict, naming the field, where a client sends something
 that cannot be honoured.
 
-Unknown content parts: in a client's request a part type this module cannot translate
+Unknown content parts: in a client's request a part type this package cannot translate
 is refused (WireFormatError naming the type, `param` its `type`), except those in
 DROPPED_PART_TYPES; in an upstream's response or stream, parts of unknown or unmodelled
 types are skipped, since only the upstream could fix them.
