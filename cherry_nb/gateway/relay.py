@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -24,12 +23,13 @@ from ..providers.base import Adapter
 from ..providers.transport import map_httpx_error
 from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
+from ..wire.formats import ClientFormat
 from ..wire.neutral import StreamEvent, StreamStart
 from .errors import Envelope
 from .reply import JSON, Reply, StreamReply
 from .scrub import StreamScrubber, scrub
 
-WIRES: dict[str, ModuleType] = {"openai": wire_openai, "anthropic": wire_anthropic}
+WIRES: dict[str, ClientFormat] = {"openai": wire_openai, "anthropic": wire_anthropic}
 # Client headers worth forwarding when the upstream speaks the client's protocol.
 _FORWARDED = frozenset(
     {b"anthropic-beta", b"anthropic-version", b"openai-organization", b"openai-project"}

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any, ClassVar
 
 from ..config.models import ModelEntry
 from ..wire import anthropic as wire_anthropic
+from ..wire.formats import UpstreamFormat
 from .base import Adapter
 
 ANTHROPIC_VERSION = "2023-06-01"
 
 
 class AnthropicAdapter(Adapter):
-    wire: ClassVar[ModuleType] = wire_anthropic
+    wire: ClassVar[UpstreamFormat] = wire_anthropic
     wire_format: ClassVar[str] = "anthropic"
     auth_header: ClassVar[str] = "x-api-key"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from types import ModuleType
 from typing import Any, ClassVar
 
 import httpx
@@ -18,6 +17,7 @@ from .._exceptions import BadResponseError, WireFormatError
 from .._secrets import mask_key
 from ..config.models import ModelEntry, Provider
 from ..config.urls import strip_exact_marker
+from ..wire.formats import StreamReader, UpstreamFormat
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
 from ..wire.sse import SSEEvent, SSEParser
 from .plain_http import PlainHTTPTransport, plain_http_allowed
@@ -35,7 +35,7 @@ class Adapter:
     """One provider's upstream. Use from one event loop; see `AdapterPool`."""
 
     #: The pure converter module for this protocol (cherry_nb.wire.<format>).
-    wire: ClassVar[ModuleType]
+    wire: ClassVar[UpstreamFormat]
     #: The wire format clients speak to reach this upstream unchanged.
     wire_format: ClassVar[str]
     #: Header that carries the key ("authorization" means `Bearer KEY`).
@@ -87,7 +87,7 @@ class Adapter:
         """OpenAI's list shape, which most upstreams share."""
         return [ModelEntry(id=m["id"]) for m in body.get("data", []) if m.get("id")]
 
-    def stream_parser(self, model: str) -> Any:
+    def stream_parser(self, model: str) -> StreamReader:
         return self.wire.StreamParser()
 
     # ---- generic behaviour ----------------------------------------------------------

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..config.models import ModelEntry
 from ..wire import gemini as wire_gemini
+from ..wire.formats import UpstreamFormat
 from .base import Adapter
 
 
 class GeminiAdapter(Adapter):
-    wire: ClassVar[ModuleType] = wire_gemini
+    wire: ClassVar[UpstreamFormat] = wire_gemini
     wire_format: ClassVar[str] = "gemini"
     auth_header: ClassVar[str] = "x-goog-api-key"
 

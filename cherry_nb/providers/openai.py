@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import ClassVar
 
 from ..wire import openai as wire_openai
+from ..wire.formats import UpstreamFormat
 from .base import Adapter
 
 
 class OpenAIAdapter(Adapter):
-    wire: ClassVar[ModuleType] = wire_openai
+    wire: ClassVar[UpstreamFormat] = wire_openai
     wire_format: ClassVar[str] = "openai"
 
     def chat_url(self, model: str, *, stream: bool) -> str:
