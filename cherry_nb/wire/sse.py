@@ -30,19 +30,36 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         buffer = self._buffer + chunk if self._buffer else chunk
-        events: list[SSEEvent] = []
         if b"\r" not in buffer:  # LF-only, as nearly every server sends: split in C
-            *lines, self._buffer = buffer.split(b"\n")
+            cut = buffer.rfind(b"\n")
+            if cut < 0:
+                self._buffer = buffer
+                return []
+            # Whole lines only, decoded at once: no UTF-8 sequence spans a newline.
+            lines = buffer[:cut].decode("utf-8", errors="replace").split("\n")
+            self._buffer = buffer[cut + 1 :]
         else:
-            lines, pos = [], 0
+            raw, pos = [], 0
             for eol in _EOL.finditer(buffer):
                 if eol.end() == len(buffer) and eol.group() == b"\r":
                     break  # a CR at the very end may be the first half of CRLF
-                lines.append(buffer[pos : eol.start()])
+                raw.append(buffer[pos : eol.start()])
                 pos = eol.end()
             self._buffer = buffer[pos:]
+            lines = [line.decode("utf-8", errors="replace") for line in raw]
+        events: list[SSEEvent] = []
+        data = self._data
         for line in lines:
-            self._line(line.decode("utf-8", errors="replace"), events)
+            if not line:  # the blank line that ends an event
+                if data:
+                    events.append(SSEEvent("\n".join(data), self._event))
+                    data = self._data = []
+                self._event = None
+            elif line.startswith("data:"):  # the usual line, without _line's call
+                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+            else:
+                self._line(line, events)
+                data = self._data
         return events
 
     def close(self) -> list[SSEEvent]:
