@@ -361,30 +361,28 @@ def _function_response(result: ToolResult, names: Mapping[str, str]) -> list[dic
 
 
 def _image_part(image: Image) -> dict[str, Any] | None:
-    if image.data:
-        mime = image.media_type or _DEFAULT_IMAGE_MIME
-        return {"inlineData": {"mimeType": mime, "data": image.data}}
-    url = image.url
-    if not url:
-        return None
-    if url.startswith("data:"):
-        header, _, data = url.partition(",")
-        mime = header[5:].split(";", 1)[0] or image.media_type or _DEFAULT_IMAGE_MIME
-        return {"inlineData": {"mimeType": mime, "data": data}}
-    return {"fileData": {"mimeType": image.media_type or _guess_mime(url), "fileUri": url}}
+    mime = image.media_type or _DEFAULT_IMAGE_MIME
+    url_mime = image.media_type or (_guess_mime(image.url) if image.url else mime)
+    return _media_part(image.data, image.url, mime, url_mime)
 
 
 def _document_part(document: Document) -> dict[str, Any] | None:
     mime = document.media_type or _PDF
-    if document.data:
-        return {"inlineData": {"mimeType": mime, "data": document.data}}
-    url = document.url
+    return _media_part(document.data, document.url, mime, mime)
+
+
+def _media_part(
+    data: str | None, url: str | None, mime: str, url_mime: str
+) -> dict[str, Any] | None:
+    """`inlineData` for base64 data or a data: URL, `fileData` for any other URL."""
+    if data:
+        return {"inlineData": {"mimeType": mime, "data": data}}
     if not url:
         return None
     if url.startswith("data:"):
-        header, _, data = url.partition(",")
-        return {"inlineData": {"mimeType": header[5:].split(";", 1)[0] or mime, "data": data}}
-    return {"fileData": {"mimeType": mime, "fileUri": url}}
+        header, _, payload = url.partition(",")
+        return {"inlineData": {"mimeType": header[5:].split(";", 1)[0] or mime, "data": payload}}
+    return {"fileData": {"mimeType": url_mime, "fileUri": url}}
 
 
 def _guess_mime(url: str) -> str:
