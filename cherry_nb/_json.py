@@ -16,9 +16,26 @@ from typing import Any
 from pydantic_core import from_json
 
 
-def loads(text: str, *, parse_constant: Callable[[str], Any] | None = None) -> Any:
-    """`json.loads(text, parse_constant=...)`, faster for the input nearly all of it is."""
+class LoneSurrogateError(ValueError):
+    """Valid JSON that is not Unicode: a \\ud800-\\udfff escape without its partner."""
+
+
+def loads(
+    text: str, *, parse_constant: Callable[[str], Any] | None = None, unicode: bool = False
+) -> Any:
+    """`json.loads(text, parse_constant=...)`, faster for the input nearly all of it is.
+
+    With `unicode`, a value holding a lone surrogate (it could not be encoded to send
+    on) raises LoneSurrogateError. Only `json.loads` lets one through, so only its
+    values are checked: the fast path costs nothing for it.
+    """
     try:
         return from_json(text, allow_inf_nan=parse_constant is None)
     except ValueError:
-        return json.loads(text, parse_constant=parse_constant)
+        value = json.loads(text, parse_constant=parse_constant)
+    if unicode:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise LoneSurrogateError("a lone surrogate escape") from None
+    return value

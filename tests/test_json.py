@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cherry_nb._json import loads
+from cherry_nb._json import LoneSurrogateError, loads
 
 ACCEPTED = [
     '{"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": "hi"}}]}',
@@ -53,3 +53,18 @@ def test_parse_constant_is_honoured() -> None:
     for text in ("NaN", '{"a": Infinity}', "[-Infinity]"):
         with pytest.raises(ValueError, match="no "):
             loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '{"a": "\\udc00"}', '["x\\ud800\\u0041"]'])
+def test_unicode_refuses_lone_surrogates(text: str) -> None:
+    assert loads(text) == json.loads(text)  # accepted without the flag, as json.loads does
+    with pytest.raises(LoneSurrogateError):
+        loads(text, unicode=True)
+
+
+def test_unicode_accepts_pairs_and_deep_nesting() -> None:
+    assert loads('"\\ud83d\\ude00"', unicode=True) == "\U0001f600"
+    deep = "[" * 400 + '"\\ud83d\\ude00"' + "]" * 400  # past pydantic-core's depth limit
+    assert same(loads(deep, unicode=True), json.loads(deep))
+    with pytest.raises(LoneSurrogateError):
+        loads("[" * 400 + '"\\ud800"' + "]" * 400, unicode=True)
