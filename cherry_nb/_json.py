@@ -1,4 +1,5 @@
-"""JSON parsing at pydantic-core's speed with the standard library's exact results.
+"""JSON for the hot paths: parsing at pydantic-core's speed with the standard library's
+exact results, and one compact encoder.
 
 The gateway parses every request body and, when it translates, every stream chunk:
 `pydantic_core.from_json` (pydantic is a dependency) does that 2-3x faster than
@@ -14,6 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import from_json
+
+# Compact JSON, the way upstreams and clients write it. One encoder for every call:
+# `json.dumps` with keyword arguments builds a new one each time.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class LoneSurrogateError(ValueError):

@@ -11,7 +11,6 @@ become the client protocol's own error event, and the stream ends.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from .._exceptions import CherryError
+from .._json import compact_json
 from ..providers.base import Adapter
 from ..providers.transport import map_httpx_error
 from ..wire import anthropic as wire_anthropic
@@ -124,7 +124,7 @@ async def _translate(call: ChatCall) -> Reply | StreamReply:
     if not call.stream:
         response = await call.adapter.chat(request)
         response.model = call.requested_model
-        data = json.dumps(wire.build_response(response), ensure_ascii=False).encode()
+        data = compact_json(wire.build_response(response)).encode()
         return Reply(200, data)
     batches = call.adapter.stream_batches(request)
     try:

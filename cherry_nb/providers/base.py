@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import httpx
 
 from .._exceptions import BadResponseError, WireFormatError
+from .._json import compact_json
 from .._secrets import mask_key
 from ..config.models import ModelEntry, Provider
 from ..config.urls import strip_exact_marker
@@ -161,7 +162,7 @@ class Adapter:
     ) -> httpx.Response:
         """Send a body already in this upstream's wire format (passthrough)."""
         self.place_model(body, model, stream)
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        content = compact_json(body).encode()
         return await self.request(
             "POST",
             self.chat_url(model, stream=stream),

@@ -9,10 +9,11 @@ with the same text, which lets a gateway test compare them directly.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from .._json import compact_json
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -29,9 +30,8 @@ __all__ = [
 
 DEFAULT_MODELS: tuple[str, ...] = ("sim-chat", "sim-fast", "sim-vision", "sim-reasoner")
 
-#: Compact JSON, as the real services send it (one encoder: `json.dumps` with
-#: keyword arguments builds a new encoder on every call).
-dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: Compact JSON, as the real services send it.
+dumps = compact_json
 
 _DIRECTIVE = re.compile(r"\[\[sim:([a-z_]+)(?:=([^\]]*))?\]\]")
 _QUOTE_LIMIT = 400

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-
-# One encoder for every call: `json.dumps` with keyword arguments builds a new one each time.
-compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def readable_text(text: str, limit: int = 200) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..._exceptions import WireFormatError
-from .._text import compact_json
+from ..._json import compact_json
 
 _dumps = compact_json
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..._exceptions import WireFormatError
-from ..._json import loads
+from ..._json import compact_json, loads
 from ..neutral import (
     ReasoningDelta,
     StreamEnd,
@@ -140,7 +140,7 @@ class StreamWriter:
                 "usageMetadata": {"promptTokenCount": tokens, "totalTokenCount": tokens},
                 **tail,
             }
-        text = json.dumps(tail, ensure_ascii=False, separators=(",", ":"))
+        text = compact_json(tail)
         self._suffix = (']},"index":0}],' + text[1:] + "\n\n").encode()
 
     def write(self, event: StreamEvent) -> bytes:
@@ -170,7 +170,7 @@ class StreamWriter:
     def _chunk(self, parts: list[dict[str, Any]]) -> bytes:
         if self._id is None:
             self._start(_new_id("resp_"))
-        body = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))[1:-1]
+        body = compact_json(parts)[1:-1]
         return self._PREFIX + body.encode() + self._suffix
 
     def _call_parts(self) -> list[dict[str, Any]]:
@@ -213,5 +213,5 @@ class StreamWriter:
 
 
 def _encode(payload: Mapping[str, Any]) -> bytes:
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    text = compact_json(payload)
     return b"data: " + text.encode() + b"\n\n"

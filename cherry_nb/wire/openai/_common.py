@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cherry_nb._exceptions import WireFormatError
-from cherry_nb.wire._text import compact_json
+from cherry_nb._json import compact_json
 
 
 def _fail(message: str, param: str | None) -> WireFormatError:
