@@ -14,7 +14,6 @@ from .._exceptions import (
     AuthenticationError,
     BadResponseError,
     CherryError,
-    ConfigError,
     NetworkError,
     NotFoundError,
     ProviderError,
@@ -52,9 +51,7 @@ def status_of(error: CherryError) -> int:
     if isinstance(error, ProviderError):
         status = error.status or 502
         return status if 400 <= status < 600 else 502
-    if isinstance(error, ConfigError):
-        return 500
-    return 500
+    return 500  # ConfigError and anything else: the gateway's own fault
 
 
 def error_body(
