@@ -91,17 +91,11 @@ def create_app(
         path = request.path
         if path in _NO_AUTH or path.startswith("/api-docs/"):
             return None
-        try:
-            authenticate(
-                request.headers.getlist("authorization"),
-                request.headers.getlist("x-api-key"),
-                state.api_key,
-            )
-        except RequestError as error:
-            # Refused before its body was read: the connection cannot be reused,
-            # and a client that tries would see it dropped mid-request.
-            error.headers["connection"] = "close"
-            raise
+        authenticate(
+            request.headers.getlist("authorization"),
+            request.headers.getlist("x-api-key"),
+            state.api_key,
+        )
         return None
 
     @app.after_request

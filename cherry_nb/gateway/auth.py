@@ -4,6 +4,9 @@ Missing or malformed credentials are 401 (say who you are), a wrong key 403
 (you are not allowed). Comparison is constant-time. When both headers are
 sent, both must carry the gateway key: a client with conflicting credentials
 is misconfigured and should hear so rather than have one silently win.
+
+Credentials are checked before a request's body is read, so every refusal also
+closes the connection: it cannot carry another request.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Sequence
 
 from .._exceptions import RequestError
 
-_CHALLENGE = {"www-authenticate": 'Bearer realm="cherry-nb"'}
+_CLOSE = {"connection": "close"}
+_CHALLENGE = {"www-authenticate": 'Bearer realm="cherry-nb"', **_CLOSE}
 
 
 def authenticate(
@@ -53,4 +57,9 @@ def authenticate(
     # Evaluate every comparison (no short circuit) so timing reveals nothing.
     results = [hmac.compare_digest(token.encode(), wanted) for token in presented]
     if not all(results):
-        raise RequestError("The gateway key is wrong.", status=403, error_type="permission_error")
+        raise RequestError(
+            "The gateway key is wrong.",
+            status=403,
+            error_type="permission_error",
+            headers=dict(_CLOSE),
+        )

@@ -125,12 +125,7 @@ class ChatRoutes:
         assert task is not None
         watcher: asyncio.Future[bool] | None = None
         try:
-            try:
-                authenticate(authorization, api_keys, state.api_key)
-            except RequestError as error:
-                # Refused before its body was read: the connection cannot be reused.
-                error.headers["connection"] = "close"
-                raise
+            authenticate(authorization, api_keys, state.api_key)
             if scope["method"] != "POST":
                 return await _send_reply(
                     send, method_not_allowed(scope["method"], scope["path"], ["POST"]), cors
