@@ -18,6 +18,7 @@ from pydantic_core import core_schema
 
 from ..config.models import PROVIDER_TYPES
 from . import schemas
+from .errors import Envelope, error_body
 
 __all__ = ["build_openapi"]
 
@@ -66,41 +67,21 @@ Upstream statuses are mapped (429 stays 429, timeouts are 504), not flattened to
 Unknown fields, query parameters and headers never break a request.
 """
 
-_ERRORS: dict[int, tuple[str, str, str]] = {
-    # status: (description, OpenAI type, Anthropic type)
-    400: (
-        "Invalid request: the body is not a JSON object or a field is wrong (`param`, in "
-        "the OpenAI envelope, names it: e.g. `messages.0.content`). An upstream's own 400 "
-        "is passed on with its message.",
-        "invalid_request_error",
-        "invalid_request_error",
-    ),
-    401: (
-        "The gateway key is missing or the Authorization header is malformed (or the "
-        "upstream rejected the provider's key).",
-        "authentication_error",
-        "authentication_error",
-    ),
-    403: ("The gateway key is wrong.", "permission_error", "permission_error"),
-    404: (
-        "No such route, provider or model, or the provider is disabled.",
-        "not_found_error",
-        "not_found_error",
-    ),
-    413: ("The request body is too large.", "invalid_request_error", "request_too_large"),
-    429: (
-        "The upstream's rate limit; `Retry-After` is passed on when the upstream sent it.",
-        "rate_limit_error",
-        "rate_limit_error",
-    ),
-    500: ("An unexpected gateway error.", "api_error", "api_error"),
-    502: (
-        "The upstream could not be reached, or answered something that is not its protocol.",
-        "api_error",
-        "api_error",
-    ),
-    504: ("The upstream timed out.", "api_error", "api_error"),
+_ERRORS: dict[int, str] = {
+    400: "Invalid request: the body is not a JSON object or a field is wrong (`param`, in "
+    "the OpenAI envelope, names it: e.g. `messages.0.content`). An upstream's own 400 "
+    "is passed on with its message.",
+    401: "The gateway key is missing or the Authorization header is malformed (or the "
+    "upstream rejected the provider's key).",
+    403: "The gateway key is wrong.",
+    404: "No such route, provider or model, or the provider is disabled.",
+    413: "The request body is too large.",
+    429: "The upstream's rate limit; `Retry-After` is passed on when the upstream sent it.",
+    500: "An unexpected gateway error.",
+    502: "The upstream could not be reached, or answered something that is not its protocol.",
+    504: "The upstream timed out.",
 }
+"""Status -> description; the examples are built by the gateway's own error envelopes."""
 
 _CHAT_EXAMPLE = {
     "model": "my-openai:gpt-4o-mini",
@@ -275,35 +256,18 @@ def _error_name(envelope: str, status: int) -> str:
 
 def _error_responses() -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    for status, (description, openai_type, anthropic_type) in _ERRORS.items():
-        responses[_error_name("OpenAI", status)] = {
-            "description": description,
-            "content": {
-                _JSON: {
-                    "schema": _ref(schemas.OpenAIErrorEnvelope),
-                    "example": {
-                        "error": {
-                            "message": description,
-                            "type": openai_type,
-                            "param": "messages.0.content" if status == 400 else None,
-                            "code": None,
-                        }
-                    },
-                }
-            },
-        }
-        responses[_error_name("Anthropic", status)] = {
-            "description": description,
-            "content": {
-                _JSON: {
-                    "schema": _ref(schemas.AnthropicErrorEnvelope),
-                    "example": {
-                        "type": "error",
-                        "error": {"type": anthropic_type, "message": description},
-                    },
-                }
-            },
-        }
+    for status, description in _ERRORS.items():
+        envelopes: tuple[tuple[str, Envelope, type[BaseModel]], ...] = (
+            ("OpenAI", "openai", schemas.OpenAIErrorEnvelope),
+            ("Anthropic", "anthropic", schemas.AnthropicErrorEnvelope),
+        )
+        for name, envelope, model in envelopes:
+            param = "messages.0.content" if status == 400 else None
+            example = error_body(envelope, description, status, param=param)
+            responses[_error_name(name, status)] = {
+                "description": description,
+                "content": {_JSON: {"schema": _ref(model), "example": example}},
+            }
     return responses
 
 
