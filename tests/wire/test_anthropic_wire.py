@@ -1008,6 +1008,16 @@ def test_writer_error_event() -> None:
         parse_stream(head + raw)
 
 
+def test_writer_error_after_end_writes_nothing() -> None:
+    """An upstream reset or a gateway shutdown after message_stop adds no error event."""
+    writer = wire.StreamWriter()
+    assert frames(writer.write(START) + writer.write(StreamEnd("end_turn")))[-1].event == (
+        "message_stop"
+    )
+    assert writer.error("late") == b""
+    assert writer.error("again") == b""
+
+
 def test_recorded_streams_survive_parse_write_parse() -> None:
     for name in ("stream_text_tool_use.json", "stream_thinking.json"):
         events = parse_stream(recorded_sse(name))

@@ -939,9 +939,18 @@ def test_stream_writer_error_event() -> None:
     assert json.loads(raw[len(b"data: ") :]) == {
         "error": {"code": 429, "message": "quota gone", "status": "RESOURCE_EXHAUSTED"}
     }
-    assert json.loads(writer.error("boom")[len(b"data: ") :])["error"]["code"] == 500
+    assert writer.error("again") == b"" and writer.write(TextDelta("more")) == b""
+    other = gemini.StreamWriter(model="m").error("boom")
+    assert json.loads(other[len(b"data: ") :])["error"]["code"] == 500
     with pytest.raises(RateLimitError):
         gemini.StreamParser(model="m").feed(SSEParser().feed(raw)[0])
+
+
+def test_stream_writer_error_after_end_writes_nothing() -> None:
+    """An upstream reset or a gateway shutdown after the last chunk adds no error event."""
+    writer = gemini.StreamWriter(model="m")
+    assert writer.write(StreamEnd("end_turn", None))
+    assert writer.error("late") == b""
 
 
 # ---- errors and models -----------------------------------------------------------

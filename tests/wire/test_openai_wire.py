@@ -1090,6 +1090,14 @@ def test_stream_writer_without_usage() -> None:
     assert json.loads(data[1])["choices"][0]["finish_reason"] == "stop"
 
 
+def test_stream_writer_error_after_end_writes_nothing() -> None:
+    """An upstream reset or a gateway shutdown after [DONE] adds no error chunk."""
+    writer = wire.StreamWriter()
+    raw = writer.write(StreamStart("c", "m")) + writer.write(StreamEnd("end_turn"))
+    assert raw.endswith(b"data: [DONE]\n\n")
+    assert writer.error("late") == b""
+
+
 def test_stream_writer_error_finishes_the_stream() -> None:
     writer = wire.StreamWriter()
     writer.write(StreamStart("c", "m"))

@@ -214,7 +214,10 @@ class StreamWriter:
         return out
 
     def error(self, message: str, error_type: str = "api_error") -> bytes:
-        """An in-stream error event; the writer writes nothing afterwards."""
+        """An in-stream error event; the writer writes nothing afterwards, nor after the
+        end (b"" once message_stop or an error has been written)."""
+        if self._finished:
+            return b""
         self._finished = True
         data = {"type": "error", "error": {"type": error_type, "message": message}}
         return encode_sse(_dumps(data), event="error")

@@ -207,7 +207,11 @@ class StreamWriter:
         return _encode(chunk)
 
     def error(self, message: str, error_type: str = "INTERNAL") -> bytes:
-        """An in-band error event; Gemini streams have no other way to report one."""
+        """An in-band error event; Gemini streams have no other way to report one. The
+        writer writes nothing afterwards, nor after the end (b"" once finished)."""
+        if self._ended:
+            return b""
+        self._ended = True
         code = _HTTP_BY_STATUS.get(error_type, 500)
         return _encode({"error": {"code": code, "message": message, "status": error_type}})
 
