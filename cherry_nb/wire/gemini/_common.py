@@ -1,10 +1,9 @@
 """What every part of the format uses: camelCase or snake_case field reads, checks whose
-errors name the field, lenient reads of upstream data, ids."""
+errors name the field, lenient reads of upstream data."""
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,7 +51,3 @@ def _obj(value: Any) -> Mapping[str, Any]:
 
 def _optional_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:24]}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._common import new_id
 from ..neutral import (
     ChatResponse,
     Reasoning,
@@ -14,7 +15,7 @@ from ..neutral import (
     ToolCall,
     Usage,
 )
-from ._common import _get, _list, _mapping, _new_id, _obj, _optional_id
+from ._common import _get, _list, _mapping, _obj, _optional_id
 from ._errors import _stream_error
 
 _FINISH_TO_NEUTRAL: dict[str, StopReason] = {
@@ -87,7 +88,7 @@ def parse_response(body: Mapping[str, Any]) -> ChatResponse:
     elif _obj(body.get("promptFeedback")).get("blockReason"):
         stop = "content_filter"
     return ChatResponse(
-        id=body.get("responseId") or _new_id("resp_"),
+        id=body.get("responseId") or new_id("resp_"),
         model=body.get("modelVersion") or "",
         content=content,
         stop_reason=stop,
@@ -102,7 +103,7 @@ def _append_part(content: list[Text | Reasoning | ToolCall], part: Any) -> None:
     call = _get(part, "functionCall")
     if isinstance(call, Mapping):
         args = call.get("args")
-        call_id = _optional_id(call.get("id")) or _new_id("call_")
+        call_id = _optional_id(call.get("id")) or new_id("call_")
         name = str(call.get("name") or "")
         content.append(ToolCall(call_id, name, dict(args) if isinstance(args, Mapping) else {}))
         return

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..._exceptions import WireFormatError
 from ..._json import compact_json, loads
+from .._common import new_id
 from ..neutral import (
     ReasoningDelta,
     StreamEnd,
@@ -20,7 +21,7 @@ from ..neutral import (
     Usage,
 )
 from ..sse import SSEEvent
-from ._common import _get, _new_id, _obj, _optional_id
+from ._common import _get, _obj, _optional_id
 from ._errors import _HTTP_BY_STATUS, _stream_error
 from ._responses import _NEUTRAL_TO_FINISH, _stop_reason, _usage, _usage_metadata
 
@@ -64,7 +65,7 @@ class StreamParser:
             prompt = meta.get("promptTokenCount") if isinstance(meta, Mapping) else None
             out.append(
                 StreamStart(
-                    id=chunk.get("responseId") or _new_id("resp_"),
+                    id=chunk.get("responseId") or new_id("resp_"),
                     model=chunk.get("modelVersion") or self._model,
                     input_tokens=prompt,
                 )
@@ -88,7 +89,7 @@ class StreamParser:
         if isinstance(call, Mapping):
             index = self._calls
             self._calls += 1
-            call_id = _optional_id(call.get("id")) or _new_id("call_")
+            call_id = _optional_id(call.get("id")) or new_id("call_")
             args = call.get("args")
             out.append(ToolCallStart(index, call_id, str(call.get("name") or "")))
             out.append(ToolCallDelta(index, json.dumps(args if isinstance(args, Mapping) else {})))
@@ -104,7 +105,7 @@ class StreamParser:
         self._closed = True
         out: list[StreamEvent] = []
         if not self._started:
-            out.append(StreamStart(id=_new_id("resp_"), model=self._model))
+            out.append(StreamStart(id=new_id("resp_"), model=self._model))
         finish = "SAFETY" if self._blocked and self._finish is None else self._finish
         out.append(StreamEnd(stop_reason=_stop_reason(finish, self._calls > 0), usage=self._usage))
         return out
@@ -169,7 +170,7 @@ class StreamWriter:
 
     def _chunk(self, parts: list[dict[str, Any]]) -> bytes:
         if self._id is None:
-            self._start(_new_id("resp_"))
+            self._start(new_id("resp_"))
         body = compact_json(parts)[1:-1]
         return self._PREFIX + body.encode() + self._suffix
 
@@ -191,7 +192,7 @@ class StreamWriter:
     def _end(self, event: StreamEnd) -> bytes:
         self._ended = True
         if self._id is None:
-            self._start(_new_id("resp_"))
+            self._start(new_id("resp_"))
         parts = self._call_parts() or [{"text": ""}]
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if event.stop_reason is not None:

@@ -1,13 +1,13 @@
-"""What every part of the format uses: errors naming a field, ids, compact JSON."""
+"""What every part of the format uses: errors naming a field, call ids, compact JSON."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from cherry_nb._exceptions import WireFormatError
 from cherry_nb._json import compact_json
+from cherry_nb.wire._common import new_id
 
 
 def _fail(message: str, param: str | None) -> WireFormatError:
@@ -15,10 +15,6 @@ def _fail(message: str, param: str | None) -> WireFormatError:
 
 
 _dumps = compact_json
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:24]
 
 
 def _required_str(obj: Mapping[str, Any], key: str, param: str) -> str:
@@ -29,4 +25,4 @@ def _required_str(obj: Mapping[str, Any], key: str, param: str) -> str:
 
 
 def _call_id() -> str:
-    return _new_id("call_")
+    return new_id("call_")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cherry_nb._json import loads
+from cherry_nb.wire._common import new_id
 from cherry_nb.wire.neutral import (
     ReasoningDelta,
     StreamEnd,
@@ -21,7 +22,7 @@ from cherry_nb.wire.neutral import (
 )
 from cherry_nb.wire.sse import SSEEvent, encode_sse
 
-from ._common import _call_id, _dumps, _fail, _new_id
+from ._common import _call_id, _dumps, _fail
 from ._errors import _stream_error
 from ._responses import _build_usage, _finish_reason, _parse_usage, _reply_texts, _stop_reason
 
@@ -170,7 +171,7 @@ class StreamWriter:
             return b""
         if self._meta is None and not isinstance(event, StreamStart):
             # Forgiving: a stream missing its start still gets a valid first chunk.
-            return self._start(StreamStart(_new_id("chatcmpl-"), "")) + self.write(event)
+            return self._start(StreamStart(new_id("chatcmpl-"), "")) + self.write(event)
         return _WRITERS[type(event)](self, event)
 
     def error(self, message: str, error_type: str = "api_error") -> bytes:
