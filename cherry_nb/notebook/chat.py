@@ -100,8 +100,23 @@ def run_streams(
     futures = [runtime.submit(produce(i, p, r)) for i, (p, r) in enumerate(jobs)]
     accumulators = [ResponseAccumulator() for _ in jobs]
     errors: list[CherryError | None] = [None] * len(jobs)
-    ended = [0.0] * len(jobs)
+    ended = [0.0] * len(jobs)  # seconds from the start; 0.0 while running
+
+    def take(index: int, item: Any) -> bool:
+        """Fold one queued item into its job's state; True when it ends the job."""
+        if item is _DONE:
+            ended[index] = time.monotonic() - started
+            return True
+        if isinstance(item, CherryError):
+            errors[index] = item
+        else:
+            accumulators[index].add(item)
+            if isinstance(item, TextDelta):
+                on_text(index, item.text)
+        return False
+
     running = len(jobs)
+    cut_short = [False] * len(jobs)
     try:
         while running:
             try:
@@ -109,42 +124,42 @@ def run_streams(
             except queue.Empty:
                 tick()
                 continue
-            if item is _DONE:
-                running -= 1
-                ended[index] = time.monotonic() - started
-            elif isinstance(item, CherryError):
-                errors[index] = item
-            else:
-                accumulators[index].add(item)
-                if isinstance(item, TextDelta):
-                    on_text(index, item.text)
-                tick()
+            running -= take(index, item)
+            tick()
     except KeyboardInterrupt:
+        cut_short = [not seconds for seconds in ended]
         for future in futures:
             future.cancel()
-        _wait_for_done(events, running)
-        now = time.monotonic() - started
-        return [
-            Outcome(acc.text, acc.usage, ended[i] or now, interrupted=not ended[i])
-            for i, acc in enumerate(accumulators)
-        ]
+        _wait_for_done(events, running, take)
+    now = time.monotonic() - started
     return [
-        Outcome(acc.text, acc.usage, ended[i], error=errors[i])
+        Outcome(
+            acc.text,
+            acc.usage,
+            now if cut_short[i] else ended[i],
+            interrupted=cut_short[i],
+            error=errors[i],
+        )
         for i, acc in enumerate(accumulators)
     ]
 
 
-def _wait_for_done(events: queue.Queue[Any], running: int, timeout: float = 2.0) -> None:
+def _wait_for_done(
+    events: queue.Queue[Any],
+    running: int,
+    take: Callable[[int, Any], bool],
+    timeout: float = 2.0,
+) -> None:
     """Wait for each cancelled producer's last word, so upstream connections are
     closed before the cell finishes (a cancelled future reports at once, before
-    the task has run its cleanup)."""
+    the task has run its cleanup). What arrives meanwhile is still kept."""
     deadline = time.monotonic() + timeout
     while running and (left := deadline - time.monotonic()) > 0:
         try:
-            _, item = events.get(timeout=left)
+            index, item = events.get(timeout=left)
         except queue.Empty:
             return
-        running -= item is _DONE
+        running -= take(index, item)
 
 
 def describe_error(runtime: Runtime, error: CherryError, provider: Provider) -> tuple[str, str]:
