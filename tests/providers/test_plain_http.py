@@ -14,7 +14,7 @@ import pytest
 
 from cherry_nb.providers.base import new_client
 from cherry_nb.providers.http1 import ChunkDecoder
-from cherry_nb.providers.plain_http import PlainHTTPTransport, plain_http_allowed
+from cherry_nb.providers.plain_http import DISABLE_ENV, PlainHTTPTransport, plain_http_allowed
 
 from .scripted import Handler, Scripted
 
@@ -385,36 +385,43 @@ async def test_https_is_not_for_this_transport() -> None:
         await PlainHTTPTransport().handle_async_request(httpx.Request("GET", "https://x/"))
 
 
-def test_an_http_proxy_in_the_environment_keeps_httpx_transport(
-    monkeypatch: pytest.MonkeyPatch,
+ENVIRONMENTS = {
+    "default": ({}, True),
+    "escape hatch off": ({DISABLE_ENV: "0"}, True),
+    "escape hatch": ({DISABLE_ENV: "1"}, False),
+    # The scripted server is the proxy too: it answers whatever request line it gets.
+    "http proxy": ({"HTTP_PROXY": "http://127.0.0.1:{port}"}, False),
+    "all proxy": ({"ALL_PROXY": "http://127.0.0.1:{port}"}, False),
+}
+
+
+@pytest.mark.parametrize(("env", "plain"), ENVIRONMENTS.values(), ids=ENVIRONMENTS.keys())
+async def test_new_client_uses_plain_http_unless_a_proxy_or_the_escape_hatch(
+    env: dict[str, str], plain: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "localhost")
-    assert plain_http_allowed()
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
-    assert not plain_http_allowed()
+    monkeypatch.delenv(DISABLE_ENV, raising=False)
+    calls = 0
+    handle = PlainHTTPTransport.handle_async_request
 
+    async def counted(self: PlainHTTPTransport, request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return await handle(self, request)
 
-async def test_new_client_speaks_plain_http_to_local_servers() -> None:
+    monkeypatch.setattr(PlainHTTPTransport, "handle_async_request", counted)
     async with Scripted(replies(OK, OK)) as server:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value.format(port=server.port))
+        assert plain_http_allowed() is plain
         client = new_client()
         try:
+            mounted = client._transport_for_url(httpx.URL(server.url))
+            assert isinstance(mounted, PlainHTTPTransport if plain else httpx.AsyncHTTPTransport)
             for _ in range(2):
                 assert (await client.post(server.url, json={})).json() == {"ok": True}
         finally:
             await client.aclose()
+    assert calls == (2 if plain else 0)
     assert server.connections == 1
-
-
-def test_escape_hatch_falls_back_to_httpx_transport(monkeypatch):
-    from cherry_nb.providers.plain_http import DISABLE_ENV, plain_http_allowed
-
-    monkeypatch.delenv("HTTP_PROXY", raising=False)
-    monkeypatch.delenv("http_proxy", raising=False)
-    monkeypatch.delenv("ALL_PROXY", raising=False)
-    monkeypatch.delenv("all_proxy", raising=False)
-    monkeypatch.delenv(DISABLE_ENV, raising=False)
-    assert plain_http_allowed()
-    monkeypatch.setenv(DISABLE_ENV, "1")
-    assert not plain_http_allowed()

@@ -10,7 +10,7 @@ import pytest
 from cherry_nb import _exceptions as errors
 from cherry_nb.providers.pool import AdapterPool
 from cherry_nb.providers.transport import RetryPolicy
-from cherry_nb.wire.neutral import ChatRequest, Message, Text
+from cherry_nb.wire.neutral import ChatRequest, Message, StreamStart, Text, TextDelta
 
 
 def ask(text: str = "hi", **kwargs: object) -> ChatRequest:
@@ -64,8 +64,9 @@ async def test_connection_refused_is_a_network_error(make_provider, pool):
     assert "refused" in caught.value.message
 
 
-async def test_drop_mid_stream_is_not_retried(make_provider, pool, sim):
-    adapter = pool.adapter(make_provider("openai"))
+@pytest.mark.parametrize("provider_type", ["openai", "anthropic", "gemini", "azure-openai"])
+async def test_drop_mid_stream_is_not_retried(provider_type, make_provider, pool, sim):
+    adapter = pool.adapter(make_provider(provider_type))
     received = []
     with pytest.raises(errors.NetworkError) as caught:
         async for event in adapter.stream(
@@ -73,7 +74,7 @@ async def test_drop_mid_stream_is_not_retried(make_provider, pool, sim):
         ):
             received.append(event)
     assert "dropped" in caught.value.message
-    assert 1 <= len(received) <= 10
+    assert [type(e) for e in received] == [StreamStart] + [TextDelta] * 5
     assert [r.method for r in sim.requests].count("POST") == 1
 
 
