@@ -57,19 +57,32 @@ class Conversation:
 
 
 class Sessions:
-    """Named conversations of one kernel; `default` unless `--session NAME`."""
+    """Named conversations of one kernel; `default` unless `--session NAME`.
+
+    A comparison keeps one thread per model within a session (`thread`), so each
+    model continues its own conversation; resetting a session resets those too.
+    """
 
     def __init__(self) -> None:
         self._sessions: dict[str, Conversation] = {}
+        self._threads: dict[tuple[str, str], Conversation] = {}
 
     def get(self, name: str = "default") -> Conversation:
         return self._sessions.setdefault(name, Conversation())
 
+    def thread(self, name: str, model_ref: str) -> Conversation:
+        """The conversation `model_ref` keeps in session `name` for comparisons."""
+        return self._threads.setdefault((name, model_ref), Conversation())
+
     def reset(self, name: str | None = None) -> None:
+        """Forget session `name` and its comparison threads, or (None) everything."""
         if name is None:
             self._sessions.clear()
-        else:
-            self._sessions.pop(name, None)
+            self._threads.clear()
+            return
+        self._sessions.pop(name, None)
+        for key in [key for key in self._threads if key[0] == name]:
+            del self._threads[key]
 
     def names(self) -> list[str]:
         return list(self._sessions)

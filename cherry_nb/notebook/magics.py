@@ -147,7 +147,7 @@ class ChatMagics(Magics):
         except CherryError as error:
             render.show_error("Cannot compare", error.message, NO_MODEL_HINT)
             return None
-        conversations = [self.sessions.get(f"{args.session}|{ref}") for ref in model_refs]
+        conversations = [self.sessions.thread(args.session, ref) for ref in model_refs]
         system = args.system if args.system is not None else self.sessions.get(args.session).system
         jobs = [
             (provider, self._request(model, conversation.ask(prompt), system, args))

@@ -49,12 +49,24 @@ def test_new_reset_sessions_and_options(nb_config, upstream):
         "%%chat --session side\nthree",
         "%chat reset",
         "%%chat -t 0.3 --max-tokens 7\nfour",
+        "%%chat -m sim:sim-chat -m ant:sim-chat --session cmp\nfive",
+        "%%chat --new -m sim:sim-chat -m ant:sim-chat --session cmp\nsix",
+        "%%chat -m sim:sim-chat -m ant:sim-chat --session cmp\nseven",
+        "%chat reset --session cmp",
+        "%%chat -m sim:sim-chat -m ant:sim-chat --session cmp\neight",
     )
     assert "received 1 message" in plain(nb.cells[2])  # --new forgot the first turn
     assert "received 1 message" in plain(nb.cells[3])  # a separate session
     assert "received 1 message" in plain(nb.cells[5])  # reset forgot everything
-    sent = [r for r in upstream.requests if r.path == "/v1/chat/completions"][-1].json
+    (sent,) = [
+        r.json
+        for r in upstream.requests
+        if r.path == "/v1/chat/completions" and r.json["messages"][-1]["content"] == "four"
+    ]
     assert sent["temperature"] == 0.3 and sent["max_tokens"] == 7
+    # A comparison's per-model threads are part of the session: --new and reset forget them.
+    for cell, count in ((6, "1 message"), (7, "1 message"), (8, "3 messages"), (10, "1 message")):
+        assert plain(nb.cells[cell]).count(f"received {count}") == 2, cell
 
 
 def test_use_and_model_option_and_comparison(nb_config):

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from cherry_nb.notebook.conversation import Conversation, usage_line
+from cherry_nb.notebook.conversation import Conversation, Sessions, usage_line
 from cherry_nb.notebook.interpolate import interpolate
 from cherry_nb.notebook.render import MAX_STALE, MIN_BATCH, ReplyView
 from cherry_nb.wire.neutral import Usage
@@ -90,6 +90,24 @@ def test_conversation_records_partial_and_errors():
     assert (
         "Be kind" in transcript and "_(interrupted)_" in transcript and "failed: boom" in transcript
     )
+
+
+def test_reset_of_a_session_resets_its_comparison_threads():
+    sessions = Sessions()
+    for name in ("default", "side", "side|x"):
+        sessions.get(name).record("a:m", "hi", "hello")
+        for ref in ("a:m", "b:m"):
+            sessions.thread(name, ref).record(ref, "hi", "hello")
+    sessions.reset("side")
+    assert not sessions.get("side").messages
+    assert not sessions.thread("side", "a:m").messages
+    assert not sessions.thread("side", "b:m").messages
+    # Other sessions keep theirs, even one whose name starts with "side|".
+    assert sessions.get("default").messages and sessions.thread("default", "a:m").messages
+    assert sessions.get("side|x").messages and sessions.thread("side|x", "b:m").messages
+    sessions.reset()
+    assert not sessions.get("default").messages
+    assert not sessions.thread("side|x", "b:m").messages
 
 
 def test_usage_line():
