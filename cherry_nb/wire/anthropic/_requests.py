@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..._exceptions import WireFormatError
+from .._common import image_media_type
 from ..neutral import (
     ChatRequest,
     Document,
@@ -29,14 +30,6 @@ DEFAULT_MAX_TOKENS = 4096
 _TOOL_CHOICE_FROM_ANTHROPIC = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
 _TOOL_CHOICE_TO_ANTHROPIC = {"auto": "auto", "required": "any", "tool": "tool", "none": "none"}
 
-
-# Base64 openings of common image formats, for images that arrive without a media type.
-_MEDIA_TYPE_BY_PREFIX = (
-    ("iVBORw0KGgo", "image/png"),
-    ("/9j/", "image/jpeg"),
-    ("R0lGOD", "image/gif"),
-    ("UklGR", "image/webp"),
-)
 
 PDF = "application/pdf"
 """The one media type of base64 documents (text documents have a `text` source)."""
@@ -334,9 +327,7 @@ def _build_image(image: Image) -> dict[str, Any] | None:
         header, _, data = url[5:].partition(",")
         media_type = media_type or header.split(";", 1)[0] or None
     if data:
-        if not media_type:
-            sniffed = (m for prefix, m in _MEDIA_TYPE_BY_PREFIX if data.startswith(prefix))
-            media_type = next(sniffed, "image/png")
+        media_type = media_type or image_media_type(data)
         return {
             "type": "image",
             "source": {"type": "base64", "media_type": media_type, "data": data},

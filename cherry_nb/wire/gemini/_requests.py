@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..._exceptions import WireFormatError
+from .._common import image_media_type
 from ..neutral import (
     ChatRequest,
     Document,
@@ -361,7 +362,7 @@ def _function_response(result: ToolResult, names: Mapping[str, str]) -> list[dic
 
 
 def _image_part(image: Image) -> dict[str, Any] | None:
-    mime = image.media_type or _DEFAULT_IMAGE_MIME
+    mime = image.media_type or (image_media_type(image.data) if image.data else _DEFAULT_IMAGE_MIME)
     url_mime = image.media_type or (_guess_mime(image.url) if image.url else mime)
     return _media_part(image.data, image.url, mime, url_mime)
 

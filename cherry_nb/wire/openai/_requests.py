@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cherry_nb.wire._common import image_media_type
 from cherry_nb.wire.neutral import (
     ChatRequest,
     Document,
@@ -30,13 +31,6 @@ worth refusing."""
 
 SYSTEM_ROLES = frozenset({"system", "developer"})
 TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
-BASE64_IMAGE_PREFIXES = (
-    ("iVBOR", "image/png"),
-    ("/9j/", "image/jpeg"),
-    ("R0lGOD", "image/gif"),
-    ("UklGR", "image/webp"),
-)
-"""Base64 magic numbers, to label an inline image whose media type is unknown."""
 PDF = "application/pdf"
 """The only file type Chat Completions accepts in a `file` part."""
 
@@ -426,10 +420,7 @@ def _build_tool_call(call: ToolCall) -> dict[str, Any]:
 def _image_part(image: Image) -> dict[str, Any]:
     url = image.url or ""
     if image.data is not None:
-        media_type = image.media_type or next(
-            (kind for prefix, kind in BASE64_IMAGE_PREFIXES if image.data.startswith(prefix)),
-            "image/png",
-        )
+        media_type = image.media_type or image_media_type(image.data)
         url = f"data:{media_type};base64,{image.data}"
     return {"type": "image_url", "image_url": {"url": url}}
 
