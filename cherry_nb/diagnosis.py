@@ -75,7 +75,11 @@ def diagnose(
     *,
     available_models: list[str] | None = None,
 ) -> tuple[Category, str]:
-    """The category of `error` and a hint that says what to do next."""
+    """The category of `error` and a hint that says what to do next.
+
+    The hint is "" when the error's own message already says it all (callers show
+    the message, then the hint when there is one).
+    """
     if isinstance(error, AuthenticationError):
         return Category.BAD_KEY, _bad_key_hint(provider)
     if isinstance(error, ModelNotFoundError):
@@ -97,14 +101,14 @@ def diagnose(
             f"used up.{wait} Wait and retry, or check the plan's limits on the provider's site."
         )
     if isinstance(error, ConfigError):
-        return Category.CONFIG, error.message
+        return Category.CONFIG, ""  # its message already says what to fix
     if isinstance(error, ProviderError):
         return Category.UPSTREAM_ERROR, (
             "The upstream reported an error of its own (its message is above). If it persists, "
             "check the provider's status page."
         )
     if isinstance(error, CherryError):
-        return Category.UPSTREAM_ERROR, error.message
+        return Category.UPSTREAM_ERROR, ""  # its message is all there is to say
     return Category.UPSTREAM_ERROR, f"Unexpected error: {type(error).__name__}."
 
 

@@ -7,7 +7,8 @@ import socket
 import httpx
 import pytest
 
-from cherry_nb.diagnosis import Category, closest_models
+from cherry_nb._exceptions import ConfigError, WireFormatError
+from cherry_nb.diagnosis import Category, closest_models, diagnose
 from cherry_nb.key_check import check
 
 
@@ -107,6 +108,18 @@ async def test_env_key_not_set(make_provider, monkeypatch):
     result = await check(make_provider("openai", api_key="env:CHERRY_NB_TEST_UNSET"), "sim-chat")
     assert result.category is Category.CONFIG
     assert "CHERRY_NB_TEST_UNSET" in result.message
+    assert result.hint == ""  # the message says what to fix: shown once, not twice
+    assert str(result).count("which is not set") == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConfigError("Set the variable X."), WireFormatError("The reply was not JSON.")],
+)
+def test_no_hint_repeats_the_message(error, make_provider):
+    category, hint = diagnose(error, make_provider("openai"))
+    assert category in (Category.CONFIG, Category.UPSTREAM_ERROR)
+    assert hint == ""
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,15 @@ def test_check_failure_exits_nonzero_with_diagnosis(capsys, upstream):
     assert code == 1
 
 
+def test_config_failure_is_said_once(capsys, upstream, monkeypatch):
+    monkeypatch.delenv("CHERRY_NB_CLI_UNSET", raising=False)
+    key = "env:CHERRY_NB_CLI_UNSET"
+    run(capsys, "providers", "add", "E", "--base-url", upstream.url, "--api-key", key)
+    code, out, err = run(capsys, "check", "e", "--model", "sim-chat")
+    assert code == 1 and "CHERRY_NB_CLI_UNSET" in err
+    assert err.count("which is not set") == 1 and err.strip().count("\n") == 0
+
+
 def test_closed_port_diagnosis(capsys):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
