@@ -204,16 +204,11 @@ class Adapter:
         async for batch in self.iter_batches(response, request.model):
             yield batch
 
-    async def iter_events(self, response: httpx.Response, model: str) -> AsyncIterator[StreamEvent]:
-        """Decode an open streamed response into neutral events, then close it."""
-        async for batch in self.iter_batches(response, model):
-            for event in batch:
-                yield event
-
     async def iter_batches(
         self, response: httpx.Response, model: str
     ) -> AsyncIterator[list[StreamEvent]]:
-        """`iter_events`, grouped by the upstream read they were decoded from.
+        """Decode an open streamed response into neutral events, grouped by the upstream
+        read they were decoded from, then close it.
 
         An error in the middle of a read comes after the events decoded before it,
         as it would one event at a time.

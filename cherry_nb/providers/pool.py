@@ -58,7 +58,3 @@ class AdapterPool:
         clients, self._clients, self._adapters = list(self._clients.values()), {}, {}
         for client in clients:
             await client.aclose()
-
-
-def adapter_class(provider_type: str) -> type[Adapter]:
-    return ADAPTERS[provider_type]

@@ -43,7 +43,6 @@ class ResponseAccumulator:
         self.input_tokens: int | None = None
         self.stop_reason: StopReason | None = None
         self.usage: Usage | None = None
-        self.finished = False
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._calls: dict[int, _PendingCall] = {}
@@ -63,7 +62,7 @@ class ResponseAccumulator:
         elif isinstance(event, StreamStart):
             self.id, self.model, self.input_tokens = event.id, event.model, event.input_tokens
         elif isinstance(event, StreamEnd):
-            self.stop_reason, self.usage, self.finished = event.stop_reason, event.usage, True
+            self.stop_reason, self.usage = event.stop_reason, event.usage
 
     @property
     def text(self) -> str:
