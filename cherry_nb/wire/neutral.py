@@ -28,7 +28,8 @@ class Text:
 
 @dataclass(slots=True)
 class Image:
-    """An image given inline (`data`, base64 without the data: prefix) or by `url`."""
+    """An image given inline (`data`, base64 without the data: prefix) or by `url` —
+    never a data: URL, which readers split into `data` and `media_type`."""
 
     media_type: str | None = None
     data: str | None = None
@@ -38,7 +39,8 @@ class Image:
 @dataclass(slots=True)
 class Document:
     """A document file — so far always a PDF — given inline (`data`, base64 without the
-    data: prefix) or by `url`; `title` is its title or file name when the client gave one.
+    data: prefix) or by `url` (never a data: URL: readers split those into `data` and
+    `media_type`); `title` is its title or file name when the client gave one.
 
     Plain-text documents are not Documents: readers turn them into Text.
     """

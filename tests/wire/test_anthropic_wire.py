@@ -346,11 +346,6 @@ IMAGES = [
         {"type": "url", "url": "https://example.com/cat.jpg"},
         id="url",
     ),
-    pytest.param(
-        Image(url="data:image/webp;base64,UklGRhIAAABXRUJQ"),
-        {"type": "base64", "media_type": "image/webp", "data": "UklGRhIAAABXRUJQ"},
-        id="data-url",
-    ),
 ]
 
 

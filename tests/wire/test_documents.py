@@ -187,10 +187,24 @@ def test_anthropic_round_trip_of_documents() -> None:
     assert wire_anthropic.parse_request(built) == chat
 
 
-def test_anthropic_builds_a_data_url_document_inline() -> None:
-    built = wire_anthropic.build_request(request(user(Document(url=DATA_URL))))
-    block = valid_anthropic(built)["messages"][0]["content"][0]
-    assert block["source"] == {"type": "base64", "media_type": "application/pdf", "data": PDF_B64}
+def test_anthropic_reads_a_data_url_document_as_inline_data() -> None:
+    block = {"type": "document", "source": {"type": "url", "url": DATA_URL}}
+    parsed = wire_anthropic.parse_request(anthropic_body(user_turn(block)))
+    assert parsed.messages[0].content == [Document(data=PDF_B64)]
+    built = wire_anthropic.build_request(parsed)
+    assert valid_anthropic(built)["messages"][0]["content"][0]["source"] == {
+        "type": "base64",
+        "media_type": "application/pdf",
+        "data": PDF_B64,
+    }
+
+
+def test_anthropic_refuses_a_data_url_document_that_is_not_a_pdf() -> None:
+    url = "data:text/plain;base64,aGk="
+    block = {"type": "document", "source": {"type": "url", "url": url}}
+    with pytest.raises(WireFormatError, match="'text/plain'") as caught:
+        wire_anthropic.parse_request(anthropic_body(user_turn(block)))
+    assert caught.value.param == "messages.0.content.0.source.url"
 
 
 @pytest.mark.parametrize(
@@ -288,7 +302,6 @@ def test_openai_round_trip_of_documents() -> None:
         (Document(data=PDF_B64), "document.pdf"),  # OpenAI refuses file_data without a name
         (Document(data=PDF_B64, title="Q3 report"), "Q3 report.pdf"),
         (Document(data=PDF_B64, title="SCAN.PDF"), "SCAN.PDF"),
-        (Document(url=DATA_URL, title="x.pdf"), "x.pdf"),
     ],
 )
 def test_openai_file_parts_always_carry_a_pdf_file_name(document: Document, filename: str) -> None:
@@ -454,8 +467,9 @@ def test_gemini_builds_documents_and_round_trips() -> None:
     assert wire_gemini.parse_request(body, model="gemini-2.5-flash") == chat
 
 
-def test_gemini_builds_a_data_url_document_inline() -> None:
-    body = wire_gemini.build_request(request(user(Document(url=DATA_URL, title="ignored"))))
+def test_gemini_reads_a_data_url_document_as_inline_data() -> None:
+    assert gemini_parse({"fileData": {"fileUri": DATA_URL}}) == [Document(data=PDF_B64)]
+    body = wire_gemini.build_request(request(user(Document(data=PDF_B64, title="ignored"))))
     assert body["contents"][0]["parts"] == [
         {"inlineData": {"mimeType": "application/pdf", "data": PDF_B64}}
     ]

@@ -420,10 +420,6 @@ def test_build_request_tool_result_name_comes_from_earlier_call() -> None:
         (Image(data="/9j/4AAQ"), {"inlineData": {"mimeType": "image/jpeg", "data": "/9j/4AAQ"}}),
         (Image(data="QQ=="), {"inlineData": {"mimeType": "image/png", "data": "QQ=="}}),
         (
-            Image(url="data:image/gif;base64,R0lG"),
-            {"inlineData": {"mimeType": "image/gif", "data": "R0lG"}},
-        ),
-        (
             Image(url="gs://bucket/scan.pdf"),
             {"fileData": {"mimeType": "application/pdf", "fileUri": "gs://bucket/scan.pdf"}},
         ),

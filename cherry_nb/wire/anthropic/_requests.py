@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..._exceptions import WireFormatError
-from .._common import image_media_type
+from .._common import image_media_type, split_data_url
 from ..neutral import (
     ChatRequest,
     Document,
@@ -142,7 +142,9 @@ def _parse_image(block: Mapping[str, Any], path: str) -> Image | None:
         media_type = _get(source, "media_type", str, "a string", path)
         return Image(media_type, _get(source, "data", str, "a string", path, required=True))
     if kind == "url":
-        return Image(url=_get(source, "url", str, "a string", path, required=True))
+        url = _get(source, "url", str, "a string", path, required=True)
+        inline = split_data_url(url, f"{path}.url")
+        return Image(url=url) if inline is None else Image(*inline)
     # A file id (Anthropic's Files API) or a later source kind: no other format can use it.
     raise _fail(f"{path}.type", f"image source type {kind!r} cannot be translated.")
 
@@ -177,9 +179,10 @@ def _parse_thinking(block: Mapping[str, Any], path: str) -> Reasoning:
 def _parse_document(
     block: Mapping[str, Any], path: str
 ) -> Text | Document | list[Text | Document] | None:
-    """A PDF (base64 or URL source) becomes a Document, its `context` a Text before it; a
-    plain-text document becomes Text (title and context first). A Files API id or a custom
-    `content` source cannot be carried to another format."""
+    """A PDF (base64 or URL source, a data: URL read as base64) becomes a Document, its
+    `context` a Text before it; a plain-text document becomes Text (title and context
+    first). A Files API id or a custom `content` source cannot be carried to another
+    format."""
     source = _get(block, "source", Mapping, "an object", path, required=True)
     source_path, kind = f"{path}.source", source.get("type")
     title = _get(block, "title", str, "a string", path) or None
@@ -196,7 +199,12 @@ def _parse_document(
         document = Document(media_type, data, title=title)
     elif kind == "url":
         url = _get(source, "url", str, "a string", source_path, required=True)
-        document = Document(url=url, title=title)
+        if (inline := split_data_url(url, f"{source_path}.url")) is None:
+            document = Document(url=url, title=title)
+        elif (inline[0] or PDF) != PDF:
+            raise _fail(f"{source_path}.url", f"must be a PDF, not {inline[0]!r}.")
+        else:
+            document = Document(PDF, inline[1], title=title)
     else:
         raise _fail(f"{source_path}.type", f"document source type {kind!r} cannot be translated.")
     return [Text(context), document] if context else document
@@ -322,28 +330,18 @@ def _build_part(part: Part) -> dict[str, Any] | None:
 
 
 def _build_image(image: Image) -> dict[str, Any] | None:
-    data, media_type, url = image.data, image.media_type, image.url
-    if data is None and url and url.startswith("data:"):
-        header, _, data = url[5:].partition(",")
-        media_type = media_type or header.split(";", 1)[0] or None
-    if data:
-        media_type = media_type or image_media_type(data)
-        return {
-            "type": "image",
-            "source": {"type": "base64", "media_type": media_type, "data": data},
-        }
-    return {"type": "image", "source": {"type": "url", "url": url}} if url else None
+    if image.data:
+        media_type = image.media_type or image_media_type(image.data)
+        source = {"type": "base64", "media_type": media_type, "data": image.data}
+        return {"type": "image", "source": source}
+    return {"type": "image", "source": {"type": "url", "url": image.url}} if image.url else None
 
 
 def _build_document(document: Document) -> dict[str, Any] | None:
-    data, media_type, url = document.data, document.media_type, document.url
-    if data is None and url and url.startswith("data:"):
-        header, _, data = url[5:].partition(",")
-        media_type = header.split(";", 1)[0] or media_type
-    if data:
-        source = {"type": "base64", "media_type": media_type or PDF, "data": data}
-    elif url:
-        source = {"type": "url", "url": url}
+    if document.data:
+        source = {"type": "base64", "media_type": document.media_type or PDF, "data": document.data}
+    elif document.url:
+        source = {"type": "url", "url": document.url}
     else:
         return None
     block: dict[str, Any] = {"type": "document", "source": source}

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..._exceptions import WireFormatError
-from .._common import image_media_type
+from .._common import image_media_type, split_data_url
 from ..neutral import (
     ChatRequest,
     Document,
@@ -196,6 +196,8 @@ def _parse_part(part: Mapping[str, Any], path: str, ledger: _CallLedger) -> Part
         ref = _mapping(ref, f"{path}.fileData")
         uri = _string(_get(ref, "fileUri"), f"{path}.fileData.fileUri")
         mime = _optional_id(_get(ref, "mimeType"))
+        if (inline := split_data_url(uri, f"{path}.fileData.fileUri")) is not None:
+            return _media(inline[0] or mime, f"{path}.fileData", data=inline[1])
         if mime is None and _guess_mime(uri) == _PDF:
             mime = _PDF
         return _media(mime, f"{path}.fileData", url=uri)
@@ -362,28 +364,21 @@ def _function_response(result: ToolResult, names: Mapping[str, str]) -> list[dic
 
 
 def _image_part(image: Image) -> dict[str, Any] | None:
-    mime = image.media_type or (image_media_type(image.data) if image.data else _DEFAULT_IMAGE_MIME)
-    url_mime = image.media_type or (_guess_mime(image.url) if image.url else mime)
-    return _media_part(image.data, image.url, mime, url_mime)
+    mime = image.media_type
+    if mime is None:
+        mime = image_media_type(image.data) if image.data else _guess_mime(image.url or "")
+    return _media_part(image.data, image.url, mime)
 
 
 def _document_part(document: Document) -> dict[str, Any] | None:
-    mime = document.media_type or _PDF
-    return _media_part(document.data, document.url, mime, mime)
+    return _media_part(document.data, document.url, document.media_type or _PDF)
 
 
-def _media_part(
-    data: str | None, url: str | None, mime: str, url_mime: str
-) -> dict[str, Any] | None:
-    """`inlineData` for base64 data or a data: URL, `fileData` for any other URL."""
+def _media_part(data: str | None, url: str | None, mime: str) -> dict[str, Any] | None:
+    """`inlineData` for base64 data, `fileData` for a URL."""
     if data:
         return {"inlineData": {"mimeType": mime, "data": data}}
-    if not url:
-        return None
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        return {"inlineData": {"mimeType": header[5:].split(";", 1)[0] or mime, "data": payload}}
-    return {"fileData": {"mimeType": url_mime, "fileUri": url}}
+    return {"fileData": {"mimeType": mime, "fileUri": url}} if url else None
 
 
 def _guess_mime(url: str) -> str:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cherry_nb.wire._common import image_media_type
+from cherry_nb.wire._common import image_media_type, split_data_url
 from cherry_nb.wire.neutral import (
     ChatRequest,
     Document,
@@ -185,12 +185,8 @@ def _parse_image(value: Any, param: str) -> Image:
         value, param = value.get("url"), f"{param}.url"
     if not isinstance(value, str) or not value:
         raise _fail("An image_url part needs a `url` string.", param)
-    if not value.startswith("data:"):
-        return Image(url=value)
-    header, sep, data = value[5:].partition(",")
-    if not sep or not header.endswith(";base64") or not data:
-        raise _fail("A data: image URL must be `data:<media type>;base64,<data>`.", param)
-    return Image(media_type=header[:-7] or None, data=data)
+    inline = split_data_url(value, param)
+    return Image(url=value) if inline is None else Image(*inline)
 
 
 def _parse_file(value: Any, param: str) -> Document:
@@ -214,13 +210,8 @@ def _parse_file(value: Any, param: str) -> Document:
     if not isinstance(data, str) or not data:
         raise _fail("A file part needs `file_data`: a data: URL of a PDF.", f"{param}.file_data")
     media_type = PDF
-    if data.startswith("data:"):
-        header, sep, data = data[5:].partition(",")
-        if not sep or not header.endswith(";base64") or not data:
-            raise _fail(
-                "`file_data` must be `data:application/pdf;base64,<data>`.", f"{param}.file_data"
-            )
-        media_type = header[:-7] or PDF
+    if (inline := split_data_url(data, f"{param}.file_data")) is not None:
+        media_type, data = inline[0] or PDF, inline[1]
     if media_type != PDF:
         raise _fail(
             f"Only PDF files can be translated to another wire format, not {media_type!r}.",
@@ -432,8 +423,6 @@ def _file_part(document: Document, index: int) -> dict[str, Any] | None:
     """
     if document.data:
         file_data = f"data:{document.media_type or PDF};base64,{document.data}"
-    elif document.url and document.url.startswith("data:"):
-        file_data = document.url
     elif document.url:
         raise _fail(
             f"A PDF document given by URL (messages.{index}) cannot be sent to an "
