@@ -77,6 +77,15 @@ def test_config_failure_is_said_once(capsys, upstream, monkeypatch):
     assert err.count("which is not set") == 1 and err.strip().count("\n") == 0
 
 
+def test_azure_placeholder_address_is_refused(capsys, _isolated_config: Path):
+    placeholder = "https://YOUR-RESOURCE.openai.azure.com"
+    code, _, err = run(
+        capsys, "providers", "add", "Azure", "--preset", "azure-openai", "--base-url", placeholder
+    )
+    assert code == 2 and "placeholder YOUR-RESOURCE" in err and "Traceback" not in err
+    assert not _isolated_config.exists()
+
+
 def test_closed_port_diagnosis(capsys):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,7 +2,8 @@
 
 Every base URL here is already in normalised form (the tests check it), so a
 preset adds no notes of its own. The Azure preset's address is a placeholder:
-each resource has its own host, so it must be replaced by the user's.
+each resource has its own host, so it must be replaced by the user's
+(normalize_base_url refuses the placeholder host).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from types import MappingProxyType
 
 from .._exceptions import ConfigError
 from .models import ProviderType
-from .urls import DEFAULT_AZURE_API_VERSION
+from .urls import DEFAULT_AZURE_API_VERSION, PLACEHOLDER_RESOURCE
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ _ALL = (
         "azure-openai",
         "Azure OpenAI",
         "azure-openai",
-        "https://YOUR-RESOURCE.openai.azure.com",
+        f"https://{PLACEHOLDER_RESOURCE}.openai.azure.com",
         True,
         "Use your resource's endpoint (Azure portal > Keys and Endpoint) and your "
         "deployment names as model ids.",

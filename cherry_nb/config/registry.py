@@ -22,7 +22,7 @@ from .._exceptions import ConfigError, UnknownProviderError
 from .models import Config, ModelEntry, Provider, ProviderType, ServerSettings, split_model_ref
 from .presets import get_preset
 from .store import config_path, describe_errors, load_config, provider_to_dict, save_config
-from .urls import normalize_base_url
+from .urls import PLACEHOLDER_RESOURCE, normalize_base_url
 
 T = TypeVar("T")
 ModelSpec = str | Mapping[str, Any] | ModelEntry
@@ -154,7 +154,8 @@ class ProviderRegistry:
             if chosen.base_url_is_placeholder:
                 raise ConfigError(
                     f"The {chosen.key} preset needs your own address: pass base_url="
-                    f"{chosen.base_url} with YOUR-RESOURCE replaced by your resource's name."
+                    f"{chosen.base_url} with {PLACEHOLDER_RESOURCE} replaced by your "
+                    "resource's name."
                 )
             base_url = chosen.base_url
         if not isinstance(name, str) or not (name.strip() or id):

@@ -21,6 +21,8 @@ from .models import PROVIDER_TYPES, ProviderType
 
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 EXACT_MARKER = "#"
+# Where the Azure preset's address needs the user's own resource name; refused as a host.
+PLACEHOLDER_RESOURCE = "YOUR-RESOURCE"
 
 # A version path segment such as /v1, /v4, /v1beta, /v2alpha1.
 _VERSION = r"v\d+(?:beta|alpha)?\d*"
@@ -164,7 +166,8 @@ def endpoint_preview(
 
 
 def _check_address(text: str) -> SplitResult:
-    """Parse `text`, refusing anything that is not http(s)://host[:port]/path."""
+    """Parse `text`, refusing anything that is not http(s)://host[:port]/path, and the
+    Azure preset's placeholder host."""
     if not text:
         raise ConfigError(
             "The base URL is empty. Enter the server's address, e.g. "
@@ -194,6 +197,12 @@ def _check_address(text: str) -> SplitResult:
         raise ConfigError(
             f"The base URL has no host name after {scheme}://; write it as "
             f"{scheme}://HOST[:PORT][/PATH], e.g. {scheme}://127.0.0.1:8000/v1."
+        )
+    if PLACEHOLDER_RESOURCE.lower() in parts.hostname:
+        raise ConfigError(
+            f"The base URL still holds the placeholder {PLACEHOLDER_RESOURCE}: replace it "
+            "with your Azure resource's name, as shown in the Azure portal under Keys and "
+            "Endpoint (e.g. https://contoso.openai.azure.com)."
         )
     try:
         parts.port  # noqa: B018 - raises ValueError when the port is not a number

@@ -8,7 +8,11 @@ import pytest
 
 from cherry_nb._exceptions import ConfigError
 from cherry_nb.config.presets import LOCAL_SERVER_PORTS, PRESETS, Preset, get_preset
-from cherry_nb.config.urls import DEFAULT_AZURE_API_VERSION, normalize_base_url
+from cherry_nb.config.urls import (
+    DEFAULT_AZURE_API_VERSION,
+    PLACEHOLDER_RESOURCE,
+    normalize_base_url,
+)
 
 EXPECTED_BASES = {
     "vllm": "http://127.0.0.1:8000/v1",
@@ -36,8 +40,13 @@ def test_the_table() -> None:
 @pytest.mark.parametrize("key", sorted(EXPECTED_BASES))
 def test_preset_addresses_are_already_normalised(key: str) -> None:
     preset = PRESETS[key]
-    result = normalize_base_url(preset.base_url, preset.type)
-    assert result.url == preset.base_url
+    base_url = preset.base_url
+    if preset.base_url_is_placeholder:
+        with pytest.raises(ConfigError, match=PLACEHOLDER_RESOURCE):
+            normalize_base_url(base_url, preset.type)  # refused until the user fills it in
+        base_url = base_url.replace(PLACEHOLDER_RESOURCE, "contoso")
+    result = normalize_base_url(base_url, preset.type)
+    assert result.url == base_url
     assert result.notes == ()
 
 

@@ -128,13 +128,25 @@ def test_add_from_preset_and_explicit_arguments_win(reg: ProviderRegistry) -> No
     assert any("needs an API key" in n for n in notes)
 
 
-def test_add_azure_preset_needs_the_real_address(reg: ProviderRegistry) -> None:
+def test_add_azure_preset_needs_the_real_address(reg: ProviderRegistry, cfg: Path) -> None:
     with pytest.raises(ConfigError, match="YOUR-RESOURCE"):
         reg.add(name="Azure", preset="azure-openai")
+    placeholder = "https://YOUR-RESOURCE.openai.azure.com"
+    for preset in ("azure-openai", None):  # the preset's own address, given explicitly
+        with pytest.raises(ConfigError, match="placeholder YOUR-RESOURCE"):
+            reg.add(name="Azure", type="azure-openai", preset=preset, base_url=placeholder)
+    assert not cfg.exists()
     provider, _ = reg.add(
         name="Azure", preset="azure-openai", base_url="https://r.openai.azure.com"
     )
     assert provider.api_version == "2024-10-21"
+    with pytest.raises(ConfigError, match="placeholder YOUR-RESOURCE"):
+        reg.update(provider.id, base_url=placeholder)
+    with pytest.raises(ConfigError, match="placeholder YOUR-RESOURCE"):
+        reg.import_({"providers": [{"id": "imp", "type": "azure-openai", "base_url": placeholder}]})
+    assert [(p.id, p.base_url) for p in reg.config.providers] == [
+        (provider.id, "https://r.openai.azure.com")
+    ]
 
 
 def test_add_azure_deployment_endpoint_fills_version_and_model(reg: ProviderRegistry) -> None:

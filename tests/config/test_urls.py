@@ -248,6 +248,8 @@ def test_a_key_in_the_query_is_dropped_and_not_echoed() -> None:
         ("not a url", "space"),
         ("#", "empty"),
         ("api.example.com#", "Add http:// or https://"),
+        ("https://YOUR-RESOURCE.openai.azure.com", "placeholder YOUR-RESOURCE"),
+        ("https://your-resource.openai.azure.com/openai#", "placeholder YOUR-RESOURCE"),
     ],
 )
 def test_garbage_is_refused_with_a_specific_message(typed: str, fragment: str) -> None:

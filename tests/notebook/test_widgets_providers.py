@@ -118,7 +118,8 @@ def test_preview_per_type() -> None:
     assert "/v1/messages" in preview_html("https://api.anthropic.com/v1", "anthropic")
     azure = preview_html("https://res.openai.azure.com", "azure-openai", "2025-01-01")
     assert "/openai/deployments/MODEL/chat/completions?api-version=2025-01-01" in azure
-    assert "YOUR-RESOURCE" in preview_html("https://YOUR-RESOURCE.openai.azure.com", "azure-openai")
+    placeholder = preview_html("https://YOUR-RESOURCE.openai.azure.com", "azure-openai")
+    assert "placeholder YOUR-RESOURCE" in placeholder and FAIL_COLOUR in placeholder
     assert "enter the api address" in preview_html("  ", "openai").lower()
 
 

@@ -73,11 +73,8 @@ def preview_html(base_url: str, provider_type: ProviderType, api_version: str = 
     except ConfigError as exc:
         return status_html(exc.message, ok=False)
     out = f"Requests go to <code>{html.escape(display_url(url))}</code>"
-    notes = list(normalized.notes)
-    if "YOUR-RESOURCE" in base_url:
-        notes.append("Replace YOUR-RESOURCE with your Azure resource's name.")
-    if notes:
-        items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    if normalized.notes:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in normalized.notes)
         out += f'<ul style="margin:2px 0;color:{MUTED_COLOUR}">{items}</ul>'
     return out
 

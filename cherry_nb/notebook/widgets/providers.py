@@ -20,7 +20,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..._exceptions import CherryError, ConfigError, ProviderError
+from ..._exceptions import CherryError, ProviderError
 from ...config.models import PROVIDER_TYPES, Provider
 from ...config.presets import LOCAL_SERVER_PORTS, PRESETS
 from ...diagnosis import diagnose
@@ -261,8 +261,6 @@ class ProviderForm(w.VBox):
             fields["api_version"] = self.api_version.value.strip() or None
         if self.api_key.value.strip():
             fields["api_key"] = self.api_key.value
-        if "YOUR-RESOURCE" in fields["base_url"]:
-            raise ConfigError("Replace YOUR-RESOURCE in the API address with your resource's name.")
         if stored is None:
             return fields
         return {k: v for k, v in fields.items() if k == "api_key" or getattr(stored, k) != v}
