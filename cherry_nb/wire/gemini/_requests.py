@@ -289,8 +289,8 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
     match = _GEMINI_MAJOR.search(request.model)
     sign = match is not None and int(match.group(1)) >= 3
     contents: list[dict[str, Any]] = []
-    for i, message in enumerate(request.messages):
-        parts = [built for part in message.content for built in _build_part(part, names, sign, i)]
+    for message in request.messages:
+        parts = [built for part in message.content for built in _build_part(part, names, sign)]
         if not parts:
             continue
         role = "model" if message.role == "assistant" else "user"
@@ -318,10 +318,8 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
     return body
 
 
-def _build_part(
-    part: Part, names: Mapping[str, str], sign: bool, index: int
-) -> list[dict[str, Any]]:
-    """One neutral part -> Gemini parts; `index` is the message's, for errors."""
+def _build_part(part: Part, names: Mapping[str, str], sign: bool) -> list[dict[str, Any]]:
+    """One neutral part -> Gemini parts (none for an empty text or reasoning)."""
     if isinstance(part, Text):
         return [{"text": part.text}] if part.text else []  # Gemini rejects empty parts
     if isinstance(part, Image):
