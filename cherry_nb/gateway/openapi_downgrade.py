@@ -13,7 +13,8 @@ from typing import Any
 
 __all__ = ["openapi_30"]
 
-# JSON Schema 2020-12 keywords OpenAPI 3.0's schema objects do not have.
+# JSON Schema 2020-12 keywords OpenAPI 3.0's schema objects do not have (`const` and
+# `examples` are rewritten instead: see `_schema_30`).
 _DROP_30 = frozenset(
     {
         "$schema",
@@ -33,11 +34,8 @@ _DROP_30 = frozenset(
         "if",
         "then",
         "else",
-        "const",
-        "examples",
     }
 )
-_NULL = {"type": "null"}
 
 
 def openapi_30(doc: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +142,8 @@ def _nullable_30(out: dict[str, Any]) -> None:
         members = out.get(combiner)
         if not members:
             continue
-        others = [m for m in members if m != _NULL and m != {"nullable": True, "enum": [None]}]
+        # Members are converted already: `{"type": "null"}` is `{"nullable": True, ...}`.
+        others = [m for m in members if m != {"nullable": True, "enum": [None]}]
         if len(others) == len(members):
             continue
         del out[combiner]
