@@ -20,7 +20,6 @@ import httpx
 from .._exceptions import CherryError
 from .._json import compact_json
 from ..providers.base import Adapter
-from ..providers.transport import map_httpx_error
 from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
 from ..wire.formats import ClientFormat
@@ -71,12 +70,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
     )
     content_type = upstream.headers.get("content-type", JSON)
     if not call.stream:
-        try:
-            data = await upstream.aread()
-        except httpx.HTTPError as exc:
-            raise _mapped(call, exc, upstream) from exc
-        finally:
-            await upstream.aclose()
+        data = await call.adapter.read_body(upstream, call.model)
         return Reply(upstream.status_code, scrub(data, call.adapter.secret_bytes), content_type)
     scrubber = StreamScrubber(call.adapter.secret_bytes)
 
@@ -86,7 +80,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
                 yield scrubber.feed(chunk)
             yield scrubber.flush()
         except httpx.HTTPError as exc:
-            raise _mapped(call, exc, upstream) from exc
+            raise call.adapter.map_error(exc, upstream, call.model) from exc
         finally:
             await upstream.aclose()
 
@@ -108,10 +102,6 @@ def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
             if value:
                 forward[name.decode()] = value.decode("latin-1")
     return forward
-
-
-def _mapped(call: ChatCall, exc: httpx.HTTPError, upstream: httpx.Response) -> CherryError:
-    return map_httpx_error(exc, call.adapter.context(call.model), upstream.request.url)
 
 
 # ---- different formats: translate ------------------------------------------------

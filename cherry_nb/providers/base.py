@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .._exceptions import BadResponseError, WireFormatError
+from .._exceptions import BadResponseError, ConfigError, ProviderError, WireFormatError
 from .._json import compact_json
 from .._secrets import mask_key
 from ..config.models import ModelEntry, Provider
@@ -243,9 +243,24 @@ class Adapter:
             if error is not None:
                 raise error
         except httpx.HTTPError as exc:
-            raise map_httpx_error(exc, self.context(model), response.request.url) from exc
+            raise self.map_error(exc, response, model) from exc
         finally:
             await response.aclose()
+
+    async def read_body(self, response: httpx.Response, model: str | None) -> bytes:
+        """The whole body of an open response, which is then closed."""
+        try:
+            return await response.aread()
+        except httpx.HTTPError as exc:
+            raise self.map_error(exc, response, model) from exc
+        finally:
+            await response.aclose()
+
+    def map_error(
+        self, exc: httpx.HTTPError, response: httpx.Response, model: str | None
+    ) -> ProviderError | ConfigError:
+        """The cherry_nb error for `exc`, raised while reading `response`."""
+        return map_httpx_error(exc, self.context(model), response.request.url)
 
     def _malformed(self, exc: WireFormatError) -> BadResponseError:
         """A reply that breaks its own protocol: 502 for a gateway client, never the
@@ -261,12 +276,7 @@ class Adapter:
         return self.parse_models(await self._read_json(response, None))
 
     async def _read_json(self, response: httpx.Response, model: str | None) -> Any:
-        try:
-            raw = await response.aread()
-        except httpx.HTTPError as exc:
-            raise map_httpx_error(exc, self.context(model), response.request.url) from exc
-        finally:
-            await response.aclose()
+        raw = await self.read_body(response, model)
         try:
             return json.loads(raw)
         except ValueError as exc:
