@@ -127,7 +127,12 @@ def show_markdown(text: str) -> None:
 
 
 class ColumnsView:
-    """Several replies streaming side by side, re-rendered geometrically."""
+    """Several replies streaming side by side, re-rendered geometrically.
+
+    Deltas are kept as per-column lists of chunks and joined only to render (a
+    `str +=` per delta copies the whole column each time: quadratic in a long
+    reply); a running total length decides when to render.
+    """
 
     def __init__(
         self,
@@ -138,8 +143,9 @@ class ColumnsView:
         growth: float = 2.0,
     ) -> None:
         self.titles = list(titles)
-        self.texts = [""] * len(titles)
         self.notes = [""] * len(titles)
+        self._chunks: list[list[str]] = [[] for _ in titles]
+        self._length = 0  # characters in all columns
         self._clock = clock
         self._interval = interval
         self._growth = growth
@@ -147,17 +153,25 @@ class ColumnsView:
         self._sent_length = 0
         self._handle: Any = None
 
+    @property
+    def texts(self) -> list[str]:
+        """Each column's text so far."""
+        texts = ["".join(chunks) for chunks in self._chunks]
+        for chunks, text in zip(self._chunks, texts, strict=True):
+            chunks[:] = [text] if text else []  # joined once, not again at the next render
+        return texts
+
     def add(self, column: int, text: str) -> None:
-        self.texts[column] += text
+        self._chunks[column].append(text)
+        self._length += len(text)
 
     def note(self, column: int, text: str) -> None:
         self.notes[column] = text
 
     def tick(self) -> None:
-        length = sum(map(len, self.texts))
         if self._clock() - self._last < self._interval:
             return
-        if length > max(64, self._sent_length * self._growth) or self._handle is None:
+        if self._length > max(64, self._sent_length * self._growth) or self._handle is None:
             self._render(final=False)
 
     def finish(self) -> None:
@@ -171,7 +185,7 @@ class ColumnsView:
         else:
             self._handle.update(bundle, raw=True)
         self._last = self._clock()
-        self._sent_length = sum(map(len, self.texts))
+        self._sent_length = self._length
 
 
 def _columns_html(rows: list[tuple[str, str, str]]) -> dict[str, str]:

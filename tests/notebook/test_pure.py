@@ -6,9 +6,10 @@ import io
 
 import pytest
 
+from cherry_nb.notebook import render
 from cherry_nb.notebook.conversation import Conversation, Sessions, usage_line
 from cherry_nb.notebook.interpolate import interpolate
-from cherry_nb.notebook.render import MAX_STALE, MIN_BATCH, ReplyView
+from cherry_nb.notebook.render import MAX_STALE, MIN_BATCH, ColumnsView, ReplyView
 from cherry_nb.wire.neutral import Usage
 
 
@@ -78,6 +79,55 @@ def test_rate_limit_and_staleness():
     clock.now += MAX_STALE
     view.tick()
     assert out.getvalue().endswith("c")  # a slow stream still moves
+
+
+class Shown:
+    """Stands in for IPython's display: the bundles shown, then updated, in order."""
+
+    def __init__(self) -> None:
+        self.bundles: list[dict[str, str]] = []
+
+    def __call__(self, bundle: dict[str, str], **kwargs: object) -> Shown:
+        self.bundles.append(bundle)
+        return self
+
+    def update(self, bundle: dict[str, str], raw: bool) -> None:
+        self.bundles.append(bundle)
+
+
+def test_columns_render_at_once_then_when_doubled_then_markdown(monkeypatch):
+    shown, clock = Shown(), Clock()
+    monkeypatch.setattr(render, "_show", shown)
+    view = ColumnsView(["a:m", "b:m"], clock=clock)
+    view.add(0, "Hel")
+    view.tick()
+    assert len(shown.bundles) == 1 and "Hel" in shown.bundles[0]["text/html"]
+    clock.now += 1
+    for _ in range(10):
+        view.add(0, "ll")
+        view.add(1, "<o>")
+    view.tick()
+    assert len(shown.bundles) == 1  # 53 characters: under the floor of 64
+    view.add(1, "!" * 50)
+    view.tick()
+    assert len(shown.bundles) == 2 and "&lt;o&gt;" * 10 + "!" * 50 in shown.bundles[1]["text/html"]
+    view.add(0, "x" * 150)
+    view.tick()
+    assert len(shown.bundles) == 2  # twice the 103 sent, but under 100 ms since
+    clock.now += 0.2
+    view.tick()
+    assert len(shown.bundles) == 3
+    view.add(0, "y" * 10)
+    clock.now += 1
+    view.tick()
+    assert len(shown.bundles) == 3  # 263 characters: not twice the 253 sent
+    view.note(1, "b:m · 1.0 s")
+    view.finish()
+    assert len(shown.bundles) == 4
+    assert view.texts == ["Hel" + "l" * 20 + "x" * 150 + "y" * 10, "<o>" * 10 + "!" * 50]
+    final = shown.bundles[-1]["text/plain"]
+    assert final.startswith("== a:m ==\nHel" + "l" * 20 + "x" * 150 + "y" * 10 + "\n\n== b:m")
+    assert final.endswith("<o>" * 10 + "!" * 50 + "\n— b:m · 1.0 s")
 
 
 def test_conversation_records_partial_and_errors():
