@@ -217,11 +217,7 @@ async def _count_tokens(
             content=json.dumps(body).encode(),
             model=model,
         )
-        try:
-            data = await upstream.aread()
-        finally:
-            await upstream.aclose()
-        return Reply(200, data)
+        return Reply(200, await adapter.read_body(upstream, model))
     parsed = wire_anthropic.parse_request(dict(body, max_tokens=body.get("max_tokens") or 1))
     return json_reply({"input_tokens": wire_anthropic.count_tokens(parsed)})
 
