@@ -63,10 +63,7 @@ async def check(
             model = provider.models[0].id
             return await _probe(adapter, model, started)
     except CherryError as error:
-        available = None
-        if isinstance(error, ModelNotFoundError):
-            available = await _models_for_hint(pool, provider)
-        category, hint = diagnose(error, provider, available_models=available)
+        category, hint = await diagnose_failure(error, provider, pool)
         return CheckResult(
             provider_id=provider.id,
             ok=False,
@@ -97,11 +94,18 @@ async def _probe(adapter: Adapter, model: str | None, started: float) -> CheckRe
     return _ok(provider, model, started, f"model {model} answered")
 
 
-async def _models_for_hint(pool: AdapterPool, provider: Provider) -> list[str]:
-    try:
-        return [m.id for m in await pool.adapter(provider).list_models()]
-    except CherryError:
-        return provider.model_ids()
+async def diagnose_failure(
+    error: CherryError, provider: Provider, pool: AdapterPool
+) -> tuple[Category, str]:
+    """`diagnose(error)`; for an unknown model, with the models the provider lists (or,
+    when listing fails too, those configured), so the hint can name the closest."""
+    available = None
+    if isinstance(error, ModelNotFoundError):
+        try:
+            available = [m.id for m in await pool.adapter(provider).list_models()]
+        except CherryError:
+            available = provider.model_ids()
+    return diagnose(error, provider, available_models=available)
 
 
 def _ok(

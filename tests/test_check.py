@@ -7,9 +7,10 @@ import socket
 import httpx
 import pytest
 
-from cherry_nb._exceptions import ConfigError, WireFormatError
+from cherry_nb._exceptions import ConfigError, ModelNotFoundError, WireFormatError
 from cherry_nb.diagnosis import Category, closest_models, diagnose
-from cherry_nb.key_check import check
+from cherry_nb.key_check import check, diagnose_failure
+from cherry_nb.providers.pool import AdapterPool
 
 
 def closed_port() -> int:
@@ -110,6 +111,18 @@ async def test_env_key_not_set(make_provider, monkeypatch):
     assert "CHERRY_NB_TEST_UNSET" in result.message
     assert result.hint == ""  # the message says what to fix: shown once, not twice
     assert str(result).count("which is not set") == 1
+
+
+async def test_unknown_model_hint_falls_back_to_the_configured_models(make_provider):
+    provider = make_provider("openai", base_url=f"http://127.0.0.1:{closed_port()}/v1")
+    error = ModelNotFoundError("no such model", model="sim-chta")
+    pool = AdapterPool()
+    try:
+        category, hint = await diagnose_failure(error, provider, pool)
+    finally:
+        await pool.aclose()
+    assert category is Category.MODEL_NOT_FOUND
+    assert "Closest it lists: sim-chat" in hint  # listing failed: the configured models
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._exceptions import CherryError, ModelNotFoundError
+from .._exceptions import CherryError
 from ..config.models import Provider
-from ..diagnosis import diagnose
+from ..key_check import diagnose_failure
 from ..wire.accumulate import ResponseAccumulator
 from ..wire.neutral import ChatRequest, TextDelta, Usage
 from .runtime import Runtime
@@ -164,12 +164,6 @@ def _wait_for_done(
 
 def describe_error(runtime: Runtime, error: CherryError, provider: Provider) -> tuple[str, str]:
     """(message, hint) for an error panel, with the core's diagnosis; for an unknown
-    model the hint names the closest models the provider lists."""
-    available = None
-    if isinstance(error, ModelNotFoundError):
-        try:
-            available = [m.id for m in runtime.fetch_models(provider.id)]
-        except CherryError:
-            available = provider.model_ids()
-    _, hint = diagnose(error, provider, available_models=available)
+    model the hint names the closest models the provider lists (one request)."""
+    _, hint = runtime.run(diagnose_failure(error, provider, runtime.pool))
     return error.message, hint

@@ -156,12 +156,12 @@ class ChatMagics(Magics):
         view = render.ColumnsView(model_refs)
         outcomes = run_streams(self.runtime, jobs, view.add, view.tick)
         replies: dict[str, ChatReply] = {}
-        for column, ((ref, provider, _), conversation, outcome) in enumerate(
-            zip(targets, conversations, outcomes, strict=True)
+        for column, (ref, conversation, outcome) in enumerate(
+            zip(model_refs, conversations, outcomes, strict=True)
         ):
             if outcome.error is not None and not outcome.text:
-                message, _ = describe_error(self.runtime, outcome.error, provider)
-                view.note(column, f"failed: {message}")
+                # No diagnosis here: a column has no room for a hint, so no model listing.
+                view.note(column, f"failed: {outcome.error.message}")
                 conversation.record_error(ref, prompt, outcome.error.message)
                 continue
             view.note(column, usage_line(ref, outcome.usage, outcome.seconds, outcome.interrupted))

@@ -108,6 +108,14 @@ def test_errors_render_as_messages_not_tracebacks(nb_config, upstream):
     assert "500" in plain(nb.cells[5])
 
 
+def test_a_failed_comparison_column_costs_no_model_listing(nb_config, upstream):
+    listings = sum(r.path.endswith("/models") for r in upstream.requests)
+    nb = run_cells("%load_ext cherry_nb", "%%chat -m sim:sim-chta -m ant:sim-chat\nhi")
+    columns = plain(nb.cells[1])
+    assert "failed:" in columns and "sim-chta" in columns and "received 1 message" in columns
+    assert sum(r.path.endswith("/models") for r in upstream.requests) == listings
+
+
 def test_bad_key_panel_and_no_secret_in_notebook(nb_config, tmp_path):
     nb = run_cells(
         "%load_ext cherry_nb",
