@@ -161,18 +161,22 @@ class ProviderRegistry:
         if not isinstance(name, str) or not (name.strip() or id):
             raise ConfigError("Give the provider a name (e.g. 'My vLLM').")
 
-        normalized = normalize_base_url(base_url, provider_type)
-        notes = list(normalized.notes)
-        model_items = _model_items(models or ())
-        if normalized.deployment and normalized.deployment not in {m["id"] for m in model_items}:
-            model_items.append({"id": normalized.deployment})
-            notes.append(f"Added the deployment {normalized.deployment!r} as a model.")
-        if api_version is None and provider_type == "azure-openai":
-            if normalized.api_version:
-                api_version = normalized.api_version
-                notes.append(f"Set api_version to {api_version}, found in the address.")
-            elif chosen is not None and chosen.type == provider_type:
-                api_version = chosen.api_version
+        entry: dict[str, Any] = {
+            "name": name.strip(),
+            "type": provider_type,
+            "base_url": base_url,
+            "api_key": api_key,
+            "enabled": enabled,
+            "models": _model_items(models or ()),
+            "description": description,
+            "tags": _string_list(tags),
+            "headers": dict(headers or {}),
+            "api_version": api_version,
+        }
+        notes = _set_address(entry, base_url, keep_api_version=api_version is not None)
+        if entry["api_version"] is None and provider_type == "azure-openai":
+            if chosen is not None and chosen.type == provider_type:
+                entry["api_version"] = chosen.api_version
         if chosen is not None and chosen.needs_key and not api_key.strip():
             notes.append(
                 f"{chosen.label} needs an API key: add one with update(..., api_key=...) "
@@ -190,21 +194,7 @@ class ProviderRegistry:
                 )
             else:
                 provider_id = id
-            data["providers"].append(
-                {
-                    "id": provider_id,
-                    "name": name.strip(),
-                    "type": provider_type,
-                    "base_url": normalized.url,
-                    "api_key": api_key,
-                    "enabled": enabled,
-                    "models": model_items,
-                    "description": description,
-                    "tags": _string_list(tags),
-                    "headers": dict(headers or {}),
-                    "api_version": api_version,
-                }
-            )
+            data["providers"].append({"id": provider_id, **entry})
             return provider_id
 
         provider_id = self._mutate(change)
@@ -226,27 +216,12 @@ class ProviderRegistry:
 
         def change(data: dict[str, Any]) -> str:
             entry = data["providers"][_index(data, provider_id)]
-            new_type = changes.get("type", entry["type"])
-            if "base_url" in changes or new_type != entry["type"]:
-                url = changes.get("base_url", entry["base_url"])
-                normalized = normalize_base_url(url, new_type)
-                notes.extend(normalized.notes)
-                entry["base_url"] = normalized.url
-                if new_type == "azure-openai" and normalized.api_version:
-                    if "api_version" not in changes:
-                        entry["api_version"] = normalized.api_version
-                        notes.append(
-                            f"Set api_version to {normalized.api_version}, found in the address."
-                        )
-                deployment = normalized.deployment
-                if deployment and "models" not in changes:
-                    if deployment not in {m["id"] for m in entry["models"]}:
-                        entry["models"].append({"id": deployment})
-                        notes.append(f"Added the deployment {deployment!r} as a model.")
+            old_type = entry["type"]
             for field, value in changes.items():
-                if field == "base_url":
-                    continue
                 entry[field] = _field_value(field, value)
+            if "base_url" in changes or entry["type"] != old_type:
+                keep = "api_version" in changes
+                notes.extend(_set_address(entry, entry["base_url"], keep_api_version=keep))
             new_id = entry["id"]
             if new_id != provider_id:
                 if any(p["id"] == new_id for p in data["providers"] if p is not entry):
@@ -422,6 +397,23 @@ class ProviderRegistry:
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+def _set_address(entry: dict[str, Any], url: str, *, keep_api_version: bool) -> list[str]:
+    """Store `url`, normalised for `entry`'s type, as its base_url, with what a pasted
+    Azure deployment endpoint held: the api-version (unless `keep_api_version`) and the
+    deployment as a model (unless listed). Returns the notes for the user."""
+    normalized = normalize_base_url(url, entry["type"])
+    entry["base_url"] = normalized.url
+    notes = list(normalized.notes)
+    if normalized.api_version and not keep_api_version:
+        entry["api_version"] = normalized.api_version
+        notes.append(f"Set api_version to {normalized.api_version}, found in the address.")
+    deployment = normalized.deployment
+    if deployment and deployment not in {m["id"] for m in entry["models"]}:
+        entry["models"].append({"id": deployment})
+        notes.append(f"Added the deployment {deployment!r} as a model.")
+    return notes
 
 
 def _index(data: dict[str, Any], provider_id: str) -> int:

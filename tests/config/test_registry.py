@@ -175,6 +175,27 @@ def test_update_with_azure_deployment_endpoint(reg: ProviderRegistry) -> None:
     assert any("mini" in n for n in notes)
 
 
+def test_add_and_update_treat_a_deployment_endpoint_alike(reg: ProviderRegistry) -> None:
+    endpoint = (
+        "https://r.openai.azure.com/openai/deployments/mini/chat/completions"
+        "?api-version=2025-01-01-preview"
+    )
+    added, add_notes = reg.add(
+        name="A", type="azure-openai", base_url=endpoint, models=["big"], api_version="2024-06-01"
+    )
+    reg.add(name="B", type="azure-openai", base_url="https://r.openai.azure.com")
+    updated, update_notes = reg.update(
+        "b", base_url=endpoint, models=["big"], api_version="2024-06-01"
+    )
+    for provider in (added, updated):
+        assert provider.base_url == "https://r.openai.azure.com"
+        assert provider.api_version == "2024-06-01"  # given explicitly: kept
+        assert provider.model_ids() == ["big", "mini"]  # the deployment joins the given models
+    assert add_notes == update_notes
+    assert any("deployment 'mini' as a model" in n for n in add_notes)
+    assert not any("Set api_version" in n for n in add_notes)
+
+
 def test_add_refusals_leave_the_file_untouched(reg: ProviderRegistry, cfg: Path) -> None:
     reg.add(name="one", id="one", base_url="https://a.example.com/v1")
     before = cfg.read_bytes()
