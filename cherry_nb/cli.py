@@ -13,6 +13,7 @@ from typing import Any
 
 from ._exceptions import CherryError
 from ._version import __version__
+from .config.models import DEFAULT_PORT, PROVIDER_TYPES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = command("serve", "run the gateway")
     serve.add_argument("--host", help="interface to bind (default from config: 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 23333; 0 picks a free one)")
+    serve.add_argument(
+        "--port", type=int, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
     serve.add_argument("--api-key", help="the key clients must send (default from config)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
 
@@ -52,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument(
         "--type",
-        choices=["openai", "anthropic", "gemini", "azure-openai"],
+        choices=PROVIDER_TYPES,
         help="wire protocol (default: the preset's, else openai)",
     )
     add.add_argument("--base-url")
@@ -79,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--key", help="require this API key (default: accept any)")
 
     demo = command("demo", "simulator + gateway + a sample exchange, offline")
-    demo.add_argument("--port", type=int, default=23333, help="gateway port (0: a free one)")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port (0: a free one)")
     demo.add_argument("--once", action="store_true", help="exit after the sample exchange")
     return parser
 

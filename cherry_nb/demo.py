@@ -19,20 +19,18 @@ from typing import Any
 import httpx
 
 from ._exceptions import ConfigError
-from .config.models import ProviderType
+from .config.models import DEFAULT_PORT, PROVIDER_TYPES
 from .config.registry import ProviderRegistry
 from .gateway.server import GatewayServer
 from .simulator import SimulatorThread
 from .wire.sse import SSEParser
 
-DEMO_TYPES: tuple[ProviderType, ...] = ("openai", "anthropic", "gemini", "azure-openai")
 
-
-def run_demo(port: int = 23333, once: bool = False, out: Any = None) -> int:
+def run_demo(port: int = DEFAULT_PORT, once: bool = False, out: Any = None) -> int:
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="cherry-nb-demo-") as tmp, SimulatorThread() as sim:
         registry = ProviderRegistry(Path(tmp) / "config.json")
-        for provider_type in DEMO_TYPES:
+        for provider_type in PROVIDER_TYPES:
             registry.add(
                 id=f"sim-{provider_type}",
                 name=f"Simulator ({provider_type})",

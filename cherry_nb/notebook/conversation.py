@@ -84,9 +84,6 @@ class Sessions:
         for key in [key for key in self._threads if key[0] == name]:
             del self._threads[key]
 
-    def names(self) -> list[str]:
-        return list(self._sessions)
-
 
 def usage_line(model: str, usage: Usage | None, seconds: float, interrupted: bool) -> str:
     """The footer under a reply: model, tokens, latency."""

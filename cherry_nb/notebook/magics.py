@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .._exceptions import CherryError, ConfigError
-from .._secrets import mask_key, redact
+from .._secrets import redact
 from ..config.models import Provider, split_model_ref
 from ..wire.neutral import ChatRequest
 from . import render
@@ -306,7 +306,7 @@ class ChatMagics(Magics):
             port = int(rest[rest.index("--port") + 1]) if "--port" in rest else None
             url = gateway.start(port=port)
             print(
-                f"Gateway listening on {url} (key {mask_key(gateway.api_key)}; "
+                f"Gateway listening on {url} (key {gateway.masked_key}; "
                 "the full key: cherry_nb.gateway_key())."
             )
         elif action == "stop":
@@ -317,7 +317,7 @@ class ChatMagics(Magics):
             if status.running:
                 print(
                     f"Gateway running at {status.url}: {status.requests} requests, "
-                    f"up {status.uptime_seconds} s, key {mask_key(gateway.api_key)}."
+                    f"up {status.uptime_seconds} s, key {gateway.masked_key}."
                 )
             else:
                 print("Gateway stopped. Start it with %chat server start [--port P].")

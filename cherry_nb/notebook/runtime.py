@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config.models import ModelEntry, Provider
@@ -111,9 +111,10 @@ class Runtime:
 
         return self.run(fetch())
 
-    def detect_local_servers(self) -> list[LocalServer]:
-        """Local model servers answering on 127.0.0.1's usual ports, with their models."""
-        return self.run(detect_local_servers())
+    def detect_local_servers(self, ports: Mapping[str, int] | None = None) -> list[LocalServer]:
+        """Local model servers answering on 127.0.0.1's `ports` (default: the usual
+        ports of Ollama, vLLM, LM Studio and TGI), with their models."""
+        return self.run(detect_local_servers(ports))
 
     # -- the gateway and the offline simulator ----------------------------------------
 

@@ -1,4 +1,4 @@
-"""Real kernels (nbclient / jupyter_client) against a real simulator."""
+"""Real kernels (nbclient / jupyter_client) against a real simulator; live widgets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ipywidgets
 import nbformat
 import pytest
+from ipywidgets.widgets.widget import _instances
 from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
@@ -46,6 +48,16 @@ def nb_config(upstream: SimulatorThread, _isolated_config: Path) -> Path:
     )
     registry.set_default_model("sim:sim-chat")
     return _isolated_config
+
+
+def widgets_holding(text: str) -> list[ipywidgets.Widget]:
+    """Every live widget whose synced state contains `text`."""
+    # ipywidgets' registry of live widgets (Widget.widgets is a deprecated alias of it).
+    return [
+        widget
+        for widget in list(_instances.values())
+        if text in json.dumps(widget.get_state(), default=str)
+    ]
 
 
 def run_cells(*sources: str, timeout: int = 60) -> nbformat.NotebookNode:

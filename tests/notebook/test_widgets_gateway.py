@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import ipywidgets
 import pytest
-from ipywidgets.widgets.widget import _instances
 
 from cherry_nb.config.models import Config
 from cherry_nb.config.registry import ProviderRegistry
@@ -32,16 +31,9 @@ from cherry_nb.notebook.widgets.gateway import (
     status_line_html,
 )
 
+from .conftest import widgets_holding
+
 GATEWAY_KEY = "cs-sk-test-PANELSECRET-0123456789"
-
-
-def widgets_holding(text: str) -> list[ipywidgets.Widget]:
-    """Every live widget whose synced state contains `text`."""
-    return [
-        widget
-        for widget in list(_instances.values())
-        if text in json.dumps(widget.get_state(), default=str)
-    ]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import ipywidgets
 import pytest
-from ipywidgets.widgets.widget import _instances
 
 from cherry_nb.config.models import Provider
 from cherry_nb.config.registry import ProviderRegistry
@@ -27,18 +25,10 @@ from cherry_nb.notebook.widgets._common import (
 )
 from cherry_nb.simulator import DEFAULT_MODELS, SimulatorThread
 
+from .conftest import widgets_holding
+
 SIM_KEY = "k-widgets-sim-0123456789"
 SECRET = "sk-test-WIDGETSECRET0123456789"
-
-
-def widgets_holding(text: str) -> list[ipywidgets.Widget]:
-    """Every live widget whose synced state contains `text`."""
-    # ipywidgets' registry of live widgets (Widget.widgets is a deprecated alias of it).
-    return [
-        widget
-        for widget in list(_instances.values())
-        if text in json.dumps(widget.get_state(), default=str)
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from ..._exceptions import CherryError, ProviderError
 from ...config.models import PROVIDER_TYPES, Provider
 from ...config.presets import LOCAL_SERVER_PORTS, PRESETS
 from ...diagnosis import diagnose
-from ..detect import LocalServer, detect_local_servers
+from ..detect import LocalServer
 from ..runtime import Runtime, get_runtime
 from ._common import (
     TYPE_LABELS,
@@ -485,7 +485,7 @@ class ProviderManager(w.VBox):
         probing = w.HTML(status_html("Probing 127.0.0.1…"))
         replace_children(self.detected, [probing])
         try:
-            self.detected_servers = self.runtime.run(detect_local_servers(self.local_ports))
+            self.detected_servers = self.runtime.detect_local_servers(self.local_ports)
         except Exception as exc:  # shown in the panel, never as a traceback
             probing.value = status_html(error_text(exc), ok=False)
             return
