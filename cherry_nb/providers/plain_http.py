@@ -54,8 +54,9 @@ def plain_http_allowed() -> bool:
 class _Connection(asyncio.Protocol):
     """One TCP connection: bytes received so far, and a way to wait for more."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, pool: PlainHTTPTransport) -> None:
         self.loop = loop
+        self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.eof = False
@@ -63,7 +64,6 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.released = False  # its pool slot has been given back
         self.fileno = -1
-        self.pool: PlainHTTPTransport | None = None
         self._waiter: asyncio.Future[bool] | None = None
         self._drained: asyncio.Future[None] | None = None
         self._reading_paused = False
@@ -95,8 +95,7 @@ class _Connection(asyncio.Protocol):
         self._wake(True)
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
-        if self.pool is not None:
-            self.pool._lost(self)
+        self.pool._lost(self)  # a no-op unless it sits idle in the pool
 
     def pause_writing(self) -> None:
         self._drained = self.loop.create_future()
@@ -274,7 +273,7 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
     async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
         host, port = origin
-        conn = _Connection(loop)
+        conn = _Connection(loop, self)
         try:
             async with asyncio.timeout(timeout):
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -288,7 +287,6 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout("Timed out connecting.") from None
         except OSError as exc:
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
-        conn.pool = self
         self._connections.add(conn)
         return conn
 
@@ -346,7 +344,7 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             if not 100 <= status < 200 or status == 101:
                 break  # 1xx: informational, the response proper follows
         length, chunked, keep_alive = http1.body_framing(head, request.method)
-        body = _Body(self, conn, origin, request, timeout, length, chunked, keep_alive)
+        body = _Body(conn, origin, request, timeout, length, chunked, keep_alive)
         if length == 0:
             body.finish()
         return httpx.Response(
@@ -388,7 +386,6 @@ class _Body(httpx.AsyncByteStream):
 
     def __init__(
         self,
-        pool: PlainHTTPTransport,
         conn: _Connection,
         origin: Origin,
         request: httpx.Request,
@@ -397,7 +394,6 @@ class _Body(httpx.AsyncByteStream):
         chunked: bool,
         keep_alive: bool,
     ) -> None:
-        self._pool = pool
         self._conn = conn
         self._origin = origin
         self._request = request
@@ -485,7 +481,7 @@ class _Body(httpx.AsyncByteStream):
             return
         self._closed = True
         reusable = self._complete and self._keep_alive
-        self._pool._release(self._conn, self._origin, reusable)
+        self._conn.pool._release(self._conn, self._origin, reusable)
 
 
 async def _read_head(
