@@ -64,8 +64,10 @@ def test_check_failure_exits_nonzero_with_diagnosis(capsys, upstream):
     assert "rejected" in err and SECRET not in err + out
     code, _, err = run(capsys, "check", "nobody")
     assert code == 2 and "No provider with id 'nobody'" in err
-    code, _, err = run(capsys, "check", "bad", "--model", "sim-chta")
-    assert code == 1
+    run(capsys, "providers", "add", "Good", "--base-url", upstream.url, "--api-key", KEY)
+    code, _, err = run(capsys, "check", "good", "--model", "sim-chta")
+    assert code == 1  # the key is right: this is the unknown model's failure
+    assert "does not serve 'sim-chta'" in err and "Closest it lists: sim-chat" in err
 
 
 def test_config_failure_is_said_once(capsys, upstream, monkeypatch):

@@ -7,6 +7,7 @@ import os
 import stat
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -524,6 +525,8 @@ def test_snapshots_are_never_modified_in_place(reg: ProviderRegistry) -> None:
 def test_concurrent_changes_are_all_kept(reg: ProviderRegistry, cfg: Path) -> None:
     errors: list[BaseException] = []
     seen_sizes: list[int] = []
+    writing = threading.Event()
+    writing.set()
 
     def writer(n: int) -> None:
         try:
@@ -533,19 +536,29 @@ def test_concurrent_changes_are_all_kept(reg: ProviderRegistry, cfg: Path) -> No
             errors.append(exc)
 
     def reader() -> None:
-        for _ in range(200):
-            config = reg.config
-            ids = [p.id for p in config.providers]
-            assert len(ids) == len(set(ids))
-            seen_sizes.append(len(ids))
+        try:
+            while writing.is_set():  # for as long as the writers run, then once more
+                ids = [p.id for p in reg.config.providers]
+                for n in range(4):  # each writer's providers so far: none lost, in order
+                    mine = [i for i in ids if i.startswith(f"t{n}-")]
+                    assert mine == [f"t{n}-{i}" for i in range(len(mine))], ids
+                seen_sizes.append(len(ids))
+                time.sleep(0.0005)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    threads.append(threading.Thread(target=reader))
-    for t in threads:
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    read = threading.Thread(target=reader)
+    for t in [read, *writers]:
         t.start()
-    for t in threads:
+    for t in writers:
         t.join()
+    time.sleep(0.01)  # a last read of the final snapshot
+    writing.clear()
+    read.join()
     assert not errors
     assert len(reg.config.providers) == 20
     assert len(on_disk(cfg)["providers"]) == 20
+    assert seen_sizes[-1] == 20 and len(set(seen_sizes)) > 2  # it read while they wrote
+    assert seen_sizes == sorted(seen_sizes)  # whole changes only, never going back
     assert seen_sizes == sorted(seen_sizes)  # a reader only ever sees whole changes, in order
