@@ -182,7 +182,6 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         )
         self._waiting = 0
         self._idle: dict[Origin, deque[_Connection]] = {}
-        self._idle_count = 0
         self._connections: set[_Connection] = set()
         self._closed = False
 
@@ -196,11 +195,9 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         expiry = self._expiry
         while idle:
             if expiry is not None and now - idle[0].idle_since > expiry:
-                self._idle_count -= 1
                 self._discard(idle.popleft())
                 continue
             conn = idle.pop()  # the most recently used: the least likely to be stale
-            self._idle_count -= 1
             if conn.usable and not conn.readable():
                 return conn
             self._discard(conn)
@@ -214,7 +211,6 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
                 oldest = idle
         if oldest is None:
             return False
-        self._idle_count -= 1
         self._discard(oldest.popleft())
         return True
 
@@ -251,7 +247,6 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             for idle in self._idle.values():
                 if conn in idle:
                     idle.remove(conn)
-                    self._idle_count -= 1
                     self._discard(conn)
                     return
 
@@ -262,13 +257,13 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             or not conn.usable
             or self._closed
             or self._waiting  # a waiter needs the slot more than we need the connection
-            or (self._max_idle is not None and self._idle_count >= self._max_idle)
+            # One client per provider: usually one origin, so one deque to count.
+            or (self._max_idle is not None and sum(map(len, self._idle.values())) >= self._max_idle)
         ):
             self._discard(conn)
             return
         conn.idle_since = time.monotonic()
         self._idle.setdefault(origin, deque()).append(conn)
-        self._idle_count += 1
 
     async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -359,7 +354,6 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         for conn in list(self._connections):
             self._discard(conn)
         self._idle.clear()
-        self._idle_count = 0
 
 
 async def _connected_socket(loop: asyncio.AbstractEventLoop, infos: list[Any]) -> socket.socket:

@@ -292,6 +292,23 @@ async def test_keep_alive_expiry() -> None:
     assert server.connections == 2
 
 
+async def test_idle_connections_are_capped_across_origins() -> None:
+    limits = httpx.Limits(max_connections=10, max_keepalive_connections=2)
+    async with (
+        Scripted(replies(OK, OK)) as a,
+        Scripted(replies(OK, OK)) as b,
+        httpx.AsyncClient(mounts={"http://": PlainHTTPTransport(limits)}) as client,
+    ):
+        for _ in range(2):
+            async with client.stream("GET", a.url) as one, client.stream("GET", a.url) as two:
+                await one.aread()
+                await two.aread()
+        assert a.connections == 2  # both kept, and reused: the cap is full
+        for _ in range(2):
+            assert (await client.get(b.url)).status_code == 200
+    assert b.connections == 2  # b's connection was not kept: a's fill the cap
+
+
 async def test_connection_limit_and_pool_timeout() -> None:
     release = asyncio.Event()
 
