@@ -109,14 +109,18 @@ def _head(
     headers: Sequence[tuple[str, str]],
     length: int | None,
     keep_alive: bool,
+    chunked: bool = True,
 ) -> bytes:
-    """Status line and headers; `length=None` means a chunked body."""
+    """Status line and headers. `length=None` means a streamed body: in chunks, or
+    (`chunked=False`, for HTTP/1.0) delimited by the end of the connection."""
     parts = [
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
         f"date: {_http_date()}\r\nserver: cherry-sim\r\ncontent-type: {content_type}\r\n"
     ]
     if length is None:
-        parts.append("transfer-encoding: chunked\r\ncache-control: no-cache\r\n")
+        if chunked:
+            parts.append("transfer-encoding: chunked\r\n")
+        parts.append("cache-control: no-cache\r\n")
     else:
         parts.append(f"content-length: {length}\r\n")
     for name, value in headers:
@@ -147,11 +151,7 @@ class _BadRequestError(Exception):
 
 def _parse_head(raw: bytes) -> tuple[str, str, str, str, dict[str, str]]:
     """Request line and header fields, strictly: anything dubious is a 400."""
-    try:
-        text = raw.decode("latin-1")
-    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes anything
-        raise _BadRequestError(400, "undecodable head") from None
-    lines = text.split("\r\n")
+    lines = raw.decode("latin-1").split("\r\n")  # latin-1 decodes any byte
     parts = lines[0].split(" ")
     if len(parts) != 3:
         raise _BadRequestError(400, "malformed request line")
@@ -373,7 +373,7 @@ class HttpConnection(asyncio.Protocol):
                 size = int(size_text, 16)
             except ValueError:
                 raise _BadRequestError(400, "malformed chunk size") from None
-            if size < 0 or size_text.startswith((b"-", b"+", b"0x", b"0X")):
+            if size_text.startswith((b"-", b"+", b"0x", b"0X")):  # int() would take them
                 raise _BadRequestError(400, "malformed chunk size")
             if size == 0:
                 # Trailer section: header lines until an empty line.
@@ -499,9 +499,7 @@ class HttpConnection(asyncio.Protocol):
         chunked = request.version == "HTTP/1.1"
         if not chunked:
             keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
-        head = _head(reply.status, reply.content_type, reply.headers, None, keep_alive)
-        if not chunked:
-            head = head.replace(b"transfer-encoding: chunked\r\n", b"", 1)
+        head = _head(reply.status, reply.content_type, reply.headers, None, keep_alive, chunked)
         if request.method == "HEAD":
             transport.write(head)  # a HEAD reply has no body, not even the last chunk
             return keep_alive

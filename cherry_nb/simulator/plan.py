@@ -103,14 +103,18 @@ class Plan:
     chunks: list[str]
     finish: str  # "stop" | "length" | "tool"
     input_tokens: int
-    output_tokens: int
     tool_name: str | None = None
     tool_args: dict[str, Any] | None = None
-    tool_json: str = ""
 
     @property
     def text(self) -> str:
+        """The reply text, or the tool call's JSON arguments."""
         return "".join(self.chunks)
+
+    @property
+    def output_tokens(self) -> int:
+        """One token per chunk (a word, or a fragment of the arguments)."""
+        return len(self.chunks)
 
 
 def parse_directives(text: str) -> tuple[str, Options]:
@@ -278,9 +282,7 @@ def make_plan(conv: Conversation, opts: Options) -> Plan:
         args = example_from_schema(schema if schema else {"type": "object"})
         if not isinstance(args, dict):
             args = {}
-        text = dumps(args)
-        chunks = split_fragments(text)
-        return Plan(chunks, "tool", input_tokens, len(chunks), tool, args, text)
+        return Plan(split_fragments(dumps(args)), "tool", input_tokens, tool, args)
     if conv.tool_results:
         chunks = _spaced(_tool_reply_words(conv.tool_results))
     elif opts.words is not None:
@@ -291,7 +293,7 @@ def make_plan(conv: Conversation, opts: Options) -> Plan:
     if conv.max_tokens is not None and 0 < conv.max_tokens < len(chunks):
         chunks = chunks[: conv.max_tokens]
         finish = "length"
-    return Plan(chunks, finish, input_tokens, len(chunks))
+    return Plan(chunks, finish, input_tokens)
 
 
 def media_type_of_url(url: str) -> str:

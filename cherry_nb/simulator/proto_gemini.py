@@ -180,13 +180,13 @@ def _parts(plan: Plan) -> list[dict[str, Any]]:
     return [{"text": plan.text}]
 
 
-def generate_response(plan: Plan, *, rid: str, model_name: str) -> bytes:
-    """A non-streamed `GenerateContentResponse`."""
+def _final(plan: Plan, parts: list[dict[str, Any]], rid: str, model_name: str) -> str:
+    """The response that ends a reply, holding `parts`: with the finish reason and usage."""
     return dumps(
         {
             "candidates": [
                 {
-                    "content": {"parts": _parts(plan), "role": "model"},
+                    "content": {"parts": parts, "role": "model"},
                     "finishReason": _FINISH[plan.finish],
                     "index": 0,
                 }
@@ -195,7 +195,12 @@ def generate_response(plan: Plan, *, rid: str, model_name: str) -> bytes:
             "modelVersion": model_name,
             "responseId": rid,
         }
-    ).encode()
+    )
+
+
+def generate_response(plan: Plan, *, rid: str, model_name: str) -> bytes:
+    """A non-streamed `GenerateContentResponse`."""
+    return _final(plan, _parts(plan), rid, model_name).encode()
 
 
 def generate_events(plan: Plan, *, rid: str, model_name: str, sse: bool) -> tuple[list[bytes], int]:
@@ -212,19 +217,7 @@ def generate_events(plan: Plan, *, rid: str, model_name: str, sse: bool) -> tupl
                 f'"index":0}}]{tail}'
             )
         parts = [{"text": chunks[-1]}]
-    last = {
-        "candidates": [
-            {
-                "content": {"parts": parts, "role": "model"},
-                "finishReason": _FINISH[plan.finish],
-                "index": 0,
-            }
-        ],
-        "usageMetadata": _usage(plan),
-        "modelVersion": model_name,
-        "responseId": rid,
-    }
-    bodies.append(dumps(last))
+    bodies.append(_final(plan, parts, rid, model_name))
     if sse:
         return [f"data: {b}\r\n\r\n".encode() for b in bodies], 0
     events = [("[" if i == 0 else ",\r\n") + b for i, b in enumerate(bodies)]

@@ -223,7 +223,7 @@ def _call(plan: Plan, call_id: str) -> dict[str, Any]:
     return {
         "id": call_id,
         "type": "function",
-        "function": {"name": plan.tool_name, "arguments": plan.tool_json},
+        "function": {"name": plan.tool_name, "arguments": plan.text},
     }
 
 

@@ -80,8 +80,23 @@ def _bearer(headers: dict[str, str]) -> str | None:
     return None
 
 
+def _retry_after(opts: Options) -> float:
+    """The wait a scripted fault asks the client for: one second unless set."""
+    return opts.retry_after if opts.retry_after is not None else 1.0
+
+
 def _retry_after_text(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+def _not_an_object(data: Any) -> bool:
+    """A body that is not JSON, or JSON but not an object (an absent body is fine)."""
+    return data is _BAD_JSON or (data is not None and not isinstance(data, dict))
+
+
+def _anthropic_style(headers: dict[str, str]) -> bool:
+    """Whether a request to a route both protocols share is Anthropic's."""
+    return "x-api-key" in headers or "anthropic-version" in headers
 
 
 class Simulator:
@@ -280,43 +295,41 @@ class Simulator:
 
     # -- OpenAI ------------------------------------------------------------------
 
-    def _v1_models(self, req: Request, query: Query, data: Any) -> Reply:
-        headers = req.headers
-        if "x-api-key" in headers or "anthropic-version" in headers:
-            key = headers.get("x-api-key") or _bearer(headers)
-            if not self._key_ok(key):
-                return Reply(401, anth.auth_error(not key))
-            return Reply(200, anth.models_list(self.models))
+    def _openai_auth(self, headers: dict[str, str]) -> Reply | None:
         key = _bearer(headers)
-        if not self._key_ok(key):
-            return Reply(401, oai.auth_error(key))
-        return Reply(200, oai.models_list(self.models, self._created))
+        if self._key_ok(key):
+            return None
+        return Reply(401, oai.auth_error(key))
+
+    def _v1_models(self, req: Request, query: Query, data: Any) -> Reply:
+        if _anthropic_style(req.headers):
+            denied = self._anthropic_auth(req.headers)
+            return denied or Reply(200, anth.models_list(self.models))
+        denied = self._openai_auth(req.headers)
+        return denied or Reply(200, oai.models_list(self.models, self._created))
 
     def _v1_model(self, req: Request, name: str) -> Reply:
-        headers = req.headers
-        if "x-api-key" in headers or "anthropic-version" in headers:
-            key = headers.get("x-api-key") or _bearer(headers)
-            if not self._key_ok(key):
-                return Reply(401, anth.auth_error(not key))
+        if _anthropic_style(req.headers):
+            denied = self._anthropic_auth(req.headers)
+            if denied is not None:
+                return denied
             if name not in self._model_set:
                 return Reply(404, anth.model_not_found(name))
             return Reply(200, anth.model(name))
-        key = _bearer(headers)
-        if not self._key_ok(key):
-            return Reply(401, oai.auth_error(key))
+        denied = self._openai_auth(req.headers)
+        if denied is not None:
+            return denied
         if name not in self._model_set:
             return Reply(404, oai.model_not_found(name))
         return Reply(200, oai.model(name, self._created))
 
     def _openai_chat(self, req: Request, query: Query, data: Any) -> Reply:
-        key = _bearer(req.headers)
-        if not self._key_ok(key):
-            return Reply(401, oai.auth_error(key))
-        return self._openai_like(data, None, azure=None)
+        denied = self._openai_auth(req.headers)
+        return denied or self._openai_like(data, None, azure=None)
 
     def _openai_like(self, data: Any, deployment: str | None, azure: str | None) -> Reply:
         """Chat completions for OpenAI (`azure=None`) or Azure (`azure=` the api-version)."""
-        if data is _BAD_JSON or (data is not None and not isinstance(data, dict)):
+        if _not_an_object(data):
             return Reply(400, oai.invalid_json())
         try:
             conv = oai.parse_chat(data or {}, deployment=deployment)
@@ -330,7 +343,7 @@ class Simulator:
         seq = next(self._seq)
         headers = (("x-request-id", f"req_sim{seq:08d}"),)
         if opts.fail is not None and 400 <= opts.fail <= 599:
-            retry = opts.retry_after if opts.retry_after is not None else 1.0
+            retry = _retry_after(opts)
             if azure is not None:
                 body = oai.azure_fault(opts.fail, conv.model, retry, azure or "v1")
             else:
@@ -375,29 +388,30 @@ class Simulator:
         status = opts.fail
         assert status is not None
         if status == 429:
-            retry = opts.retry_after if opts.retry_after is not None else 1.0
-            headers = (*headers, ("retry-after", _retry_after_text(retry)))
+            headers = (*headers, ("retry-after", _retry_after_text(_retry_after(opts))))
         return Reply(status, body, content_type, headers, delay=opts.delay or 0.0)
 
     # -- Azure -------------------------------------------------------------------
 
-    def _azure_key(self, headers: dict[str, str]) -> str | None:
-        return headers.get("api-key") or _bearer(headers)
+    def _azure_auth(self, headers: dict[str, str]) -> Reply | None:
+        if self._key_ok(headers.get("api-key") or _bearer(headers)):
+            return None
+        return Reply(401, oai.azure_auth_error())
 
     def _azure_chat(self, req: Request, deployment: str, query: dict[str, str], data: Any) -> Reply:
         version = query.get("api-version")
         if not version:
             return Reply(404, oai.azure_resource_not_found())
-        if not self._key_ok(self._azure_key(req.headers)):
-            return Reply(401, oai.azure_auth_error())
+        denied = self._azure_auth(req.headers)
+        if denied is not None:
+            return denied
         if deployment not in self._model_set:
             return Reply(404, oai.azure_deployment_not_found())
         return self._openai_like(data, deployment, azure=version)
 
     def _azure_v1_chat(self, req: Request, query: Query, data: Any) -> Reply:
-        if not self._key_ok(self._azure_key(req.headers)):
-            return Reply(401, oai.azure_auth_error())
-        return self._openai_like(data, None, azure=query.get("api-version", ""))
+        denied = self._azure_auth(req.headers)
+        return denied or self._openai_like(data, None, azure=query.get("api-version", ""))
 
     def _azure_models(self, req: Request, query: Query, data: Any) -> Reply:
         if not query.get("api-version"):
@@ -405,9 +419,8 @@ class Simulator:
         return self._azure_v1_models(req, query, data)
 
     def _azure_v1_models(self, req: Request, query: Query, data: Any) -> Reply:
-        if not self._key_ok(self._azure_key(req.headers)):
-            return Reply(401, oai.azure_auth_error())
-        return Reply(200, oai.models_list(self.models, self._created))
+        denied = self._azure_auth(req.headers)
+        return denied or Reply(200, oai.models_list(self.models, self._created))
 
     # -- Anthropic ---------------------------------------------------------------
 
@@ -421,7 +434,7 @@ class Simulator:
         denied = self._anthropic_auth(req.headers)
         if denied is not None:
             return denied
-        if data is _BAD_JSON or (data is not None and not isinstance(data, dict)):
+        if _not_an_object(data):
             return Reply(400, anth.invalid_json())
         try:
             conv = anth.parse_messages(data or {}, count_only=count_only)
@@ -496,7 +509,7 @@ class Simulator:
             return Reply(405, NOT_ALLOWED_HTML, HTML, headers=(("allow", "POST"),))
         if not self._gemini_key_ok(req, query):
             return Reply(400, gem.auth_error(), GEMINI_JSON)
-        if data is _BAD_JSON or (data is not None and not isinstance(data, dict)):
+        if _not_an_object(data):
             return Reply(400, gem.invalid_json(), GEMINI_JSON)
         body = data or {}
         if action == "countTokens" and isinstance(body.get("generateContentRequest"), dict):
@@ -514,8 +527,8 @@ class Simulator:
         opts = self._options(conv)
         seq = next(self._seq)
         if opts.fail is not None and 400 <= opts.fail <= 599:
-            retry = opts.retry_after if opts.retry_after is not None else 1.0
-            return self._fault_reply(opts, gem.fault(opts.fail, name, retry), GEMINI_JSON, ())
+            body = gem.fault(opts.fail, name, _retry_after(opts))
+            return self._fault_reply(opts, body, GEMINI_JSON, ())
         if opts.html:
             return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
         plan = make_plan(conv, opts)
