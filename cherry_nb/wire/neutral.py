@@ -109,8 +109,31 @@ class ToolChoice:
 
 
 @dataclass(slots=True)
+class ResponseFormat:
+    """Structured output: free `text`, any `json_object`, or JSON fitting `schema`.
+
+    OpenAI's `response_format` / Responses' `text.format`, Anthropic's
+    `output_config.format`, Gemini's `responseMimeType` + `responseJsonSchema`.
+    """
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    schema: dict[str, Any] | None = None
+    name: str | None = None
+    description: str | None = None
+    strict: bool | None = None
+
+
+#: Reasoning effort, in OpenAI's words (Anthropic's `output_config.effort` uses a subset).
+ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+
+@dataclass(slots=True)
 class ChatRequest:
-    """A chat request; `model` is the upstream's bare model id."""
+    """A chat request; `model` is the upstream's bare model id.
+
+    `dropped` names the client's fields the reader did not carry into this request
+    (each listed in docs/translation.md); the gateway reports them to the client.
+    """
 
     model: str
     messages: list[Message]
@@ -123,6 +146,18 @@ class ChatRequest:
     tools: list[Tool] = field(default_factory=list)
     tool_choice: ToolChoice | None = None
     stream: bool = False
+    response_format: ResponseFormat | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    #: A thinking budget in tokens (Anthropic `budget_tokens`, Gemini `thinkingBudget`);
+    #: 0 turns thinking off where the upstream allows it.
+    thinking_budget: int | None = None
+    n: int | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    user: str | None = None
+    parallel_tool_calls: bool | None = None
+    dropped: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -133,6 +168,8 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass(slots=True)
