@@ -44,4 +44,5 @@ def test_all_is_sorted_and_complete():
         "cli",
         "demo",
         "key_check",
+        "ledger",
     }

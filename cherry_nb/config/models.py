@@ -18,6 +18,7 @@ from .._secrets import mask_key, register_secret
 
 ProviderType: TypeAlias = Literal["openai", "anthropic", "gemini", "azure-openai"]
 PROVIDER_TYPES: tuple[ProviderType, ...] = ("openai", "anthropic", "gemini", "azure-openai")
+GroupStrategy: TypeAlias = Literal["fallback", "round-robin", "least-busy"]
 
 PROVIDER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_HOST = "127.0.0.1"
@@ -119,6 +120,35 @@ class Provider(BaseModel):
         return [m.id for m in self.models]
 
 
+class GatewayKey(BaseModel):
+    """A named gateway key, one per client; usage is attributed to `name`."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    key: str = Field(min_length=1, repr=False)
+
+
+class ModelGroup(BaseModel):
+    """One name for an ordered pool of `provider:model` members."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    id: str = Field(description="What clients write as `model`, or in the path.")
+    models: list[str] = Field(min_length=1, description="Members, as provider-id:model-id.")
+    strategy: GroupStrategy = "fallback"
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not PROVIDER_ID_RE.match(value):
+            raise ValueError(
+                "must be a readable slug of letters, digits, '.', '_' or '-' "
+                "(no spaces, ':' or '/'), at most 64 characters"
+            )
+        return value
+
+
 class ServerSettings(BaseModel):
     """Where the gateway listens and the key clients must present."""
 
@@ -127,6 +157,10 @@ class ServerSettings(BaseModel):
     host: str = DEFAULT_HOST
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     api_key: str | None = Field(default=None, repr=False)
+    keys: list[GatewayKey] = Field(default_factory=list, repr=False)
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host header values accepted besides the bound address."
+    )
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     upstream_read_timeout: float = Field(
@@ -142,6 +176,7 @@ class Config(BaseModel):
     version: Literal[1] = 1
     providers: list[Provider] = Field(default_factory=list)
     default_model: str | None = None
+    groups: list[ModelGroup] = Field(default_factory=list)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @model_validator(mode="after")
@@ -151,6 +186,10 @@ class Config(BaseModel):
             if provider.id in seen:
                 raise ValueError(f"provider id {provider.id!r} is used twice")
             seen.add(provider.id)
+        for group in self.groups:
+            if group.id in seen:
+                raise ValueError(f"group id {group.id!r} is used twice or names a provider")
+            seen.add(group.id)
         return self
 
     def provider(self, provider_id: str) -> Provider:
