@@ -3,7 +3,11 @@
     CherryError
     ├── ConfigError                 the config file or a value in it is unusable
     │   ├── ConfigFileError         the file is corrupt or invalid (it is kept, moved aside)
-    │   └── UnknownProviderError    no provider with that id
+    │   ├── UnknownProviderError    no provider with that id
+    │   ├── ProviderDisabledError   the provider exists but is switched off
+    │   └── ModelRefError           a model reference names no single model
+    │       ├── UnknownModelError   no enabled provider lists that model
+    │       └── AmbiguousModelError several enabled providers list it
     ├── WireFormatError             a request or response breaks its wire format
     ├── RequestError                the gateway refuses a client's request (auth, routing)
     └── ProviderError               talking to an upstream failed
@@ -46,13 +50,69 @@ class ConfigFileError(ConfigError):
 
 
 class UnknownProviderError(ConfigError, LookupError):
-    """No provider with the requested id is configured."""
+    """No provider with the requested id is configured; `suggestions` are close ids."""
 
-    def __init__(self, provider_id: str, available: list[str]) -> None:
+    def __init__(
+        self,
+        provider_id: str,
+        available: list[str],
+        suggestions: list[str] | None = None,
+        *,
+        detail: str = "",
+    ) -> None:
         listed = ", ".join(available) if available else "none configured"
-        super().__init__(f"No provider with id {provider_id!r} (available: {listed}).")
+        hint = f" Did you mean {_either(suggestions)}?" if suggestions else ""
+        super().__init__(
+            f"No provider with id {provider_id!r} (available: {listed}).{hint}"
+            + (f" {detail}" if detail else "")
+        )
         self.provider_id = provider_id
         self.available = available
+        self.suggestions = list(suggestions or [])
+
+
+class ProviderDisabledError(ConfigError):
+    """The provider is configured but disabled."""
+
+    def __init__(self, provider_id: str) -> None:
+        super().__init__(
+            f"Provider {provider_id!r} is disabled. Enable it in `%chat setup` or the config."
+        )
+        self.provider_id = provider_id
+
+
+class ModelRefError(ConfigError, LookupError):
+    """A model reference does not name exactly one model.
+
+    `candidates` are `provider-id:model-id` refs that match it (ambiguity);
+    `suggestions` are near-misses ("did you mean"), for a notebook to render.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ref: str,
+        candidates: list[str] | None = None,
+        suggestions: list[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.ref = ref
+        self.candidates = list(candidates or [])
+        self.suggestions = list(suggestions or [])
+
+
+class UnknownModelError(ModelRefError):
+    """No enabled provider lists the bare model id (and it names no provider)."""
+
+
+class AmbiguousModelError(ModelRefError):
+    """Several enabled providers list the bare model id; `candidates` says which."""
+
+
+def _either(options: list[str]) -> str:
+    quoted = [repr(option) for option in options]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 class WireFormatError(CherryError, ValueError):

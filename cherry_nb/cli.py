@@ -13,7 +13,9 @@ from typing import Any
 
 from ._exceptions import CherryError
 from ._version import __version__
-from .config.models import DEFAULT_PORT, PROVIDER_TYPES
+from .config.kinds import PROVIDER_TYPES
+from .config.models import DEFAULT_PORT
+from .config.urls import provider_address, shown_url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,7 +158,8 @@ def _providers(registry: Any, args: argparse.Namespace) -> int:
         )
         for note in notes:
             print(f"note: {note}")
-        print(f"Added {provider.id} ({provider.type}, {provider.base_url}).")
+        print(f"Added {provider.id} ({provider.type}, {shown_url(provider.base_url)}).")
+        print(f"Requests go to {shown_url(provider_address(provider).chat_url())}")
         return 0
     if args.action == "remove":
         registry.delete(args.provider_id)
@@ -169,16 +172,28 @@ def _providers(registry: Any, args: argparse.Namespace) -> int:
             "`%chat setup` in a notebook."
         )
         return 0
-    rows = [("ID", "TYPE", "ON", "MODELS", "KEY", "BASE URL")]
-    rows += [
-        (p.id, p.type, "yes" if p.enabled else "no", str(len(p.models)), p.key_hint, p.base_url)
-        for p in providers
-    ]
+    rows = [("ID", "TYPE", "ON", "MODELS", "KEY", "CALLS")]
+    readings: list[str] = []
+    for p in providers:
+        try:
+            place = provider_address(p)
+        except CherryError as error:  # a hand-edited address that cannot be used
+            calls = "(unusable base URL)"
+            readings.append(f"{p.id}: {error.message}")
+        else:
+            calls = shown_url(place.chat_url())
+            readings.extend(f"{p.id}: {note}" for note in place.notes)
+        state = "yes" if p.enabled else "no"
+        rows.append((p.id, p.type, state, str(len(p.models)), p.key_hint, calls))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
         )
+    if readings:
+        print("\nHow the addresses in the file are read:")
+        for reading in readings:
+            print(f"  {reading}")
     return 0
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 
 from ._exceptions import ConfigError
-from .config.models import DEFAULT_PORT, PROVIDER_TYPES
+from .config.kinds import PROVIDER_TYPES
+from .config.models import DEFAULT_PORT
 from .config.registry import ProviderRegistry
 from .gateway.server import GatewayServer
 from .simulator import SimulatorThread

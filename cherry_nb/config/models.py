@@ -8,19 +8,20 @@ reprs; see `_secrets` for the rest of the key hygiene.
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._exceptions import ConfigError, UnknownProviderError
 from .._secrets import mask_key, register_secret
+from .ids import PROVIDER_ID_RE, check_id
+from .kinds import KINDS, PROVIDER_TYPES
 
-ProviderType: TypeAlias = Literal["openai", "anthropic", "gemini", "azure-openai"]
-PROVIDER_TYPES: tuple[ProviderType, ...] = ("openai", "anthropic", "gemini", "azure-openai")
+__all__ = ["PROVIDER_ID_RE", "PROVIDER_TYPES"]  # re-exported: their home is ids.py, kinds.py
+
+# A provider kind's id (kinds.py); a str so that adding a kind touches one module.
+ProviderType: TypeAlias = str
 GroupStrategy: TypeAlias = Literal["fallback", "round-robin", "least-busy"]
-
-PROVIDER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 23333
 
@@ -45,8 +46,12 @@ class Provider(BaseModel):
 
     id: str = Field(description="Readable slug used in `provider-id:model-id`.")
     name: str = Field(default="", description="Display name.")
-    type: ProviderType = Field(default="openai", description="Wire protocol of the upstream.")
-    base_url: str = Field(description="API address, normalised when set through the registry.")
+    type: ProviderType = Field(
+        default="openai",
+        description="The provider kind: " + ", ".join(PROVIDER_TYPES) + ".",
+        json_schema_extra={"enum": list(PROVIDER_TYPES)},
+    )
+    base_url: str = Field(description="API address as typed; normalised at use (urls.py).")
     api_key: str = Field(
         default="",
         repr=False,
@@ -62,11 +67,13 @@ class Provider(BaseModel):
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not PROVIDER_ID_RE.match(value):
-            raise ValueError(
-                "must be a readable slug of letters, digits, '.', '_' or '-' "
-                "(no spaces, ':' or '/'), at most 64 characters"
-            )
+        return check_id(value)
+
+    @field_validator("type")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in KINDS:
+            raise ValueError(f"must be one of {', '.join(PROVIDER_TYPES)}")
         return value
 
     @field_validator("api_key")
@@ -141,12 +148,7 @@ class ModelGroup(BaseModel):
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not PROVIDER_ID_RE.match(value):
-            raise ValueError(
-                "must be a readable slug of letters, digits, '.', '_' or '-' "
-                "(no spaces, ':' or '/'), at most 64 characters"
-            )
-        return value
+        return check_id(value)
 
 
 class ServerSettings(BaseModel):
@@ -197,11 +199,6 @@ class Config(BaseModel):
             if provider.id == provider_id:
                 return provider
         raise UnknownProviderError(provider_id, [p.id for p in self.providers])
-
-    def resolve_model(self, ref: str) -> tuple[Provider, str]:
-        """`provider-id:model-id` (split at the first colon) to a provider and bare model."""
-        provider_id, model = split_model_ref(ref)
-        return self.provider(provider_id), model
 
 
 def split_model_ref(ref: str) -> tuple[str, str]:

@@ -1,7 +1,10 @@
 """ProviderRegistry: the one place providers are changed.
 
 Widgets, magics, the CLI and the gateway all go through it, so every change is
-validated the same way, normalised the same way and saved at once. The snapshot
+validated the same way and saved at once. Base URLs are stored normalised (so the
+file shows the clean base, and a pasted Azure deployment URL's api-version and
+deployment land in their own fields); the adapters normalise again at use, by the
+same idempotent rules, so a hand-written address works the same. The snapshot
 in `registry.config` is never modified in place: each change builds and
 validates a new Config, saves it, then swaps the reference, so a gateway thread
 reading it sees either the old or the new config, never half of a change.
@@ -19,6 +22,8 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from .._exceptions import ConfigError, UnknownProviderError
+from .ids import is_reserved_id
+from .kinds import get_kind
 from .models import Config, ModelEntry, Provider, ProviderType, ServerSettings, split_model_ref
 from .presets import get_preset
 from .store import config_path, describe_errors, load_config, provider_to_dict, save_config
@@ -146,6 +151,7 @@ class ProviderRegistry:
         api_key = api_key or ""  # callers such as argparse may pass None
         chosen = get_preset(preset) if preset is not None else None
         provider_type: ProviderType = type or (chosen.type if chosen else "openai")
+        kind = get_kind(provider_type)
         if base_url is None:
             if chosen is None:
                 raise ConfigError(
@@ -174,7 +180,7 @@ class ProviderRegistry:
             "api_version": api_version,
         }
         notes = _set_address(entry, base_url, keep_api_version=api_version is not None)
-        if entry["api_version"] is None and provider_type == "azure-openai":
+        if entry["api_version"] is None and kind.api_version_param is not None:
             if chosen is not None and chosen.type == provider_type:
                 entry["api_version"] = chosen.api_version
         if chosen is not None and chosen.needs_key and not api_key.strip():
@@ -424,8 +430,9 @@ def _index(data: dict[str, Any], provider_id: str) -> int:
 
 
 def _unique(base: str, taken: set[str]) -> str:
+    """`base`, or `base-N`, neither taken nor a path segment the gateway keeps."""
     candidate, n = base, 1
-    while candidate in taken:
+    while candidate in taken or is_reserved_id(candidate):
         n += 1
         candidate = f"{base}-{n}"
     return candidate

@@ -1,25 +1,45 @@
-"""Base-URL normalisation: the one place that knows what provider URLs look like.
+"""Base-URL normalisation and the URLs built on it: one path for every source.
 
 Users paste whatever their provider's docs show: a bare host, a `/v1` base, the
-full `/chat/completions` endpoint, an Azure deployment URL with its query string.
-`normalize_base_url` turns any of these into the base the adapters expect, the way
-Cherry Studio does, and says in plain sentences what it changed so nothing happens
-behind the user's back. A trailing `#` opts out: the address is stored as typed.
+full `/chat/completions` endpoint, an Azure deployment URL with its query string;
+or they write the config file by hand. `normalize_base_url` turns any of these
+into the base the provider's kind expects, the way Cherry Studio does, and says
+in plain sentences what it changed. It is applied at use (`provider_address`,
+what the adapters call) as well as when the registry saves, and is idempotent,
+so an address means the same thing whatever its source. A trailing `#` opts
+out: the address is used as typed.
 
-Notes and errors never repeat the address itself: it may carry credentials
-(`user:pass@host`, `?key=...`).
+The rules themselves (what a kind appends, trims and builds) are data in
+`kinds.py`. Notes and errors never repeat the address itself: it may carry
+credentials (`user:pass@host`, `?key=...`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from .._exceptions import ConfigError
-from .models import PROVIDER_TYPES, ProviderType
+from .kinds import DEFAULT_AZURE_API_VERSION, ProviderKind, get_kind
 
-DEFAULT_AZURE_API_VERSION = "2024-10-21"
+if TYPE_CHECKING:
+    from .models import Provider
+
+__all__ = [
+    "DEFAULT_AZURE_API_VERSION",
+    "Address",
+    "NormalizedURL",
+    "address",
+    "endpoint_preview",
+    "is_exact",
+    "normalize_base_url",
+    "provider_address",
+    "shown_url",
+    "strip_exact_marker",
+]
+
 EXACT_MARKER = "#"
 # Where the Azure preset's address needs the user's own resource name; refused as a host.
 PLACEHOLDER_RESOURCE = "YOUR-RESOURCE"
@@ -28,12 +48,9 @@ PLACEHOLDER_RESOURCE = "YOUR-RESOURCE"
 _VERSION = r"v\d+(?:beta|alpha)?\d*"
 _VERSION_SEGMENT = re.compile(rf"(?:^|/){_VERSION}(?=/|$)", re.IGNORECASE)
 _REPEATED_VERSION = re.compile(rf"/({_VERSION})(?:/\1)+(?=/|$)")
-_AZURE_DEPLOYMENT = re.compile(r"/openai/deployments/([^/]+)(?:/.*)?$")
-_GEMINI_MODEL = re.compile(r"/models/[^/]+$")
-_GEMINI_VERSION = re.compile(r"/v1(?:beta|alpha)?$")
 
-# Endpoint paths the adapters append themselves, longest first so that
-# /chat/completions wins over /completions.
+# Endpoint paths people paste after the base (whatever the kind), longest first so
+# that /chat/completions wins over /completions.
 _ENDPOINT_SUFFIXES = (
     "/messages/count_tokens",
     "/chat/completions",
@@ -44,18 +61,10 @@ _ENDPOINT_SUFFIXES = (
     "/models",
 )
 
-# What each adapter appends to the stored base for a chat request (for the notes).
-_ADDED_BY_ADAPTER: dict[ProviderType, str] = {
-    "openai": "/chat/completions",
-    "anthropic": "/v1/messages",
-    "gemini": "/v1beta/models/MODEL:streamGenerateContent",
-    "azure-openai": "/openai/deployments/MODEL/chat/completions",
-}
-
 
 @dataclass(frozen=True)
 class NormalizedURL:
-    """The base URL to store, and one sentence for the user per change made.
+    """The base URL to use, and one sentence for the user per change made.
 
     `api_version` and `deployment` are what a pasted Azure deployment endpoint
     contained, so callers can offer them as the provider's api_version and model.
@@ -67,15 +76,65 @@ class NormalizedURL:
     deployment: str | None = None
 
 
-def normalize_base_url(url: str, provider_type: ProviderType) -> NormalizedURL:
+@dataclass(frozen=True)
+class Address:
+    """Where a provider's requests go: the effective base and every URL built on it.
+
+    `base` has no `#` marker; `notes` say how it differs from what was typed.
+    """
+
+    kind: ProviderKind
+    base: str
+    notes: tuple[str, ...] = ()
+    api_version: str | None = None
+
+    def _build(self, template: str, model: str) -> str:
+        path = template.replace("{model}", quote(model, safe="")).replace(
+            "{api_version}", self.api_version or ""
+        )
+        return self.base + path
+
+    def chat_url(self, model: str = "MODEL", *, stream: bool = True) -> str:
+        endpoints = self.kind.endpoints_for(self.base)
+        return self._build(endpoints.chat_stream if stream else endpoints.chat, model)
+
+    def models_url(self) -> str:
+        return self._build(self.kind.endpoints_for(self.base).models, "")
+
+    def count_tokens_url(self, model: str = "MODEL") -> str | None:
+        template = self.kind.endpoints_for(self.base).count_tokens
+        return None if template is None else self._build(template, model)
+
+    def embeddings_url(self, model: str = "MODEL") -> str | None:
+        template = self.kind.endpoints_for(self.base).embeddings
+        return None if template is None else self._build(template, model)
+
+
+def address(base_url: str, provider_type: str, api_version: str | None = None) -> Address:
+    """The effective address for what was typed as `base_url` for a `provider_type`.
+
+    An api version given explicitly wins over one found in the address, which wins
+    over the kind's default. ConfigError for an address that is not usable.
+    """
+    kind = get_kind(provider_type)
+    normalized = normalize_base_url(base_url, provider_type)
+    version = None
+    if kind.api_version_param is not None:
+        version = (api_version or "").strip() or normalized.api_version or kind.default_api_version
+    return Address(kind, strip_exact_marker(normalized.url), normalized.notes, version)
+
+
+def provider_address(provider: Provider) -> Address:
+    """Where `provider`'s requests go, whatever the source of its base_url."""
+    return address(provider.base_url, provider.type, provider.api_version)
+
+
+def normalize_base_url(url: str, provider_type: str) -> NormalizedURL:
     """Reduce what the user typed to the base URL the `provider_type` adapter expects.
 
     Raises ConfigError (with what to fix) for anything that is not an http(s) address.
     """
-    if provider_type not in PROVIDER_TYPES:
-        raise ConfigError(
-            f"Unknown provider type {provider_type!r}; use one of {', '.join(PROVIDER_TYPES)}."
-        )
+    kind = get_kind(provider_type)
     if not isinstance(url, str):
         raise ConfigError("The base URL must be text, e.g. https://api.openai.com/v1.")
     notes: list[str] = []
@@ -84,7 +143,7 @@ def normalize_base_url(url: str, provider_type: ProviderType) -> NormalizedURL:
         notes.append("Removed the spaces around the address.")
     if text.endswith(EXACT_MARKER):
         _check_address(text[: -len(EXACT_MARKER)])
-        notes.extend(_exact_warnings(text, provider_type))
+        notes.extend(_exact_warnings(text, kind))
         return NormalizedURL(text, tuple(notes))
 
     parts = _check_address(text)
@@ -93,7 +152,7 @@ def normalize_base_url(url: str, provider_type: ProviderType) -> NormalizedURL:
             "Dropped the '#...' part: a # only means something as the very last character "
             "(use the address exactly as given)."
         )
-    api_version = _query_notes(parts.query, provider_type, notes)
+    api_version = _query_notes(parts.query, kind, notes)
 
     path = parts.path
     if path.endswith("/"):
@@ -104,11 +163,11 @@ def normalize_base_url(url: str, provider_type: ProviderType) -> NormalizedURL:
         path = collapsed
         notes.append("Collapsed the doubled / in the path.")
 
-    path, deployment = _reduce_endpoint(path, provider_type, api_version, notes)
-    if provider_type == "azure-openai" and api_version and not deployment:
+    path, deployment = _reduce_endpoint(path, kind, api_version, notes)
+    if kind.api_version_param and api_version and not deployment:
         notes.append(
-            f"Found api-version {api_version} in the address; it belongs in the provider's "
-            "api_version setting, not in the base URL."
+            f"Found {kind.api_version_param} {api_version} in the address; it belongs in the "
+            "provider's api_version setting, not in the base URL."
         )
 
     repeated = _REPEATED_VERSION.search(path)
@@ -117,9 +176,20 @@ def normalize_base_url(url: str, provider_type: ProviderType) -> NormalizedURL:
         path = _REPEATED_VERSION.sub(r"/\1", path)
         notes.append(f"Collapsed the repeated /{version}/{version} into /{version}.")
 
-    path = _apply_type_rule(path, provider_type, notes)
+    path = _apply_kind_rules(path, kind, notes)
     base = f"{parts.scheme}://{parts.netloc}{path}"
     return NormalizedURL(base, tuple(notes), api_version=api_version, deployment=deployment)
+
+
+def shown_url(url: str) -> str:
+    """`url` with any user:password@ hidden, for showing to the user (it is a secret)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="…@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def strip_exact_marker(base: str) -> str:
@@ -140,26 +210,12 @@ def is_exact(base: str) -> bool:
 
 def endpoint_preview(
     base_url: str,
-    provider_type: ProviderType,
+    provider_type: str,
     model: str = "MODEL",
     api_version: str | None = None,
 ) -> str:
-    """The chat request URL the adapters will call, to show next to the base URL field."""
-    base = strip_exact_marker(base_url.strip())
-    if provider_type == "openai":
-        return f"{base}/chat/completions"
-    if provider_type == "anthropic":
-        return f"{base}/v1/messages"
-    if provider_type == "gemini":
-        return f"{base}/v1beta/models/{model}:streamGenerateContent?alt=sse"
-    if provider_type == "azure-openai":
-        if base.endswith("/openai/v1"):
-            return f"{base}/chat/completions"
-        version = api_version or DEFAULT_AZURE_API_VERSION
-        return f"{base}/openai/deployments/{model}/chat/completions?api-version={version}"
-    raise ConfigError(
-        f"Unknown provider type {provider_type!r}; use one of {', '.join(PROVIDER_TYPES)}."
-    )
+    """The (streamed) chat request URL the adapter will call, to show next to the address."""
+    return address(base_url, provider_type, api_version).chat_url(model, stream=True)
 
 
 # ---- helpers ------------------------------------------------------------------------
@@ -214,14 +270,14 @@ def _check_address(text: str) -> SplitResult:
     return parts
 
 
-def _query_notes(query: str, provider_type: ProviderType, notes: list[str]) -> str | None:
-    """Drop the query string (telling the user); return an Azure api-version found in it."""
+def _query_notes(query: str, kind: ProviderKind, notes: list[str]) -> str | None:
+    """Drop the query string (telling the user); return an api version found in it."""
     if not query:
         return None
     api_version = None
     others = []
     for name, value in parse_qsl(query, keep_blank_values=True):
-        if provider_type == "azure-openai" and name.lower() == "api-version":
+        if kind.api_version_param and name.lower() == kind.api_version_param:
             api_version = value.strip() or None
         else:
             others.append(name.lower())
@@ -230,7 +286,7 @@ def _query_notes(query: str, provider_type: ProviderType, notes: list[str]) -> s
             "Removed the key from the address (?key=...): put it in the API key field; "
             "cherry_nb sends it in a header."
         )
-    elif others or not api_version and provider_type == "azure-openai":
+    elif others or not api_version and kind.api_version_param:
         notes.append(
             "Dropped the query string (?...): cherry_nb adds the query parameters "
             "each request needs itself."
@@ -239,88 +295,71 @@ def _query_notes(query: str, provider_type: ProviderType, notes: list[str]) -> s
 
 
 def _reduce_endpoint(
-    path: str, provider_type: ProviderType, api_version: str | None, notes: list[str]
+    path: str, kind: ProviderKind, api_version: str | None, notes: list[str]
 ) -> tuple[str, str | None]:
-    """Cut a pasted full endpoint back to its base; return the path and any Azure deployment."""
-    deployment = None
-    if provider_type == "azure-openai":
-        match = _AZURE_DEPLOYMENT.search(path)
-        if match:
-            deployment = unquote(match.group(1))
-            path = path[: match.start()]
-            found = f"deployment {deployment!r} (use it as the model id)"
+    """Cut a pasted full endpoint back to its base; return the path and any model offered."""
+    pasted = kind.model_endpoint
+    match = re.search(pasted.pattern, path) if pasted else None
+    if pasted and match:
+        path = path[: match.start()]
+        note = f"You pasted {pasted.what}; cherry_nb adds {_added(kind, path)} itself."
+        deployment = None
+        if pasted.offers_model:
+            deployment = unquote(match.group("model"))
+            found = f"model {deployment!r} (use it as the model id)"
             if api_version:
-                found += f" and api-version {api_version} (the provider's api_version)"
-            notes.append(
-                "You pasted a deployment endpoint; cherry_nb keeps the resource address and "
-                f"adds /openai/deployments/... itself. Found {found}."
-            )
-            return path, deployment
-    if provider_type == "gemini":
-        model_path = re.sub(r":\w+$", "", path)
-        if model_path != path or _GEMINI_MODEL.search(path):
-            match = _GEMINI_MODEL.search(model_path)
-            if match:
-                path = model_path[: match.start()]
-                notes.append(
-                    "You pasted a model's full endpoint; cherry_nb adds "
-                    "/v1beta/models/MODEL:streamGenerateContent itself."
-                )
-                return path, None
+                found += f" and {kind.api_version_param} {api_version} (the provider's api_version)"
+            note += f" Found {found}."
+        notes.append(note)
+        return path, deployment
     for suffix in _ENDPOINT_SUFFIXES:
         if path.endswith(suffix):
             path = path[: -len(suffix)]
-            added = _ADDED_BY_ADAPTER[provider_type]
-            note = f"You pasted the full endpoint (...{suffix}); cherry_nb adds {added} itself."
-            if suffix.startswith("/messages") and provider_type != "anthropic":
+            note = (
+                f"You pasted the full endpoint (...{suffix}); "
+                f"cherry_nb adds {_added(kind, path)} itself."
+            )
+            if suffix.startswith("/messages") and kind.wire_format != "anthropic":
                 note += (
                     " /messages is the Anthropic format: if this server speaks it, "
                     "choose type anthropic."
                 )
             notes.append(note)
             break
-    return path, deployment
+    return path, None
 
 
-def _apply_type_rule(path: str, provider_type: ProviderType, notes: list[str]) -> str:
-    """Make the version part of the path what the adapter of `provider_type` expects."""
-    if provider_type == "openai":
-        if not _VERSION_SEGMENT.search(path):
-            notes.append(
-                "Added /v1, as OpenAI-compatible servers expect (end the address with # "
-                "to use it exactly as given)."
-            )
-            path += "/v1"
-    elif provider_type == "anthropic":
-        if path.endswith("/v1"):
-            path = path[: -len("/v1")]
-            notes.append("Removed the trailing /v1: cherry_nb adds /v1/messages itself.")
-    elif provider_type == "gemini":
-        match = _GEMINI_VERSION.search(path)
+def _apply_kind_rules(path: str, kind: ProviderKind, notes: list[str]) -> str:
+    """Make the version part of the path what the kind's adapter expects."""
+    if kind.append_version and not _VERSION_SEGMENT.search(path):
+        notes.append(
+            f"Added {kind.append_version}, as {kind.label} servers expect (end the address "
+            "with # to use it exactly as given)."
+        )
+        return path + kind.append_version
+    for rule in kind.trim:
+        match = re.search(rule.pattern, path)
         if match:
-            path = path[: match.start()]
-            notes.append(
-                f"Removed the trailing {match.group(0)}: cherry_nb adds /v1beta/models/... itself."
-            )
-    elif provider_type == "azure-openai":
-        if path.endswith("/openai"):
-            path = path[: -len("/openai")]
-            notes.append(
-                "Removed the trailing /openai: cherry_nb adds /openai/deployments/... itself "
-                "(or use a base ending in /openai/v1 for Azure's v1 API)."
-            )
+            notes.append(rule.note.format(found=match.group(0)))
+            return path[: match.start()]
     return path
 
 
-def _exact_warnings(text: str, provider_type: ProviderType) -> list[str]:
+def _exact_warnings(text: str, kind: ProviderKind) -> list[str]:
     """Point out a `#` address that will still get the endpoint appended twice."""
     base = strip_exact_marker(text)
     path = urlsplit(base).path
     is_endpoint = any(path.endswith(suffix) for suffix in _ENDPOINT_SUFFIXES)
-    if is_endpoint or (provider_type == "gemini" and re.search(r":\w+$", path)):
-        added = endpoint_preview(text, provider_type)[len(base) :].split("?")[0]
+    pasted = kind.model_endpoint
+    if is_endpoint or (pasted is not None and re.search(pasted.pattern, path)):
+        added = _added(kind, base)
         return [
             "Kept exactly as given (#). Note that cherry_nb still appends "
             f"{added} to it, so this address should stop before the endpoint."
         ]
     return []
+
+
+def _added(kind: ProviderKind, base: str) -> str:
+    """What the adapter appends to `base` for a chat request, as told in notes."""
+    return kind.endpoints_for(base).chat_stream.replace("{model}", "MODEL").split("?")[0]

@@ -19,9 +19,9 @@ from werkzeug.routing import RequestRedirect
 from .._exceptions import CherryError, RequestError
 from .._secrets import redact
 from .._version import __version__
-from ..config.models import PROVIDER_TYPES, Config
+from ..config.kinds import PROVIDER_TYPES
+from ..config.models import Config
 from ..config.registry import ProviderRegistry
-from ..providers.anthropic import AnthropicAdapter
 from ..wire import anthropic as wire_anthropic
 from . import schemas
 from .auth import authenticate
@@ -209,11 +209,12 @@ async def _count_tokens(
 ) -> Reply:
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
     adapter = state.pool.adapter(provider)
-    if isinstance(adapter, AnthropicAdapter):  # the upstream counts for itself
+    count_url = adapter.address.count_tokens_url(model)
+    if count_url is not None:  # the upstream counts for itself (an Anthropic-format body)
         body = dict(body, model=model)
         upstream = await adapter.request(
             "POST",
-            adapter.count_tokens_url(),
+            count_url,
             content=json.dumps(body).encode(),
             model=model,
         )

@@ -1,7 +1,8 @@
 """What a client's request must pass before anything goes upstream.
 
 A JSON object body that is valid Unicode, a body the route's schema accepts, and a
-model id that names an enabled provider and is safe to put in a URL or a header.
+model id that names an enabled provider and is safe to put in a URL or a header
+(resolved by the config layer's resolver; here only mapped to the caller's terms).
 """
 
 from __future__ import annotations
@@ -12,17 +13,26 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .._exceptions import RequestError, UnknownProviderError
+from .._exceptions import (
+    AmbiguousModelError,
+    ModelRefError,
+    ProviderDisabledError,
+    RequestError,
+    UnknownModelError,
+    UnknownProviderError,
+)
 from .._json import LoneSurrogateError, loads
-from ..config.models import PROVIDER_ID_RE, Config, Provider
+from ..config.ids import PROVIDER_ID_RE
+from ..config.kinds import get_kind
+from ..config.models import Config, Provider
+from ..config.resolve import resolve_model as resolve_ref
 from . import schemas
 
 # Model ids travel into URLs and headers upstream: no control characters there.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-# Gemini and Azure (deployments) upstreams take the model id as a URL path segment: one
+# Kinds that take the model id as a URL path segment (Gemini, Azure deployments): one
 # that holds a separator or a dot segment would address another endpoint of the upstream
 # with the provider's key (`../../v1/files?`), so such ids are refused.
-_URL_BOUND = frozenset({"gemini", "azure-openai"})
 _NOT_A_SEGMENT = re.compile(r"[/\\?#%]|^\.{1,2}$")
 
 
@@ -78,61 +88,49 @@ def resolve_model(
 ) -> tuple[Provider, str]:
     """The enabled provider and bare model id a request's `model` names.
 
-    `provider-id:model-id` splits at the first colon. A bare id is looked up
-    among the enabled providers' configured models, so clients that send fixed
-    model names (Claude Code's background model) still land somewhere sensible.
+    The rules are the config layer's resolver's (`config/resolve.py`); this maps its
+    errors to the gateway's: unknown or disabled 404, ambiguous 400.
     """
     if not isinstance(model, str) or not model.strip():
         raise RequestError("`model` is required, as provider-id:model-id.", param="model")
     if _UNSAFE.search(model):
         raise RequestError("`model` contains control characters.", param="model")
-    if provider_id is not None:
-        if not PROVIDER_ID_RE.match(provider_id):
-            # Not echoed: it may be anything, of any length (`..`, NUL, 100 kB).
-            raise RequestError(
-                "Invalid provider id in the path: provider ids are up to 64 letters, "
-                "digits, '.', '_' or '-'.",
-                status=404,
-                error_type="not_found_error",
-            )
-        prefix = f"{provider_id}:"
-        bare = model[len(prefix) :] if model.startswith(prefix) else model
-        return _url_safe(_enabled(config, provider_id), bare)
-    provider_part, sep, bare = model.partition(":")
-    if sep and any(p.id == provider_part for p in config.providers):
-        return _url_safe(_enabled(config, provider_part), bare)
-    for provider in config.providers:
-        if provider.enabled and model in provider.model_ids():
-            return _url_safe(provider, model)
-    available = [f"{p.id}:{m}" for p in config.providers if p.enabled for m in p.model_ids()]
-    raise RequestError(
-        f"Model {model!r} not found. Write it as provider-id:model-id; available: "
-        f"{', '.join(available[:20]) or 'none (add a provider first)'}.",
-        status=404,
-        error_type="not_found_error",
-        param="model",
-    )
+    if provider_id is not None and not PROVIDER_ID_RE.match(provider_id):
+        # Not echoed: it may be anything, of any length (`..`, NUL, 100 kB).
+        raise RequestError(
+            "Invalid provider id in the path: provider ids are up to 64 letters, "
+            "digits, '.', '_' or '-'.",
+            status=404,
+            error_type="not_found_error",
+        )
+    try:
+        resolution = resolve_ref(config, model, provider_id=provider_id)
+    except AmbiguousModelError as error:
+        raise RequestError(error.message, status=400, param="model") from None
+    except (UnknownModelError, UnknownProviderError, ProviderDisabledError) as error:
+        param = None if provider_id is not None else "model"
+        raise RequestError(
+            error.message, status=404, error_type="not_found_error", param=param
+        ) from None
+    except ModelRefError as error:
+        raise RequestError(error.message, status=400, param="model") from None
+    if resolution.group is not None:
+        members = ", ".join(target.ref for target in resolution.targets)
+        raise RequestError(
+            f"{resolution.group.id!r} is a model group; the gateway does not route groups "
+            f"yet. Name one of its members: {members}.",
+            status=400,
+            param="model",
+        )
+    target = resolution.first
+    return _url_safe(target.provider, target.model)
 
 
 def _url_safe(provider: Provider, model: str) -> tuple[Provider, str]:
-    if provider.type in _URL_BOUND and _NOT_A_SEGMENT.search(model):
+    if get_kind(provider.type).model_in_path and _NOT_A_SEGMENT.search(model):
         raise RequestError(
             f"`model` {model!r} cannot be sent to {provider.id}: {provider.type} upstreams "
             "take the model id in the URL, so it must not contain / \\ ? # % or be . or ..",
             param="model",
         )
     return provider, model
-
-
-def _enabled(config: Config, provider_id: str) -> Provider:
-    try:
-        provider = config.provider(provider_id)
-    except UnknownProviderError as error:
-        raise RequestError(error.message, status=404, error_type="not_found_error") from None
-    if not provider.enabled:
-        raise RequestError(
-            f"Provider {provider_id!r} is disabled. Enable it in `%chat setup` or the config.",
-            status=404,
-            error_type="not_found_error",
-        )
-    return provider

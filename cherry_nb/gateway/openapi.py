@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
-from ..config.models import PROVIDER_TYPES
+from ..config.kinds import PROVIDER_TYPES
 from . import schemas
 from .errors import Envelope, error_body
 

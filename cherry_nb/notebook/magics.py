@@ -13,7 +13,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .._exceptions import CherryError, ConfigError
 from .._secrets import redact
-from ..config.models import Provider, split_model_ref
+from ..config.models import Provider
+from ..config.resolve import resolve_model
 from ..wire.neutral import ChatRequest
 from . import render
 from .chat import ChatReply, Outcome, describe_error, run_stream, run_streams
@@ -185,11 +186,17 @@ class ChatMagics(Magics):
         return None
 
     def _resolve(self, model_ref: str) -> tuple[Provider, str]:
+        """The provider and model `model_ref` names, by the gateway's rules (a bare id
+        that one enabled provider lists works too)."""
         self.runtime.registry.reload_if_changed()
-        provider, model = self.runtime.registry.config.resolve_model(model_ref)
-        if not provider.enabled:
-            raise ConfigError(f"Provider {provider.id!r} is disabled; enable it in %chat setup.")
-        return provider, model
+        resolution = resolve_model(self.runtime.registry.config, model_ref.strip())
+        if resolution.group is not None:
+            members = ", ".join(target.ref for target in resolution.targets)
+            raise ConfigError(
+                f"{resolution.group.id!r} is a model group; %%chat talks to one model. "
+                f"Name one of its members: {members}."
+            )
+        return resolution.first.provider, resolution.first.model
 
     @staticmethod
     def _request(model: str, messages: list[Any], system: str | None, args: Any) -> ChatRequest:
@@ -242,11 +249,9 @@ class ChatMagics(Magics):
         return None
 
     def _cmd_use(self, rest: list[str]) -> None:
-        ref = rest[0]
-        split_model_ref(ref)
-        self._resolve(ref)
-        self.model = ref
-        print(f"This kernel now chats with {ref}.")
+        provider, model = self._resolve(rest[0])
+        self.model = f"{provider.id}:{model}"
+        print(f"This kernel now chats with {self.model}.")
 
     def _cmd_providers(self, rest: list[str]) -> None:
         providers = self.runtime.registry.config.providers

@@ -1,14 +1,17 @@
 """What every provider adapter does, written once.
 
-An adapter speaks one upstream's wire protocol. Subclasses say only what differs
-between protocols — URLs, auth header, the converter module, the models list
-shape — and inherit sending, retry, key rotation, streaming and error mapping.
+An adapter speaks one upstream's wire protocol. Its URLs, auth header, wire format
+name and model-list shape come from the provider's kind (`config/kinds.py`), through
+the address normalised at use (`config/urls.py`), so the URL preview shows what is
+called. Subclasses say only what is code rather than data — the converter module,
+protocol headers, where the model goes in a body — and inherit sending, retry, key
+rotation, streaming and error mapping.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar
 
 import httpx
@@ -16,8 +19,10 @@ import httpx
 from .._exceptions import BadResponseError, ConfigError, ProviderError, WireFormatError
 from .._json import compact_json
 from .._secrets import mask_key
+from ..config.kinds import ModelListShape, ProviderKind
 from ..config.models import ModelEntry, Provider
-from ..config.urls import strip_exact_marker
+from ..config.urls import Address, provider_address
+from ..wire import gemini as wire_gemini
 from ..wire.formats import StreamReader, UpstreamFormat
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
 from ..wire.sse import SSEEvent, SSEParser
@@ -37,10 +42,6 @@ class Adapter:
 
     #: The pure converter module for this protocol (cherry_nb.wire.<format>).
     wire: ClassVar[UpstreamFormat]
-    #: The wire format clients speak to reach this upstream unchanged.
-    wire_format: ClassVar[str]
-    #: Header that carries the key ("authorization" means `Bearer KEY`).
-    auth_header: ClassVar[str] = "authorization"
 
     def __init__(
         self,
@@ -51,7 +52,12 @@ class Adapter:
         self.provider = provider
         self.client = client
         self.policy = policy or RetryPolicy()
-        self.base = strip_exact_marker(provider.base_url)
+        # Normalised here, at use, whatever wrote the base URL (a hand-edited file too).
+        self.address: Address = provider_address(provider)
+        self.kind: ProviderKind = self.address.kind
+        self.base = self.address.base
+        #: The wire format clients speak to reach this upstream unchanged.
+        self.wire_format = self.kind.wire_format
         self._keys = provider.api_keys()
         self._turn = 0
         # What a relay scrubs from replies it passes through unparsed (an upstream that
@@ -62,15 +68,15 @@ class Adapter:
         self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.provider.id} {self.provider.base_url}>"
+        return f"<{type(self).__name__} {self.provider.id} {self.provider.type}>"
 
     # ---- protocol hooks ---------------------------------------------------------
 
     def chat_url(self, model: str, *, stream: bool) -> str:
-        raise NotImplementedError
+        return self.address.chat_url(model, stream=stream)
 
     def models_url(self) -> str:
-        raise NotImplementedError
+        return self.address.models_url()
 
     def protocol_headers(self) -> dict[str, str]:
         """Headers the protocol always needs besides auth (e.g. anthropic-version)."""
@@ -85,8 +91,8 @@ class Adapter:
             body.pop("stream", None)
 
     def parse_models(self, body: Any) -> list[ModelEntry]:
-        """OpenAI's list shape, which most upstreams share."""
-        return [ModelEntry(id=m["id"]) for m in body.get("data", []) if m.get("id")]
+        """The models list, in the shape the kind declares."""
+        return _MODEL_LISTS[self.kind.model_list](body)
 
     def stream_parser(self, model: str) -> StreamReader:
         return self.wire.StreamParser()
@@ -101,7 +107,9 @@ class Adapter:
         return key
 
     def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = auth_headers(self.auth_header, self._next_key(), self.provider.headers)
+        headers = auth_headers(
+            self.kind.auth_header, self._next_key(), self.provider.headers, bearer=self.kind.bearer
+        )
         headers.update(self.protocol_headers())
         if extra:
             headers.update(extra)
@@ -286,6 +294,32 @@ class Adapter:
                 provider_id=self.provider.id,
                 status=response.status_code,
             ) from exc
+
+
+def _openai_models(body: Any) -> list[ModelEntry]:
+    return [ModelEntry(id=m["id"]) for m in body.get("data", []) if m.get("id")]
+
+
+def _anthropic_models(body: Any) -> list[ModelEntry]:
+    return [
+        ModelEntry(id=m["id"], name=m.get("display_name"))
+        for m in body.get("data", [])
+        if m.get("id")
+    ]
+
+
+def _gemini_models(body: Any) -> list[ModelEntry]:
+    return [
+        ModelEntry(id=model_id, name=name)
+        for model_id, name in wire_gemini.list_models_from_wire(body)
+    ]
+
+
+_MODEL_LISTS: dict[ModelListShape, Callable[[Any], list[ModelEntry]]] = {
+    "openai": _openai_models,
+    "anthropic": _anthropic_models,
+    "gemini": _gemini_models,
+}
 
 
 def new_client(

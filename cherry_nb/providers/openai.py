@@ -1,4 +1,7 @@
-"""OpenAI-compatible upstreams: OpenAI itself, vLLM, Ollama, TGI, LM Studio, llama.cpp, relays."""
+"""OpenAI-compatible upstreams: OpenAI itself, vLLM, Ollama, TGI, LM Studio, llama.cpp, relays.
+
+URLs, auth and the models list come from the `openai` kind (config/kinds.py).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,3 @@ from .base import Adapter
 
 class OpenAIAdapter(Adapter):
     wire: ClassVar[UpstreamFormat] = wire_openai
-    wire_format: ClassVar[str] = "openai"
-
-    def chat_url(self, model: str, *, stream: bool) -> str:
-        return f"{self.base}/chat/completions"
-
-    def models_url(self) -> str:
-        return f"{self.base}/models"

@@ -16,6 +16,8 @@ from .gemini import GeminiAdapter
 from .openai import OpenAIAdapter
 from .transport import DEFAULT_TIMEOUT, RetryPolicy
 
+# The adapter class of each provider kind (config/kinds.py), by kind id; a test checks
+# that every kind has one.
 ADAPTERS: dict[str, type[Adapter]] = {
     "openai": OpenAIAdapter,
     "anthropic": AnthropicAdapter,

@@ -257,9 +257,11 @@ def _connect_cause(exc: BaseException) -> str:
     return str(causes[0]) or type(causes[0]).__name__
 
 
-def auth_headers(header: str, key: str, extra: Mapping[str, str]) -> dict[str, str]:
+def auth_headers(
+    header: str, key: str, extra: Mapping[str, str], *, bearer: bool
+) -> dict[str, str]:
     """Headers for one request: the provider's extras, then the key (if any)."""
     headers = dict(extra)
     if key:
-        headers[header] = f"Bearer {key}" if header == "authorization" else key
+        headers[header] = f"Bearer {key}" if bearer else key
     return headers

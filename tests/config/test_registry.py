@@ -15,6 +15,7 @@ import pytest
 from cherry_nb._exceptions import ConfigError, ConfigFileError, UnknownProviderError
 from cherry_nb.config import ProviderRegistry, slugify
 from cherry_nb.config.models import Config
+from cherry_nb.config.resolve import resolve_model
 from cherry_nb.config.store import load_config
 
 KEY = "sk-test-SECRET123456789"
@@ -335,7 +336,7 @@ def test_set_default_model(reg: ProviderRegistry, cfg: Path) -> None:
     reg.add(name="p", base_url="https://a.example.com/v1")
     reg.set_default_model("p:llama3:8b")
     assert reg.config.default_model == "p:llama3:8b"
-    assert reg.config.resolve_model(reg.config.default_model)[1] == "llama3:8b"
+    assert resolve_model(reg.config, reg.config.default_model).first.model == "llama3:8b"
     with pytest.raises(ConfigError, match="provider-id:model-id"):
         reg.set_default_model("no-colon")
     with pytest.raises(UnknownProviderError):

@@ -147,9 +147,39 @@ def test_disabled_provider_says_so(http):
     assert response.status_code == 404 and "disabled" in response.json()["error"]["message"]
 
 
-def test_bare_model_found_among_configured(http):
+def test_bare_model_listed_by_one_provider_goes_there(stack, http):
+    stack.registry.add_models("up-anthropic", ["sim-vision"])
+    try:
+        response = http.post(
+            "/v1/chat/completions", json={**CHAT, "model": "sim-vision"}, headers=AUTH
+        )
+        assert response.status_code == 200
+        assert stack.upstream.requests[-1].path == "/v1/messages"  # up-anthropic's upstream
+    finally:
+        stack.registry.remove_models("up-anthropic", ["sim-vision"])
+
+
+def test_bare_model_listed_by_several_providers_is_400_naming_them(http):
+    # Every upstream of the stack lists sim-fast: the gateway must not pick one silently.
     response = http.post("/v1/chat/completions", json={**CHAT, "model": "sim-fast"}, headers=AUTH)
-    assert response.status_code == 200
+    assert response.status_code == 400 and is_openai_error(response)
+    error = response.json()["error"]
+    assert error["param"] == "model"
+    for provider_type in ("openai", "anthropic", "gemini", "azure-openai"):
+        assert f"up-{provider_type}:sim-fast" in error["message"]
+    anthropic_reply = http.post("/v1/messages", json={**MSG, "model": "sim-fast"}, headers=AUTH)
+    assert anthropic_reply.status_code == 400 and is_anthropic_error(anthropic_reply)
+
+
+def test_near_misses_get_a_did_you_mean(http):
+    response = http.post("/v1/chat/completions", json={**CHAT, "model": "sim-fsat"}, headers=AUTH)
+    assert response.status_code == 404 and "Did you mean" in response.json()["error"]["message"]
+    assert "sim-fast" in response.json()["error"]["message"]
+    response = http.post(
+        "/v1/chat/completions", json={**CHAT, "model": "up-opnai:sim-chat"}, headers=AUTH
+    )
+    assert response.status_code == 404
+    assert "Did you mean 'up-openai'" in response.json()["error"]["message"]
 
 
 def test_control_characters_in_model_are_400(http):

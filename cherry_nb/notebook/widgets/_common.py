@@ -8,26 +8,21 @@ user or an upstream wrote is HTML-escaped, and every status line passes `redact`
 from __future__ import annotations
 
 import html
-from urllib.parse import urlsplit, urlunsplit
 
 import ipywidgets as w
 
 from ..._exceptions import CherryError, ConfigError
 from ..._secrets import redact
+from ...config.kinds import KINDS
 from ...config.models import Provider, ProviderType
-from ...config.urls import endpoint_preview, normalize_base_url
+from ...config.urls import address, normalize_base_url, provider_address, shown_url
 from ...key_check import CheckResult
 from ..detect import LocalServer
 
 OK_COLOUR = "#1a7f37"
 FAIL_COLOUR = "#cf222e"
 MUTED_COLOUR = "#6e7781"  # readable on JupyterLab's light and dark themes alike
-TYPE_LABELS: dict[ProviderType, str] = {
-    "openai": "OpenAI-compatible",
-    "anthropic": "Anthropic",
-    "gemini": "Gemini",
-    "azure-openai": "Azure OpenAI",
-}
+TYPE_LABELS: dict[ProviderType, str] = {kind.id: kind.label for kind in KINDS.values()}
 
 
 def status_html(text: str, ok: bool | None = None) -> str:
@@ -48,15 +43,7 @@ def check_html(result: CheckResult) -> str:
     return line
 
 
-def display_url(url: str) -> str:
-    """`url` with any user:password@ hidden, for showing next to the field that holds it."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="…@" + parts.netloc.rsplit("@", 1)[1]))
+display_url = shown_url  # `url` with any user:password@ hidden
 
 
 def preview_html(base_url: str, provider_type: ProviderType, api_version: str = "") -> str:
@@ -69,24 +56,37 @@ def preview_html(base_url: str, provider_type: ProviderType, api_version: str = 
     try:
         normalized = normalize_base_url(base_url, provider_type)
         version = api_version.strip() or normalized.api_version
-        url = endpoint_preview(normalized.url, provider_type, api_version=version)
+        url = address(normalized.url, provider_type, version).chat_url()
     except ConfigError as exc:
         return status_html(exc.message, ok=False)
-    out = f"Requests go to <code>{html.escape(display_url(url))}</code>"
-    if normalized.notes:
-        items = "".join(f"<li>{html.escape(note)}</li>" for note in normalized.notes)
-        out += f'<ul style="margin:2px 0;color:{MUTED_COLOUR}">{items}</ul>'
-    return out
+    return f"Requests go to <code>{html.escape(display_url(url))}</code>" + _notes_html(
+        normalized.notes
+    )
+
+
+def _notes_html(notes: tuple[str, ...]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    return f'<ul style="margin:2px 0;color:{MUTED_COLOUR}">{items}</ul>'
 
 
 def provider_line_html(provider: Provider) -> str:
-    """One provider in the list: name, id, type, model count and the masked key."""
+    """One provider in the list: name, id, type, model count, the masked key and the URL
+    its requests go to (with how a hand-written address was read)."""
     models = len(provider.models)
+    notes: tuple[str, ...]
+    try:
+        place = provider_address(provider)
+    except ConfigError as exc:
+        calls, notes = "an unusable base URL", (exc.message,)
+    else:
+        calls, notes = f"calls {display_url(place.chat_url())}", place.notes
     return (
         f"<b>{html.escape(provider.name)}</b> <code>{html.escape(provider.id)}</code> "
         f'<span style="color:{MUTED_COLOUR}">· {TYPE_LABELS[provider.type]} · '
         f"{models} model{'s' if models != 1 else ''} · key {html.escape(provider.key_hint)} · "
-        f"{html.escape(display_url(provider.base_url))}</span>"
+        f"{html.escape(calls)}</span>" + _notes_html(notes)
     )
 
 

@@ -21,7 +21,8 @@ from typing import Any
 import ipywidgets as w
 
 from ..._exceptions import CherryError, ProviderError
-from ...config.models import PROVIDER_TYPES, Provider
+from ...config.kinds import KINDS, PROVIDER_TYPES
+from ...config.models import Provider
 from ...config.presets import LOCAL_SERVER_PORTS, PRESETS
 from ...diagnosis import diagnose
 from ..detect import LocalServer
@@ -245,7 +246,7 @@ class ProviderForm(w.VBox):
         self.preset_hint.value = status_html(preset.hint)
 
     def _update_preview(self, _: object = None) -> None:
-        _show(self.api_version, self.type.value == "azure-openai")
+        _show(self.api_version, _has_api_version(self.type.value))
         self.preview.value = preview_html(
             self.base_url.value, self.type.value, self.api_version.value
         )
@@ -257,7 +258,7 @@ class ProviderForm(w.VBox):
         stored = self.runtime.provider(self.provider_id) if self.provider_id else None
         fields: dict[str, Any] = {"name": self.name.value.strip(), "type": self.type.value}
         fields["base_url"] = self.base_url.value
-        if self.type.value == "azure-openai":
+        if _has_api_version(self.type.value):
             fields["api_version"] = self.api_version.value.strip() or None
         if self.api_key.value.strip():
             fields["api_key"] = self.api_key.value
@@ -525,3 +526,9 @@ class ProviderManager(w.VBox):
 def setup(runtime: Runtime | None = None) -> ProviderManager:
     """The provider manager (`%chat setup`); display it, or leave it last in a cell."""
     return ProviderManager(runtime or get_runtime())
+
+
+def _has_api_version(provider_type: str) -> bool:
+    """Whether providers of this kind take an api version (Azure)."""
+    kind = KINDS.get(provider_type)
+    return kind is not None and kind.api_version_param is not None
