@@ -144,3 +144,33 @@ def test_demo_runs_offline_in_a_subprocess(tmp_path):
     assert "tool call: get_weather" in done.stdout and "stop_reason tool_use" in done.stdout
     assert "sim-gemini:sim-chat" in done.stdout
     assert not (tmp_path / "untouched.json").exists()  # the user's config is not touched
+
+
+def test_hand_written_addresses_are_read_at_use_and_shown(capsys, upstream, _isolated_config):
+    # Cherry Studio's vLLM recipe (no /v1, trailing /) and a full endpoint, written into
+    # the file by hand: the CLI says what it will call, and check works through them.
+    _isolated_config.parent.mkdir(parents=True, exist_ok=True)
+    providers = [
+        {"id": "vllm", "type": "openai", "base_url": upstream.url + "/", "api_key": KEY},
+        {
+            "id": "full",
+            "type": "openai",
+            "base_url": upstream.url + "/v1/chat/completions",
+            "api_key": KEY,
+        },
+        {"id": "broken", "type": "openai", "base_url": "localhost:8000", "api_key": KEY},
+    ]
+    _isolated_config.write_text(json.dumps({"providers": providers}))
+    code, out, err = run(capsys, "providers")
+    assert code == 0, err
+    calls = f"{upstream.url}/v1/chat/completions"
+    assert out.count(calls) == 2
+    assert "vllm: Added /v1" in out and "full: You pasted the full endpoint" in out
+    assert "(unusable base URL)" in out and "broken: Add http:// or https://" in out
+    for provider_id in ("vllm", "full"):
+        code, out, err = run(capsys, "check", provider_id, "--model", "sim-chat")
+        assert code == 0 and "✓" in out, err
+    code, out, err = run(capsys, "models", "vllm", "--fetch")
+    assert code == 0 and "sim-chat" in out
+    code, out, err = run(capsys, "check", "broken")
+    assert code != 0 and "Add http:// or https://" in out + err and "Traceback" not in out + err

@@ -7,6 +7,8 @@ import time
 
 import nbformat
 
+from cherry_nb.config.registry import ProviderRegistry
+
 from .conftest import SIM_KEY, Kernel, plain, run_cells
 
 
@@ -177,3 +179,33 @@ def test_front_end_cost_stays_within_3x_of_the_reply(kernel: Kernel):
         )
         final = [m for m in traffic.messages if m["msg_type"] == "display_data"][0]
         assert json.loads(json.dumps(final["content"]["data"]))["text/markdown"]
+
+
+def test_model_refs_resolve_by_the_gateways_rules(nb_config, upstream):
+    # A bare id listed by one provider works; one listed by two is refused, naming both;
+    # a provider written into the file by hand, with the address vLLM's docs give
+    # (no /v1, a trailing /), is normalised at use.
+    ProviderRegistry(nb_config).add_models("ant", ["sim-fast"])
+    data = json.loads(nb_config.read_text())
+    hand = {"id": "hand", "type": "openai", "base_url": upstream.url + "/", "api_key": SIM_KEY}
+    data["providers"].append(hand)
+    nb_config.write_text(json.dumps(data))
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%%chat --new -m sim-fast\nbare",
+        "%%chat --new -m sim-chat\nambiguous",
+        "%chat use sim-fast",
+        "%%chat --new -m hand:sim-chat\nby hand",
+        "%%chat --new -m sim-fsat\nnear miss",
+    )
+    assert "bare" in plain(nb.cells[1]) and "sim-fast" in plain(nb.cells[1])
+    assert [r.path for r in upstream.requests if r.json and "bare" in str(r.json)] == [
+        "/v1/messages"
+    ]
+    ambiguous = plain(nb.cells[2])
+    assert "sim:sim-chat" in ambiguous and "ant:sim-chat" in ambiguous
+    assert "now chats with ant:sim-fast" in plain(nb.cells[3])
+    assert "by hand" in plain(nb.cells[4])
+    assert upstream.requests[-1].path == "/v1/chat/completions"
+    near_miss = plain(nb.cells[5])
+    assert "Did you mean" in near_miss and "ant:sim-fast" in near_miss

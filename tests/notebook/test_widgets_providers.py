@@ -120,6 +120,15 @@ def test_preview_hides_credentials_in_the_address() -> None:
     assert display_url("http://h/x") == "http://h/x"
 
 
+def test_provider_line_shows_what_a_hand_written_address_calls() -> None:
+    provider = Provider(id="vllm", base_url="http://user:pw@127.0.0.1:8000/")
+    text = provider_line_html(provider)
+    assert "calls http://…@127.0.0.1:8000/v1/chat/completions" in text
+    assert "Added /v1" in text and "pw@" not in text
+    broken = provider_line_html(Provider(id="b", base_url="localhost:8000"))
+    assert "unusable base URL" in broken and "Add http:// or https://" in broken
+
+
 def test_user_text_is_escaped() -> None:
     provider = Provider(id="x", name="<img src=x onerror=alert(1)>", base_url="http://h/v1")
     assert "<img" not in provider_line_html(provider)
