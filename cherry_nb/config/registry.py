@@ -370,14 +370,17 @@ class ProviderRegistry:
             ) from None
         entries = []
         for provider in imported:
-            try:
-                url = normalize_base_url(provider.base_url, provider.type).url
+            entry = provider.model_dump(mode="python")
+            try:  # the same rules as add(): an Azure deployment URL's parts are kept too
+                _set_address(
+                    entry, provider.base_url, keep_api_version=provider.api_version is not None
+                )
             except ConfigError as exc:
                 raise ConfigError(
                     f"The import file is invalid: provider {provider.id!r}, field 'base_url': "
                     f"{exc.message} Nothing was imported."
                 ) from None
-            entries.append({**provider.model_dump(mode="python"), "base_url": url})
+            entries.append(entry)
         ids = [entry["id"] for entry in entries]
 
         def change(config: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from .._exceptions import CherryError, ConfigError
 from .._secrets import redact
 from ..config.models import Provider
 from ..config.resolve import resolve_model
+from ..config.urls import provider_address, shown_url
 from ..wire.neutral import ChatRequest
 from . import render
 from .chat import ChatReply, Outcome, describe_error, run_stream, run_streams
@@ -258,12 +259,16 @@ class ChatMagics(Magics):
         if not providers:
             render.show_markdown(f"_No providers yet._ {NO_MODEL_HINT}")
             return
-        rows = ["| id | type | enabled | models | key | base URL |", "|---|---|---|---|---|---|"]
-        rows += [
-            f"| {p.id} | {p.type} | {'yes' if p.enabled else 'no'} | {len(p.models)} "
-            f"| {p.key_hint} | {p.base_url} |"
-            for p in providers
-        ]
+        rows = ["| id | type | enabled | models | key | calls |", "|---|---|---|---|---|---|"]
+        for p in providers:
+            try:
+                calls = shown_url(provider_address(p).chat_url())
+            except CherryError as error:  # a hand-edited address that cannot be used
+                calls = f"unusable base URL: {error.message}"
+            rows.append(
+                f"| {p.id} | {p.type} | {'yes' if p.enabled else 'no'} | {len(p.models)} "
+                f"| {p.key_hint} | {calls} |"
+            )
         render.show_markdown("\n".join(rows))
 
     def _cmd_models(self, rest: list[str]) -> None:

@@ -196,6 +196,11 @@ def test_add_and_update_treat_a_deployment_endpoint_alike(reg: ProviderRegistry)
     assert add_notes == update_notes
     assert any("deployment 'mini' as a model" in n for n in add_notes)
     assert not any("Set api_version" in n for n in add_notes)
+    # import applies the same rules (the address was cut to its base and lost its parts).
+    reg.import_({"providers": [{"id": "c", "type": "azure-openai", "base_url": endpoint}]})
+    imported = reg.get("c")
+    assert imported.base_url == "https://r.openai.azure.com"
+    assert imported.api_version == "2025-01-01-preview" and imported.model_ids() == ["mini"]
 
 
 def test_add_refusals_leave_the_file_untouched(reg: ProviderRegistry, cfg: Path) -> None:
