@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from .._exceptions import ConfigError
-from .kinds import DEFAULT_AZURE_API_VERSION, ProviderKind, get_kind
+from .kinds import DEFAULT_AZURE_API_VERSION, KINDS, ProviderKind, get_kind
 
 if TYPE_CHECKING:
     from .models import Provider
@@ -319,12 +319,7 @@ def _reduce_endpoint(
                 f"You pasted the full endpoint (...{suffix}); "
                 f"cherry_nb adds {_added(kind, path)} itself."
             )
-            if suffix.startswith("/messages") and kind.wire_format != "anthropic":
-                note += (
-                    " /messages is the Anthropic format: if this server speaks it, "
-                    "choose type anthropic."
-                )
-            notes.append(note)
+            notes.append(note + _other_format_hint(suffix, kind))
             break
     return path, None
 
@@ -363,3 +358,18 @@ def _exact_warnings(text: str, kind: ProviderKind) -> list[str]:
 def _added(kind: ProviderKind, base: str) -> str:
     """What the adapter appends to `base` for a chat request, as told in notes."""
     return kind.endpoints_for(base).chat_stream.replace("{model}", "MODEL").split("?")[0]
+
+
+def _other_format_hint(suffix: str, kind: ProviderKind) -> str:
+    """Point to the kind whose endpoint a pasted `suffix` is, when it speaks another format
+    (`.../messages` pasted for an OpenAI-type provider is Anthropic's)."""
+    for other in KINDS.values():
+        if other.wire_format == kind.wire_format:
+            continue
+        paths = (other.endpoints.chat, other.endpoints.count_tokens or "")
+        if any(path.split("?")[0].endswith(suffix) for path in paths):
+            return (
+                f" {suffix} is the {other.label} format: if this server speaks it, "
+                f"choose type {other.id}."
+            )
+    return ""

@@ -18,7 +18,7 @@ from cherry_nb.config.urls import address
 def test_every_kind_is_complete_and_consistent() -> None:
     assert PROVIDER_TYPES == tuple(KINDS)
     for kind in KINDS.values():
-        assert kind.label and kind.wire_format in ("openai", "anthropic", "gemini")
+        assert kind.label and kind.wire_format
         assert kind.auth_header == kind.auth_header.lower()
         assert kind.bearer == (kind.auth_header == "authorization")
         for endpoints in (kind.endpoints, *(e for _, e in kind.variants)):
@@ -43,6 +43,15 @@ def test_capabilities() -> None:
         "https://a.example.com/v1/messages/count_tokens"
     )
     assert address("https://a.example.com/v1", "openai").count_tokens_url() is None
+
+
+def test_a_pasted_endpoint_of_another_format_names_its_kind() -> None:
+    notes = " ".join(address("https://x.example.com/v1/messages", "openai").notes)
+    assert "choose type anthropic" in notes
+    notes = " ".join(address("https://x.example.com/v1/chat/completions", "anthropic").notes)
+    assert "choose type openai" in notes
+    notes = " ".join(address("https://x.example.com/v1/chat/completions", "openai").notes)
+    assert "choose type" not in notes
 
 
 def test_unknown_type_is_refused_with_the_list() -> None:
