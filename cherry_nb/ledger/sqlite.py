@@ -94,6 +94,7 @@ class SQLiteLedger(Ledger):
         self.prune_interval = prune_interval
         self.busy_timeout = busy_timeout
         self.dropped = 0  # records lost to write failures (each one logged)
+        self.batches = 0  # transactions written: how well records are batched
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -193,6 +194,7 @@ class SQLiteLedger(Ledger):
             try:
                 with _transaction(connection):
                     connection.executemany(_INSERT, rows)
+                self.batches += 1
                 return
             except sqlite3.OperationalError:  # locked beyond the busy timeout, disk full
                 if attempt == WRITE_ATTEMPTS - 1:
