@@ -285,14 +285,15 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):  # the file holds who used what: 0600
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    connection = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
     try:
-        connection = sqlite3.connect(
-            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; no fsync/commit
         _ensure_schema(connection)
     except sqlite3.DatabaseError as error:
+        connection.close()
         raise LedgerError(
             f"The usage ledger {path} cannot be used ({error}). Move it aside to start "
             "a new one; nothing else depends on it."
