@@ -153,7 +153,7 @@ class SQLiteLedger(Ledger):
                     if time.monotonic() - last_prune >= self.prune_interval:
                         self._prune(connection)
                         last_prune = time.monotonic()
-                except (sqlite3.Error, OSError, LedgerError) as error:
+                except Exception as error:  # the writer must outlive any one batch
                     self.dropped += len(batch)
                     log.warning(
                         "cherry_nb: %d usage record(s) could not be written to %s: %s",
