@@ -1,7 +1,8 @@
 """cherry_nb: custom AI providers, a key check, and an OpenAI/Anthropic gateway for Jupyter.
 
 In a notebook: ``%load_ext cherry_nb``, then ``%%chat`` cells, ``%chat setup`` for
-the provider manager and ``%chat server start`` for the gateway. From code, the
+the provider manager and ``%chat server start`` for the gateway; ``cherry_nb.usage()``
+reads what was spent where. From code, the
 names below. Functions are named apart from the subpackages (`cherry_nb.gateway`
 is the gateway's package, `cherry_nb.gateway_server()` this kernel's server).
 Heavy modules (Quart, Hypercorn, the widgets) load only when first used, so
@@ -64,6 +65,7 @@ __all__ = [
     "load_ipython_extension",
     "registry",
     "setup",
+    "usage",
 ]
 
 _LAZY = {
@@ -131,3 +133,35 @@ def check(provider_id: str, model: str | None = None) -> CheckResult:
     from .notebook.runtime import get_runtime
 
     return get_runtime().check(provider_id, model)
+
+
+def usage(
+    since: str | float | None = None,
+    until: str | float | None = None,
+    *,
+    by: str | None = None,
+    dataframe: bool | None = None,
+    **filters: Any,
+) -> Any:
+    """What the gateway and `%%chat` spent: the usage ledger's records, oldest first.
+
+    `since`/`until`: a duration ago ("30m", "1d", "2w"), an ISO date or Unix seconds
+    (default: everything kept, 90 days). `by="provider"|"model"|"key"`: totals per
+    group instead (requests, errors, tokens, median latency). Filters such as
+    `provider="my-openai"`, `model=...`, `key_name=...`, `status=200` narrow it down.
+    Returns a pandas DataFrame when pandas is installed (`dataframe=False`: a list).
+    """
+    from .ledger import UsageRecord, UsageSummary
+    from .ledger.report import time_range, to_frame, wants_frame
+    from .notebook.runtime import get_runtime
+
+    start, end = time_range(since, until)
+    ledger = get_runtime().recorder.ledger
+    if ledger is None:
+        raise ConfigError("This kernel's recorder keeps no usage ledger.")
+    if by is None:
+        rows: Any = ledger.query(start, end, filters)
+        kind: type = UsageRecord
+    else:
+        rows, kind = ledger.summarize(by, start, end, filters), UsageSummary
+    return to_frame(rows, kind) if wants_frame(dataframe) else rows

@@ -10,6 +10,7 @@
     │       └── AmbiguousModelError several enabled providers list it
     ├── WireFormatError             a request or response breaks its wire format
     ├── RequestError                the gateway refuses a client's request (auth, routing)
+    ├── LedgerError                 the usage ledger cannot be read, or a usage query is invalid
     └── ProviderError               talking to an upstream failed
         ├── AuthenticationError     401/403: the key is wrong, revoked or missing
         ├── NotFoundError           404 on the route (wrong address)
@@ -121,6 +122,10 @@ class WireFormatError(CherryError, ValueError):
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class LedgerError(CherryError):
+    """The usage ledger cannot be opened or read, or a usage query is malformed."""
 
 
 class RequestError(CherryError):

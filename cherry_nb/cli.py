@@ -78,6 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("provider_id")
     check.add_argument("--model", "-m")
 
+    keys = command("keys", "named gateway keys, one per client: add, list, revoke")
+    ksub = keys.add_subparsers(dest="action", metavar="ACTION")
+    key_add = ksub.add_parser(
+        "add", help="issue a key for a client and print it (once)", parents=[common]
+    )
+    key_add.add_argument("name", help="who will use it, e.g. claude-code")
+    ksub.add_parser("list", help="list the named keys, masked", parents=[common])
+    key_revoke = ksub.add_parser("revoke", help="remove a named key", parents=[common])
+    key_revoke.add_argument("name")
+
+    usage = command("usage", "requests, errors, tokens and latency from the usage ledger")
+    usage.add_argument(
+        "--since", default="1d", help="a duration ago (30m, 12h, 1d, 2w) or a date (default: 1d)"
+    )
+    usage.add_argument("--until", help="same forms as --since (default: now)")
+    usage.add_argument(
+        "--by", choices=("provider", "model", "key"), help="group the totals (default: provider)"
+    )
+    usage.add_argument(
+        "--json", action="store_true", help="print the records (with --by: the totals) as JSON"
+    )
+    usage.add_argument("--provider", help="only this provider id")
+    usage.add_argument("--model", help="only this model")
+    usage.add_argument("--key", dest="key_name", help="only this gateway key's name")
+
     sim = command("simulator", "run the offline upstream simulator")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
@@ -126,6 +151,10 @@ def _dispatch(args: argparse.Namespace, config_path: Path | None) -> int:
         return _models(registry, args)
     if args.command == "check":
         return _check(registry, args)
+    if args.command == "keys":
+        return _keys(registry, args)
+    if args.command == "usage":
+        return _usage(registry, args)
     raise AssertionError(args.command)
 
 
@@ -232,6 +261,65 @@ def _check(registry: Any, args: argparse.Namespace) -> int:
     result = asyncio.run(check(provider, args.model))
     print(str(result), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
+
+
+def _keys(registry: Any, args: argparse.Namespace) -> int:
+    from ._secrets import mask_key
+
+    if args.action == "add":
+        key = registry.add_gateway_key(args.name)
+        print(key)
+        print(
+            f"Issued gateway key {args.name!r}, saved in {registry.path}. This is the only "
+            "time it is shown: give it to that client now. Its usage is attributed to "
+            f"{args.name!r}; `cherry-nb keys revoke {args.name}` withdraws it.",
+            file=sys.stderr,
+        )
+        return 0
+    if args.action == "revoke":
+        registry.revoke_gateway_key(args.name)
+        print(f"Revoked gateway key {args.name!r}: requests with it are refused from now on.")
+        return 0
+    keys = registry.config.server.keys
+    if not keys:
+        print(f"No named gateway keys in {registry.path}. Add one with `cherry-nb keys add NAME`.")
+        return 0
+    rows = [("NAME", "KEY", "CREATED")]
+    rows += [(k.name, mask_key(k.key), k.created or "-") for k in keys]
+    width = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, masked, created in rows:
+        print(f"{name.ljust(width[0])}  {masked.ljust(width[1])}  {created}")
+    return 0
+
+
+def _usage(registry: Any, args: argparse.Namespace) -> int:
+    from .ledger.report import as_dicts, time_range, usage_table
+    from .ledger.sqlite import SQLiteLedger, ledger_path
+
+    filters = {
+        name: value
+        for name in ("provider", "model", "key_name")
+        if (value := getattr(args, name)) is not None
+    }
+    since, until = time_range(args.since, args.until)
+    ledger = SQLiteLedger(ledger_path(registry.path))
+    if args.json:
+        rows = (
+            ledger.summarize(args.by, since, until, filters)
+            if args.by
+            else ledger.query(since, until, filters)
+        )
+        json.dump(as_dicts(rows), sys.stdout, indent=2)
+        print()
+        return 0
+    by = args.by or "provider"
+    totals = ledger.summarize(by, since, until, filters)
+    if not totals:
+        where = "" if ledger.path.exists() else f" ({ledger.path} does not exist yet)"
+        print(f"No requests recorded since {args.since}{where}.")
+        return 0
+    print(usage_table(totals, by))
+    return 0
 
 
 def _simulator(args: argparse.Namespace) -> int:

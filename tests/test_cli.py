@@ -174,3 +174,117 @@ def test_hand_written_addresses_are_read_at_use_and_shown(capsys, upstream, _iso
     assert code == 0 and "sim-chat" in out
     code, out, err = run(capsys, "check", "broken")
     assert code != 0 and "Add http:// or https://" in out + err and "Traceback" not in out + err
+
+
+# ---- named gateway keys ------------------------------------------------------------------
+
+
+def test_keys_add_list_revoke(capsys, _isolated_config):
+    code, out, err = run(capsys, "keys", "add", "claude-code")
+    key = out.strip()
+    assert code == 0 and key.startswith("cs-sk-") and len(key) - len("cs-sk-") >= 32
+    assert "only time it is shown" in err and key not in err
+    code, out, _ = run(capsys, "keys", "add", "teammate")
+    other = out.strip()
+    assert other != key
+    saved = json.loads(_isolated_config.read_text())["server"]["keys"]
+    assert [(k["name"], k["key"]) for k in saved] == [("claude-code", key), ("teammate", other)]
+    assert all(k["created"].endswith("+00:00") for k in saved)
+
+    code, out, _ = run(capsys, "keys", "list")
+    assert code == 0 and "claude-code" in out and "teammate" in out
+    assert key not in out and other not in out and f"cs-sk-…{key[-4:]}" in out
+    code, out, _ = run(capsys, "keys")  # no action: the list
+    assert "claude-code" in out
+
+    code, out, _ = run(capsys, "keys", "revoke", "claude-code")
+    assert code == 0 and "Revoked gateway key 'claude-code'" in out
+    saved = json.loads(_isolated_config.read_text())["server"]["keys"]
+    assert [k["name"] for k in saved] == ["teammate"]
+
+
+def test_keys_refuse_duplicates_unknown_names_and_bad_names(capsys):
+    run(capsys, "keys", "add", "script")
+    code, out, err = run(capsys, "keys", "add", "script")
+    assert code == 2 and out == "" and "named 'script' already exists" in err
+    assert "cherry-nb keys revoke script" in err
+    code, _, err = run(capsys, "keys", "revoke", "nobody")
+    assert code == 2 and "No gateway key named 'nobody' (named keys: script)" in err
+    code, _, err = run(capsys, "keys", "add", "two words")
+    assert code == 2 and "readable slug" in err
+    code, out, _ = run(capsys, "keys", "list")
+    assert out.count("script") == 1
+
+
+def test_keys_list_when_there_are_none(capsys):
+    code, out, _ = run(capsys, "keys", "list")
+    assert code == 0 and "No named gateway keys" in out and "cherry-nb keys add NAME" in out
+
+
+# ---- usage ---------------------------------------------------------------------------------
+
+
+def _seed_usage(config_file: Path) -> None:
+    import time
+
+    from cherry_nb.ledger.records import UsageRecord
+    from cherry_nb.ledger.sqlite import SQLiteLedger, ledger_path
+
+    now = time.time()
+    ledger = SQLiteLedger(ledger_path(config_file))
+    for when, key, provider, model, status, tokens, ms in (
+        (now - 3 * 86400, "old", "sim", "sim-chat", 200, 1000, 5.0),
+        (now - 60, "claude-code", "sim", "sim-chat", 200, 10, 100.0),
+        (now - 50, "claude-code", "sim", "sim-fast", 200, 20, 300.0),
+        (now - 40, "script", "gem", "gemini-2.5", 429, 0, 20.0),
+    ):
+        ledger.record(
+            UsageRecord(
+                when, "/v1/messages", "anthropic", key, provider, model, status,
+                input_tokens=tokens, output_tokens=tokens // 2, cached_tokens=tokens // 10,
+                duration_ms=ms, ttft_ms=ms / 2,
+            )
+        )  # fmt: skip
+    ledger.close()
+
+
+def test_usage_table_by_provider_model_and_key(capsys, _isolated_config):
+    code, out, _ = run(capsys, "usage")
+    assert code == 0 and "No requests recorded since 1d" in out and "does not exist yet" in out
+    _seed_usage(_isolated_config)
+    code, out, _ = run(capsys, "usage")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split() == [
+        "PROVIDER", "REQUESTS", "ERRORS", "INPUT", "OUTPUT", "CACHED", "P50", "MS", "P50",
+        "TTFT", "MS",
+    ]  # fmt: skip
+    assert lines[1].split() == ["sim", "2", "0", "30", "15", "3", "200", "100"]
+    assert lines[2].split() == ["gem", "1", "1", "0", "0", "0", "20", "10"]
+    assert lines[3].split()[:6] == ["total", "3", "1", "30", "15", "3"]
+    code, out, _ = run(capsys, "usage", "--since", "7d", "--by", "key")
+    assert "old" in out and "claude-code" in out and "script" in out
+    code, out, _ = run(capsys, "usage", "--by", "model", "--provider", "sim")
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["sim-chat", "sim-fast", "total"]
+
+
+def test_usage_json_records_and_totals(capsys, _isolated_config):
+    _seed_usage(_isolated_config)
+    code, out, _ = run(capsys, "usage", "--json")
+    records = json.loads(out)
+    assert code == 0 and len(records) == 3
+    required = {"time", "route", "provider", "model", "key_name", "status", "input_tokens",
+                "output_tokens", "cached_tokens", "ttft_ms", "duration_ms"}  # fmt: skip
+    assert all(required <= set(r) for r in records)
+    assert [r["key_name"] for r in records] == ["claude-code", "claude-code", "script"]
+    code, out, _ = run(capsys, "usage", "--json", "--key", "script")
+    assert [r["status"] for r in json.loads(out)] == [429]
+    code, out, _ = run(capsys, "usage", "--json", "--by", "key", "--since", "30d")
+    totals = {t["group"]: t for t in json.loads(out)}
+    assert totals["old"]["input_tokens"] == 1000 and totals["claude-code"]["requests"] == 2
+
+
+def test_usage_bad_since_is_a_diagnosis(capsys):
+    code, out, err = run(capsys, "usage", "--since", "yesterday")
+    assert code == 2 and out == ""
+    assert "Cannot read the time 'yesterday'" in err and "Traceback" not in err

@@ -134,6 +134,7 @@ class GatewayKey(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     key: str = Field(min_length=1, repr=False)
+    created: str | None = Field(default=None, description="When it was issued (ISO 8601, UTC).")
 
 
 class ModelGroup(BaseModel):

@@ -13,18 +13,29 @@ reading it sees either the old or the new config, never half of a change.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from .._exceptions import ConfigError, UnknownProviderError
-from .ids import is_reserved_id
+from .._secrets import register_secret
+from .ids import PROVIDER_ID_RE, is_reserved_id
 from .kinds import get_kind
-from .models import Config, ModelEntry, Provider, ProviderType, ServerSettings, split_model_ref
+from .models import (
+    Config,
+    GatewayKey,
+    ModelEntry,
+    Provider,
+    ProviderType,
+    ServerSettings,
+    split_model_ref,
+)
 from .presets import get_preset
 from .store import config_path, describe_errors, load_config, provider_to_dict, save_config
 from .urls import PLACEHOLDER_RESOURCE, normalize_base_url
@@ -33,6 +44,7 @@ T = TypeVar("T")
 ModelSpec = str | Mapping[str, Any] | ModelEntry
 
 EXPORT_VERSION = 1
+GATEWAY_KEY_PREFIX = "cs-sk-"
 MAX_SLUG_LENGTH = 56  # leaves room for a -NN suffix within the 64-character limit
 # Header names that carry credentials: never exported.
 _SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|passw|session", re.IGNORECASE)
@@ -322,6 +334,44 @@ class ProviderRegistry:
 
         self._mutate(change)
         return self._config.server.model_copy(deep=True)
+
+    def add_gateway_key(self, name: str) -> str:
+        """Issue a named gateway key (`cs-sk-` + 48 random hex digits), save it and
+        return it: the only time the whole key is handed out."""
+        name = name.strip() if isinstance(name, str) else name
+        if not isinstance(name, str) or not PROVIDER_ID_RE.match(name):
+            raise ConfigError(
+                f"A gateway key's name is a readable slug of letters, digits, '.', '_' or '-' "
+                f"(at most 64 characters), such as claude-code; not {name!r}."
+            )
+        key = GATEWAY_KEY_PREFIX + secrets.token_hex(24)
+        register_secret(key)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+
+        def change(data: dict[str, Any]) -> None:
+            keys = data["server"]["keys"]
+            if any(k["name"] == name for k in keys):
+                raise ConfigError(
+                    f"A gateway key named {name!r} already exists. Revoke it first "
+                    f"(cherry-nb keys revoke {name}) or choose another name."
+                )
+            keys.append({"name": name, "key": key, "created": created})
+
+        self._mutate(change)
+        return key
+
+    def revoke_gateway_key(self, name: str) -> GatewayKey:
+        """Remove a named gateway key; clients using it are refused from then on."""
+
+        def change(data: dict[str, Any]) -> GatewayKey:
+            keys = data["server"]["keys"]
+            for index, entry in enumerate(keys):
+                if entry["name"] == name:
+                    return GatewayKey.model_validate(keys.pop(index))
+            names = ", ".join(k["name"] for k in keys) or "none"
+            raise ConfigError(f"No gateway key named {name!r} (named keys: {names}).")
+
+        return self._mutate(change)
 
     # ---- sharing ------------------------------------------------------------------------
 

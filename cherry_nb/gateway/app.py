@@ -7,6 +7,7 @@ request without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -22,6 +23,7 @@ from .._version import __version__
 from ..config.kinds import PROVIDER_TYPES
 from ..config.models import Config
 from ..config.registry import ProviderRegistry
+from ..ledger.recorder import Recorder
 from ..wire import anthropic as wire_anthropic
 from . import schemas
 from .auth import authenticate
@@ -52,11 +54,14 @@ def create_app(
     reload_config: bool = False,
     cors_origins: tuple[str, ...] | list[str] = (),
     max_body_bytes: int | None = None,
+    recorder: Recorder | None = None,
 ) -> Quart:
     """The gateway app over `registry`, accepting `api_key` from clients.
 
     Body limit, CORS origins and upstream timeout come from the config's
-    `server` section unless given.
+    `server` section unless given. Usage goes to `recorder`, by default one of the
+    app's own over the ledger beside the config file (closed, so flushed, when the
+    app stops serving) and this process's metrics.
     """
     settings = registry.config.server
     app = Quart("cherry_nb.gateway")
@@ -67,6 +72,7 @@ def create_app(
         tuple(cors_origins or settings.cors_origins),
         settings.upstream_read_timeout,
         max_body_bytes or settings.max_body_bytes,
+        recorder=recorder or Recorder.open(registry.path),
     )
     app.extensions["cherry_nb"] = state
     app.config["MAX_CONTENT_LENGTH"] = state.max_body_bytes
@@ -79,6 +85,8 @@ def create_app(
     @app.after_serving
     async def _close_pool() -> None:
         await state.aclose()
+        if recorder is None:  # the app's own: flush its ledger (a thread join: off the loop)
+            await asyncio.to_thread(state.recorder.close)
 
     @app.before_request
     async def _gate() -> Response | None:
@@ -142,6 +150,7 @@ def create_app(
                 "messages": "POST /v1/messages",
                 "count_tokens": "POST /v1/messages/count_tokens",
                 "provider_messages": "POST /{provider-id}/v1/messages",
+                "metrics": "GET /metrics",
             },
         }
 
@@ -156,6 +165,15 @@ def create_app(
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         return list_models(state.config(), request.args)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from ..ledger.metrics import CONTENT_TYPE
+
+        usage_metrics = state.recorder.metrics
+        if usage_metrics is None:
+            raise RequestError("This gateway keeps no metrics.", status=404)
+        return Response(usage_metrics.render(), status=200, content_type=CONTENT_TYPE)
 
     @app.post("/v1/messages/count_tokens")
     async def count_tokens() -> Response:

@@ -64,7 +64,11 @@ def serve(
         return 0
     from hypercorn.run import run
 
-    # Worker processes are spawned and build their app from the environment.
+    from ..ledger.metrics import prepare_multiprocess
+
+    # Worker processes are spawned and build their app from the environment; their
+    # metrics meet in one PROMETHEUS_MULTIPROC_DIR, so any worker's /metrics sums all.
+    prepare_multiprocess()
     os.environ["CHERRY_NB_CONFIG"] = str(registry.path)
     os.environ[KEY_ENV] = key
     config = hypercorn_config(sock, workers=workers)

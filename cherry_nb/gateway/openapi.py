@@ -516,6 +516,25 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/metrics": {
+            "get": {
+                "tags": ["Service"],
+                "operationId": "metrics",
+                "summary": "Usage metrics (Prometheus)",
+                "description": "Requests, errors, tokens (input, output, cached, reasoning), "
+                "duration and time-to-first-token histograms by provider, model, route and "
+                "status class, in Prometheus' text format. Under `--workers N`, the sum "
+                "over every worker.",
+                "security": _SECURITY,
+                "responses": {
+                    "200": {
+                        "description": "The metrics, in Prometheus' text exposition format.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors("OpenAI", (401, 403, 404, 500)),
+                },
+            }
+        },
         "/v1/models": {
             "get": {
                 "tags": ["Models"],

@@ -24,6 +24,7 @@ from quart import Quart
 from .._exceptions import ConfigError
 from .._secrets import mask_key, register_secret
 from ..config.registry import ProviderRegistry
+from ..ledger.recorder import Recorder
 from .app import create_app, gateway_state
 from .state import GatewayState
 
@@ -211,6 +212,11 @@ class GatewayServer:
             loop.call_soon_threadsafe(stop.set)
             thread.join(timeout)
         self._thread = None
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """Where the running (or last run) app records usage; None before the first start."""
+        return gateway_state(self._app).recorder if self._app is not None else None
 
     def status(self) -> GatewayStatus:
         if not self.running or self._app is None:

@@ -11,6 +11,7 @@ import httpx
 
 from ..config.models import Config
 from ..config.registry import ProviderRegistry
+from ..ledger.recorder import Recorder
 from ..providers.pool import AdapterPool
 
 
@@ -28,6 +29,8 @@ class GatewayState:
     # with its protocol's error event instead of cutting it; `ended` are those told to.
     streams: set[asyncio.Task[Any]] = field(default_factory=set)
     ended: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Where each finished request's UsageRecord goes (ledger, /metrics, the panel).
+    recorder: Recorder = field(default_factory=Recorder)
     _pool: AdapterPool | None = None
 
     @property

@@ -19,8 +19,9 @@ from .._exceptions import CherryError
 from ..config.models import Provider
 from ..key_check import diagnose_failure
 from ..wire.accumulate import ResponseAccumulator
-from ..wire.neutral import ChatRequest, TextDelta, Usage
+from ..wire.neutral import ChatRequest, ReasoningDelta, TextDelta, Usage
 from .runtime import Runtime
+from .turn_usage import turn_record
 
 _DONE = object()
 POLL = 0.05  # seconds: how often the main thread wakes to render and notice Ctrl-C
@@ -82,7 +83,8 @@ def run_streams(
 ) -> list[Outcome]:
     """Stream several requests at once (a comparison); one queue, tagged by job."""
     events: queue.Queue[tuple[int, Any]] = queue.Queue()
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
+    first_token: list[float | None] = [None] * len(jobs)  # seconds from the start
 
     async def produce(index: int, provider: Provider, request: ChatRequest) -> None:
         try:
@@ -111,6 +113,8 @@ def run_streams(
             errors[index] = item
         else:
             accumulators[index].add(item)
+            if first_token[index] is None and isinstance(item, TextDelta | ReasoningDelta):
+                first_token[index] = time.monotonic() - started
             if isinstance(item, TextDelta):
                 on_text(index, item.text)
         return False
@@ -132,7 +136,7 @@ def run_streams(
             future.cancel()
         _wait_for_done(events, running, take)
     now = time.monotonic() - started
-    return [
+    outcomes = [
         Outcome(
             acc.text,
             acc.usage,
@@ -142,6 +146,20 @@ def run_streams(
         )
         for i, acc in enumerate(accumulators)
     ]
+    for (provider, request), outcome, ttft in zip(jobs, outcomes, first_token, strict=True):
+        runtime.recorder.record(
+            turn_record(
+                provider,
+                request,
+                started=started_at,
+                seconds=outcome.seconds,
+                ttft=ttft,
+                usage=outcome.usage,
+                interrupted=outcome.interrupted,
+                error=outcome.error,
+            )
+        )
+    return outcomes
 
 
 def _wait_for_done(

@@ -23,6 +23,7 @@ from .detect import LocalServer, detect_local_servers
 
 if TYPE_CHECKING:  # Quart and Hypercorn load when the gateway is first used
     from ..gateway.server import GatewayServer
+    from ..ledger.recorder import Recorder
 
 T = TypeVar("T")
 SIMULATOR_ID = "simulator"
@@ -66,6 +67,7 @@ class Runtime:
         self._pool: AdapterPool | None = None
         self._gateway: GatewayServer | None = None
         self._simulator: Any = None
+        self._recorder: Recorder | None = None
 
     # -- async plumbing --------------------------------------------------------
 
@@ -83,9 +85,13 @@ class Runtime:
         return self.background.submit(coro)
 
     def close(self) -> None:
-        """Stop the gateway and the simulator, close pooled clients, stop the loop."""
+        """Stop the gateway and the simulator, close pooled clients, stop the loop,
+        flush the usage ledger."""
         if self._gateway is not None:
             self._gateway.stop()
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
         if self._simulator is not None:
             self._simulator.stop()
             self._simulator = None
@@ -93,6 +99,15 @@ class Runtime:
             self.run(self._pool.aclose(), timeout=5)
             self._pool = None
         self.background.close()
+
+    @property
+    def recorder(self) -> Recorder:
+        """Where this kernel's usage goes: the ledger beside the config file, and metrics."""
+        if self._recorder is None:
+            from ..ledger.recorder import Recorder
+
+            self._recorder = Recorder.open(self.registry.path)
+        return self._recorder
 
     # -- provider operations for magics and widgets --------------------------------
 

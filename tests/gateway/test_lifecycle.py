@@ -9,6 +9,7 @@ import sys
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cherry_nb._exceptions import ConfigError
 from cherry_nb.config.registry import ProviderRegistry
@@ -114,6 +115,12 @@ def test_cli_serve_with_workers(tmp_path):
             assert health.json()["status"] == "ok"
         models = httpx.get(f"{url}/v1/models", headers={"x-api-key": "cs-sk-workers-test"})
         assert models.status_code == 200
+        # Metrics in prometheus_client's multi-process mode: whichever worker answers.
+        metrics = httpx.get(f"{url}/metrics", headers={"x-api-key": "cs-sk-workers-test"})
+        assert metrics.status_code == 200 and metrics.headers["content-type"].startswith(
+            "text/plain"
+        )
+        list(text_string_to_metric_families(metrics.text))  # parses
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)

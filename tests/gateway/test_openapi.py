@@ -25,6 +25,7 @@ ROUTES = {
     "/api-docs": {"get"},
     "/api-docs.json": {"get"},
     "/v1/models": {"get"},
+    "/metrics": {"get"},
     "/v1/chat/completions": {"post"},
     "/v1/messages": {"post"},
     "/v1/messages/count_tokens": {"post"},

@@ -5,22 +5,27 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cherry_nb._exceptions import UpstreamError
 from cherry_nb.config.models import Provider
+from cherry_nb.ledger.recorder import Recorder
+from cherry_nb.ledger.sqlite import SQLiteLedger
 from cherry_nb.notebook.chat import run_streams
 from cherry_nb.notebook.runtime import BackgroundLoop
 from cherry_nb.wire.neutral import ChatRequest, Message, Text, TextDelta
 
 
 class FakeRuntime:
-    """What run_streams uses of a Runtime: `submit` and `pool.adapter(p).stream(r)`."""
+    """What run_streams uses of a Runtime: `submit`, `pool.adapter(p).stream(r)` and
+    `recorder` (a real one, over a ledger in the test's directory)."""
 
-    def __init__(self, streams: dict[str, Any]) -> None:
+    def __init__(self, streams: dict[str, Any], ledger_file: Path) -> None:
         self.background = BackgroundLoop(name="test-chat-loop")
+        self.recorder = Recorder(SQLiteLedger(ledger_file))
         self.futures: list[concurrent.futures.Future[Any]] = []
         self._streams = streams
         self.pool = self
@@ -38,16 +43,17 @@ class FakeRuntime:
 
 
 @pytest.fixture
-def make_runtime() -> Iterator[Any]:
+def make_runtime(tmp_path: Path) -> Iterator[Any]:
     runtimes: list[FakeRuntime] = []
 
     def make(streams: dict[str, Any]) -> FakeRuntime:
-        runtimes.append(FakeRuntime(streams))
+        runtimes.append(FakeRuntime(streams, tmp_path / f"usage-{len(runtimes)}.sqlite"))
         return runtimes[-1]
 
     yield make
     for runtime in runtimes:
         runtime.background.close()
+        runtime.recorder.close()
 
 
 def _job(model: str) -> tuple[Provider, ChatRequest]:
@@ -85,6 +91,11 @@ def test_interrupt_keeps_a_failed_columns_error(make_runtime):
     assert cut.interrupted and cut.text == "partial" and cut.error is None
     assert cut.seconds >= failed.seconds
     assert all(future.done() for future in runtime.futures)  # cancelled and cleaned up
+    assert runtime.recorder.ledger is not None
+    bad, slow = sorted(runtime.recorder.ledger.query(), key=lambda r: r.provider or "")
+    assert (bad.status, bad.error_category) == (500, "upstream_error")
+    assert (slow.status, slow.error_category) == (499, "interrupted")
+    assert slow.ttft_ms is not None and slow.ttft_ms <= slow.duration_ms
 
 
 def test_outcomes_without_interrupt(make_runtime):
@@ -97,3 +108,8 @@ def test_outcomes_without_interrupt(make_runtime):
     )
     assert isinstance(failed.error, UpstreamError) and not failed.interrupted
     assert good.text == "all of it" and good.error is None and not good.interrupted
+    assert runtime.recorder.ledger is not None
+    records = {r.model: r for r in runtime.recorder.ledger.query()}
+    assert records["good"].status == 200 and records["good"].error_category is None
+    assert records["good"].route == "%%chat" and records["good"].client_format == "notebook"
+    assert records["bad"].status == 500 and records["bad"].ttft_ms is None

@@ -209,3 +209,24 @@ def test_model_refs_resolve_by_the_gateways_rules(nb_config, upstream):
     assert upstream.requests[-1].path == "/v1/chat/completions"
     near_miss = plain(nb.cells[5])
     assert "Did you mean" in near_miss and "ant:sim-fast" in near_miss
+
+
+def test_turns_land_in_the_usage_ledger(nb_config):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%%chat\nhello ledger",
+        "import cherry_nb\nframe = cherry_nb.usage()\n"
+        "row = frame.iloc[-1]\n"
+        "print(type(frame).__name__, len(frame), row['client_format'], row['route'],"
+        " row['provider'], row['model'], row['status'],"
+        " row['output_tokens'] == _chat.usage.output_tokens)",
+        "print([(s.group, s.requests) for s in cherry_nb.usage(by='model', dataframe=False)])",
+    )
+    assert plain(nb.cells[2]).split() == [
+        "DataFrame", "1", "notebook", "%%chat", "sim", "sim-chat", "200", "True"
+    ]  # fmt: skip
+    assert plain(nb.cells[3]).strip() == "[('sim-chat', 1)]"
+    from cherry_nb.ledger.sqlite import SQLiteLedger, ledger_path
+
+    (record,) = SQLiteLedger(ledger_path(nb_config)).query()
+    assert record.stream and record.input_tokens > 0 and record.key_name is None

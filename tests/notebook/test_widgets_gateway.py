@@ -277,3 +277,47 @@ def test_a_key_is_generated_when_none_is_configured(tmp_path: Path) -> None:
     finally:
         widget.close()
         rt.close()
+
+
+# ---- live usage ---------------------------------------------------------------------------
+
+
+def test_usage_html_lists_providers_busiest_first() -> None:
+    from cherry_nb.ledger.recorder import LiveTotals
+    from cherry_nb.notebook.widgets.usage_chart import NO_USAGE, sparkline_svg, usage_html
+
+    assert NO_USAGE in usage_html({}, [])
+    page = usage_html(
+        {
+            "quiet<b>": LiveTotals(requests=1, duration_ms=40),
+            "busy": LiveTotals(requests=3, errors=1, input_tokens=1200, duration_ms=300),
+        },
+        [0, 2, 1],
+    )
+    assert page.index("busy") < page.index("quiet&lt;b&gt;")  # escaped, and busiest first
+    assert ">1,200<" in page and ">100<" in page  # tokens; mean latency 300/3
+    assert "<svg" in page and "polyline" in page
+    assert sparkline_svg([5]) == ""  # one point is not a line
+
+
+def test_the_panel_shows_live_usage_per_provider(runtime: Runtime, panel: GatewayPanel) -> None:
+    from cherry_nb.ledger.records import UsageRecord
+
+    panel.port.value = 0
+    panel.start_button.click()
+    recorder = runtime.gateway.recorder
+    assert recorder is not None
+    assert "No requests recorded" in panel.usage.view.value
+    for status in (200, 200, 502):
+        recorder.record(
+            UsageRecord(
+                time.time(), "/v1/messages", "anthropic", None, "sim", "sim-chat", status,
+                input_tokens=7, output_tokens=3, duration_ms=90,
+            )
+        )  # fmt: skip
+    # the background refresh redraws it without anyone pressing Refresh
+    assert wait_for(lambda: ">sim<" in panel.usage.view.value), panel.usage.view.value
+    page = panel.usage.view.value
+    assert ">3<" in page and ">21<" in page and ">90<" in page  # requests, input tokens, ms
+    assert wait_for(lambda: len(panel.usage.history) >= 2)
+    assert "<svg" in panel.usage.view.value

@@ -5,8 +5,9 @@ read it from the CHERRY_NB_GATEWAY_KEY environment variable, and "Copy key"
 sends it to the browser once, as a Javascript output that writes the clipboard
 and is cleared at once, so it is not saved with the notebook.
 
-While the gateway runs, a small daemon thread refreshes the request count every
-couple of seconds; it stops when the gateway stops or the panel is closed.
+While the gateway runs, a small daemon thread refreshes the request count and the
+live usage per provider (`usage_chart.py`) every couple of seconds; it stops when the
+gateway stops or the panel is closed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ...config.models import Config
 from ...gateway.server import GatewayStatus
 from ..runtime import Runtime, get_runtime
 from ._common import MUTED_COLOUR, OK_COLOUR, close_tree, error_text, status_html
+from .usage_chart import UsageChart
 
 log = logging.getLogger("cherry_nb.notebook")
 
@@ -184,6 +186,7 @@ class GatewayPanel(w.VBox):
         self.copy_button = w.Button(description="Copy key", icon="copy")
         self.requests = w.Label()
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.usage = UsageChart()
         self.message = w.HTML()
         self.snippet_views = {title: w.HTML() for title in SNIPPET_TITLES}
         self.snippet_tab = w.Tab(
@@ -200,6 +203,7 @@ class GatewayPanel(w.VBox):
                 w.HBox([self.port, self.start_button, self.stop_button]),
                 self.light,
                 w.HBox([self.requests, self.refresh_button]),
+                self.usage.view,
                 w.HBox([self.key, self.copy_button]),
                 w.HTML(f'<div style="color:{MUTED_COLOUR}">{KEY_HELP}</div>'),
                 self.message,
@@ -229,6 +233,8 @@ class GatewayPanel(w.VBox):
             proxied = public_url(port, self._environ) if port else None
             self.light.value = status_line_html(status, proxied)
             self.requests.value = requests_text(status)
+            recorder = self.gateway.recorder
+            self.usage.update(recorder.live() if recorder is not None else {})
             self.start_button.disabled = status.running
             self.stop_button.disabled = not status.running
             configured = self.runtime.registry.config.server.api_key

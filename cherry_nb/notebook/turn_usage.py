@@ -1,0 +1,49 @@
+"""A `%%chat` turn as a UsageRecord, so notebook use shows in the same ledger as the gateway's."""
+
+from __future__ import annotations
+
+from .._exceptions import CherryError, ProviderError
+from ..config.models import Provider
+from ..diagnosis import diagnose
+from ..ledger.records import UsageRecord
+from ..wire.neutral import ChatRequest, Usage
+
+ROUTE = "%%chat"
+INTERRUPTED = 499  # nginx's "client closed request": the user stopped the cell
+
+
+def turn_record(
+    provider: Provider,
+    request: ChatRequest,
+    *,
+    started: float,
+    seconds: float,
+    ttft: float | None,
+    usage: Usage | None,
+    interrupted: bool,
+    error: CherryError | None,
+) -> UsageRecord:
+    """One turn's record; `started` is Unix seconds, `seconds`/`ttft` from the start."""
+    status, category = 200, None
+    if error is not None:
+        status = error.status if isinstance(error, ProviderError) and error.status else 502
+        category = diagnose(error, provider)[0].value
+    elif interrupted:
+        status, category = INTERRUPTED, "interrupted"
+    return UsageRecord(
+        time=started,
+        route=ROUTE,
+        client_format="notebook",
+        key_name=None,
+        provider=provider.id,
+        model=request.model,
+        status=status,
+        error_category=category,
+        input_tokens=usage.input_tokens if usage else 0,
+        output_tokens=usage.output_tokens if usage else 0,
+        cached_tokens=(usage.cache_read_tokens or 0) if usage else 0,
+        reasoning_tokens=(usage.reasoning_tokens or 0) if usage else 0,
+        ttft_ms=None if ttft is None else ttft * 1000,
+        duration_ms=seconds * 1000,
+        stream=bool(request.stream),
+    )
