@@ -141,8 +141,54 @@ def parse_messages(body: dict[str, Any], *, count_only: bool = False) -> Convers
             conv.forced_tool = choice["name"]
     if not count_only:
         conv.max_tokens = body["max_tokens"]
+        _check_thinking(body)
+    _output_format(body.get("output_config"), conv)
     conv.stream = body.get("stream") is True
     return conv
+
+
+def _check_thinking(body: dict[str, Any]) -> None:
+    """The rules Anthropic enforces on extended thinking."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return
+    budget = thinking.get("budget_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        raise InvalidRequestError("thinking.enabled.budget_tokens: Field required")
+    if budget < 1024:
+        raise InvalidRequestError(
+            "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+        )
+    if body["max_tokens"] <= budget:
+        raise InvalidRequestError(
+            "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+            "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+            "#max-tokens-and-context-window-size"
+        )
+    if body.get("temperature", 1) != 1:
+        raise InvalidRequestError(
+            "`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+            "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+        )
+    if "top_k" in body:
+        raise InvalidRequestError("`top_k` cannot be set when thinking is enabled.")
+
+
+def _output_format(config: Any, conv: Conversation) -> None:
+    """`output_config.format`: JSON fitting a schema (the only type there is)."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise InvalidRequestError("output_config: Input should be a valid dictionary")
+    fmt = config.get("format")
+    if fmt is None:
+        return
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        raise InvalidRequestError("output_config.format.type: Input should be 'json_schema'")
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        raise InvalidRequestError("output_config.format.schema: Field required")
+    conv.output, conv.output_schema = "json_schema", schema
 
 
 # -- replies ------------------------------------------------------------------
@@ -156,11 +202,12 @@ def _content(plan: Plan, tool_id: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": plan.text}]
 
 
-def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def _usage(plan: Plan, output_tokens: int) -> dict[str, Any]:
+    """Anthropic's input_tokens leave out the tokens read from the cache."""
     return {
-        "input_tokens": input_tokens,
+        "input_tokens": plan.input_tokens - plan.cached_tokens,
         "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_read_input_tokens": plan.cached_tokens,
         "output_tokens": output_tokens,
         "service_tier": "standard",
     }
@@ -177,7 +224,7 @@ def message(plan: Plan, *, mid: str, tool_id: str, model_name: str) -> bytes:
             "content": _content(plan, tool_id),
             "stop_reason": _STOP[plan.finish],
             "stop_sequence": None,
-            "usage": _usage(plan.input_tokens, plan.output_tokens),
+            "usage": _usage(plan, plan.output_tokens),
         }
     ).encode()
 
@@ -200,7 +247,7 @@ def message_events(
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": _usage(plan.input_tokens, 1),
+            "usage": _usage(plan, 1),
         },
     }
     events = [_event("message_start", dumps(start)), _event("ping", '{"type": "ping"}')]
@@ -222,12 +269,7 @@ def message_events(
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": _STOP[plan.finish], "stop_sequence": None},
-        "usage": {
-            "input_tokens": plan.input_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "output_tokens": plan.output_tokens,
-        },
+        "usage": {k: v for k, v in _usage(plan, plan.output_tokens).items() if k != "service_tier"},
     }
     events.append(_event("message_delta", dumps(delta)))
     events.append(_event("message_stop", '{"type":"message_stop"}'))

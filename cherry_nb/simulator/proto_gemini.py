@@ -159,19 +159,43 @@ def parse_generate(body: dict[str, Any], model_name: str) -> Conversation:
         limit = _get(generation, "maxOutputTokens", "max_output_tokens")
         if isinstance(limit, int) and not isinstance(limit, bool):
             conv.max_tokens = limit
+        _response_format(generation, conv)
+        count = _get(generation, "candidateCount", "candidate_count")
+        if isinstance(count, int) and not isinstance(count, bool) and count > 1:
+            conv.choices = count
     return conv
+
+
+def _response_format(generation: dict[str, Any], conv: Conversation) -> None:
+    """responseMimeType application/json, shaped by responseJsonSchema (JSON Schema) or
+    responseSchema (the OpenAPI subset, type names in capitals)."""
+    mime = _get(generation, "responseMimeType", "response_mime_type")
+    schema = _get(generation, "responseJsonSchema", "response_json_schema")
+    if schema is None:
+        schema = _get(generation, "responseSchema", "response_schema")
+    if schema is not None and mime != "application/json":
+        raise InvalidRequestError(
+            "* GenerationConfig.response_schema: response_mime_type must be one of "
+            "['application/json', 'text/x.enum'] when response_schema is set.\n"
+        )
+    if mime == "application/json":
+        conv.output = "json_schema" if isinstance(schema, dict) else "json_object"
+        conv.output_schema = schema if isinstance(schema, dict) else None
 
 
 # -- replies ------------------------------------------------------------------
 
 
 def _usage(plan: Plan) -> dict[str, Any]:
-    return {
+    usage: dict[str, Any] = {
         "promptTokenCount": plan.input_tokens,
         "candidatesTokenCount": plan.output_tokens,
         "totalTokenCount": plan.input_tokens + plan.output_tokens,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": plan.input_tokens}],
     }
+    if plan.cached_tokens:
+        usage["cachedContentTokenCount"] = plan.cached_tokens
+    return usage
 
 
 def _parts(plan: Plan) -> list[dict[str, Any]]:
@@ -180,16 +204,20 @@ def _parts(plan: Plan) -> list[dict[str, Any]]:
     return [{"text": plan.text}]
 
 
-def _final(plan: Plan, parts: list[dict[str, Any]], rid: str, model_name: str) -> str:
-    """The response that ends a reply, holding `parts`: with the finish reason and usage."""
+def _final(
+    plan: Plan, parts: list[dict[str, Any]], rid: str, model_name: str, candidates: int = 1
+) -> str:
+    """The response that ends a reply, holding `parts` (in each of `candidates`
+    identical candidates): with the finish reason and usage."""
     return dumps(
         {
             "candidates": [
                 {
                     "content": {"parts": parts, "role": "model"},
                     "finishReason": _FINISH[plan.finish],
-                    "index": 0,
+                    "index": i,
                 }
+                for i in range(candidates)
             ],
             "usageMetadata": _usage(plan),
             "modelVersion": model_name,
@@ -198,9 +226,9 @@ def _final(plan: Plan, parts: list[dict[str, Any]], rid: str, model_name: str) -
     )
 
 
-def generate_response(plan: Plan, *, rid: str, model_name: str) -> bytes:
-    """A non-streamed `GenerateContentResponse`."""
-    return _final(plan, _parts(plan), rid, model_name).encode()
+def generate_response(plan: Plan, *, rid: str, model_name: str, candidates: int = 1) -> bytes:
+    """A non-streamed `GenerateContentResponse` (`candidateCount` candidates)."""
+    return _final(plan, _parts(plan), rid, model_name, candidates).encode()
 
 
 def generate_events(plan: Plan, *, rid: str, model_name: str, sse: bool) -> tuple[list[bytes], int]:
