@@ -541,3 +541,15 @@ def test_readers_list_known_fields_they_do_not_carry() -> None:
     body = gemini_body(responseModalities=["TEXT"])
     body["safetySettings"] = []
     assert gemini.parse_request(body, model="m").dropped == ["safetySettings", "responseModalities"]
+
+
+def test_openai_legacy_functions_read_as_tools() -> None:
+    fn = {"name": "get", "parameters": {"type": "object"}}
+    parsed = openai.parse_request(openai_body(functions=[fn], function_call={"name": "get"}))
+    assert parsed.tools == [Tool("get", "", {"type": "object"})]
+    assert parsed.tool_choice == ToolChoice("tool", "get")
+    auto = openai.parse_request(openai_body(functions=[fn], function_call="auto"))
+    assert auto.tool_choice == ToolChoice("auto")
+    with pytest.raises(WireFormatError) as caught:
+        openai.parse_request(openai_body(functions=[fn], function_call="sometimes"))
+    assert caught.value.param == "function_call"

@@ -367,6 +367,7 @@ JSON_OBJECT_INSTRUCTION = "Reply with one JSON object and nothing else."
 """What asks for `json_object` output: Anthropic's output_config.format needs a schema
 whose objects all forbid extra properties, so "any object" cannot be said as one."""
 
+
 def _build_extras(request: ChatRequest, body: dict[str, Any]) -> None:
     """Structured output, thinking, the user id, parallel tool use; unmapped fields noted."""
     fmt = request.response_format

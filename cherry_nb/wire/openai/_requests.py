@@ -67,8 +67,9 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         top_p=_opt(body, "top_p", "a number"),
         top_k=_opt(body, "top_k", "an integer"),
         stop=_parse_stop(body.get("stop")),
-        tools=_parse_tools(body.get("tools")),
-        tool_choice=_parse_tool_choice(body.get("tool_choice")),
+        tools=_parse_tools(body.get("tools")) or _parse_functions(body.get("functions")),
+        tool_choice=_parse_tool_choice(body.get("tool_choice"))
+        or _parse_function_call(body.get("function_call")),
         stream=bool(_opt(body, "stream", "a boolean")),
     )
     _read_extras(body, request)
@@ -400,6 +401,29 @@ def _parse_tool(raw: Any, param: str) -> Tool:
     if not isinstance(parameters, Mapping):
         raise _fail("`parameters` must be a JSON Schema object.", f"{param}.function.parameters")
     return Tool(name, description, dict(parameters))
+
+
+def _parse_functions(value: Any) -> list[Tool]:
+    """The legacy `functions` list: tools without the `{"type": "function"}` wrapper."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail("`functions` must be an array.", "functions")
+    return [
+        _parse_tool({"type": "function", "function": fn}, f"functions[{k}]")
+        for k, fn in enumerate(value)
+    ]
+
+
+def _parse_function_call(value: Any) -> ToolChoice | None:
+    """The legacy `function_call`: "auto", "none" or `{"name": ...}`."""
+    if value is None:
+        return None
+    if value in ("auto", "none"):
+        return ToolChoice(value)
+    if isinstance(value, Mapping):
+        return ToolChoice("tool", _required_str(value, "name", "function_call.name"))
+    raise _fail('`function_call` must be "auto", "none" or {"name": ...}.', "function_call")
 
 
 def _parse_tool_choice(value: Any) -> ToolChoice | None:
