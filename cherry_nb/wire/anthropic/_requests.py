@@ -383,7 +383,9 @@ def _build_extras(request: ChatRequest, body: dict[str, Any]) -> None:
     if request.user is not None:
         body["metadata"] = {"user_id": request.user}
     if request.parallel_tool_calls is False and request.tools:
-        body.setdefault("tool_choice", {"type": "auto"})["disable_parallel_tool_use"] = True
+        choice = body.setdefault("tool_choice", {"type": "auto"})
+        if choice["type"] != "none":  # no calls at all: nothing to keep serial
+            choice["disable_parallel_tool_use"] = True
     for key in ("seed", "presence_penalty", "frequency_penalty"):
         if getattr(request, key) is not None:
             note_dropped(request, key)
