@@ -21,33 +21,12 @@ EFFORT_BUDGETS: dict[ReasoningEffort, int] = {
 MIN_ANTHROPIC_BUDGET = 1024
 
 
-def effort_for_budget(budget: int) -> ReasoningEffort | None:
-    """The smallest effort whose budget covers `budget`, at most `high` (`xhigh` only
-    when a client asks for it: few models take it); None for 0 or less (thinking off:
-    leaving the effort out is what every OpenAI-compatible server accepts)."""
-    if budget <= 0:
-        return None
-    for effort in ("minimal", "low", "medium"):
-        if budget <= EFFORT_BUDGETS[effort]:
-            return effort
-    return "high"
-
-
 def budget_for(request: ChatRequest) -> int | None:
     """The request's thinking budget: the one given, else its effort's; None when unset."""
     if request.thinking_budget is not None:
         return request.thinking_budget
     if request.reasoning_effort is not None:
         return EFFORT_BUDGETS[request.reasoning_effort]
-    return None
-
-
-def effort_for(request: ChatRequest) -> ReasoningEffort | None:
-    """The request's effort: the one given, else its budget's; None when unset."""
-    if request.reasoning_effort is not None:
-        return request.reasoning_effort
-    if request.thinking_budget is not None:
-        return effort_for_budget(request.thinking_budget)
     return None
 
 

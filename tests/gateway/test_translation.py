@@ -183,15 +183,24 @@ def test_reasoning_effort_becomes_thinking(stack: Stack) -> None:
     }
 
 
-def test_anthropic_thinking_becomes_reasoning_effort(stack: Stack) -> None:
+def test_anthropic_effort_becomes_reasoning_effort(stack: Stack) -> None:
     with ant(stack) as client:
+        client.messages.create(
+            model="up-openai:sim-chat",
+            max_tokens=20000,
+            messages=[{"role": "user", "content": "think"}],
+            thinking={"type": "adaptive"},
+            extra_body={"output_config": {"effort": "medium"}},
+        )
+        assert last_upstream_body(stack)["reasoning_effort"] == "medium"
+        # A budget alone (Claude Code's default) is not guessed into an effort.
         client.messages.create(
             model="up-openai:sim-chat",
             max_tokens=20000,
             messages=[{"role": "user", "content": "think"}],
             thinking={"type": "enabled", "budget_tokens": 16000},
         )
-    assert last_upstream_body(stack)["reasoning_effort"] == "high"
+        assert "reasoning_effort" not in last_upstream_body(stack)
 
 
 def test_sampling_extras_and_user(stack: Stack) -> None:

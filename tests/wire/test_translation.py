@@ -10,7 +10,6 @@ import pytest
 
 from cherry_nb._exceptions import WireFormatError
 from cherry_nb.wire import anthropic, gemini, openai
-from cherry_nb.wire._translate import effort_for_budget
 from cherry_nb.wire.accumulate import ResponseAccumulator
 from cherry_nb.wire.anthropic._requests import JSON_OBJECT_INSTRUCTION
 from cherry_nb.wire.neutral import (
@@ -180,17 +179,13 @@ def test_reasoning_built_for_openai() -> None:
     assert (
         openai.build_request(request(reasoning_effort="minimal"))["reasoning_effort"] == "minimal"
     )
-    assert openai.build_request(request(thinking_budget=31999))["reasoning_effort"] == "high"
-    assert openai.build_request(request(thinking_budget=2000))["reasoning_effort"] == "low"
-    assert "reasoning_effort" not in openai.build_request(request(thinking_budget=0))
-    assert [effort_for_budget(n) for n in (0, 1, 1024, 1025, 8192, 10**6)] == [
-        None,
-        "minimal",
-        "minimal",
-        "low",
-        "medium",
-        "high",
-    ]
+    for budget in (0, 2000, 31999):  # a budget alone: reported, not guessed into an effort
+        budget_only = request(thinking_budget=budget)
+        assert "reasoning_effort" not in openai.build_request(budget_only)
+        assert budget_only.dropped == ["thinking_budget"]
+    both = request(thinking_budget=2000, reasoning_effort="low")
+    assert openai.build_request(both)["reasoning_effort"] == "low"
+    assert both.dropped == []
 
 
 def test_reasoning_built_for_anthropic() -> None:
@@ -233,6 +228,8 @@ def test_reasoning_built_for_gemini() -> None:
         "thinkingLevel": "high",
         "includeThoughts": True,
     }
+    capped = gemini.build_request(request(thinking_budget=31999))["generationConfig"]
+    assert capped["thinkingConfig"]["thinkingBudget"] == 24576
     off = gemini.build_request(request(thinking_budget=0))["generationConfig"]
     assert off["thinkingConfig"] == {"thinkingBudget": 0, "includeThoughts": False}
 

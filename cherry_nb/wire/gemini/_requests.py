@@ -135,6 +135,9 @@ UNMAPPED_CONFIG_FIELDS = (
 """Fields a client may send that no other format carries (docs/translation.md says why)."""
 
 JSON_MIME = "application/json"
+MAX_THINKING_BUDGET = 24576
+"""The largest thinkingBudget every Gemini 2.5 model takes (Flash's limit; Pro's is 32768):
+larger budgets (Claude Code asks 31999) are capped rather than refused."""
 _LEVEL_TO_EFFORT: dict[str, ReasoningEffort] = {
     "MINIMAL": "minimal",
     "LOW": "low",
@@ -417,7 +420,7 @@ def _build_extras(request: ChatRequest, level: bool) -> dict[str, Any]:
     if level and request.reasoning_effort is not None:
         thinking["thinkingLevel"] = _EFFORT_TO_LEVEL[request.reasoning_effort]
     elif request.thinking_budget is not None:
-        thinking["thinkingBudget"] = request.thinking_budget
+        thinking["thinkingBudget"] = min(request.thinking_budget, MAX_THINKING_BUDGET)
     elif request.reasoning_effort is not None:
         thinking["thinkingBudget"] = EFFORT_BUDGETS[request.reasoning_effort]
     if thinking:

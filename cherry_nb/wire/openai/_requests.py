@@ -22,7 +22,7 @@ from cherry_nb.wire.neutral import (
     ToolResult,
 )
 
-from .._translate import check_choices, effort_for, note_dropped
+from .._translate import check_choices, note_dropped
 from ._common import _dumps, _fail, _required_str
 
 DROPPED_PART_TYPES: frozenset[str] = frozenset()
@@ -479,8 +479,13 @@ def _build_extras(request: ChatRequest, body: dict[str, Any]) -> None:
     """Structured output, reasoning effort, choices and sampling extras."""
     if request.response_format is not None:
         body["response_format"] = _build_response_format(request.response_format)
-    if (effort := effort_for(request)) is not None:
-        body["reasoning_effort"] = effort
+    if request.reasoning_effort is not None:
+        body["reasoning_effort"] = request.reasoning_effort
+    elif request.thinking_budget is not None:
+        # A budget alone is how Anthropic and Gemini clients (Claude Code by default) turn
+        # thinking on; as reasoning_effort it would make non-reasoning models refuse the
+        # request (gpt-4o and most OpenAI-compatible servers), so it is reported instead.
+        note_dropped(request, "thinking_budget")
     extras = {
         "n": request.n,
         "seed": request.seed,
