@@ -100,6 +100,7 @@ class Conversation:
     output: str | None = None
     output_schema: dict[str, Any] | None = None
     choices: int = 1  # OpenAI's `n`, Gemini's `candidateCount`
+    thinking: bool = False  # the request asks to see the model's reasoning
 
 
 @dataclass(slots=True)
@@ -112,6 +113,8 @@ class Plan:
     tool_name: str | None = None
     tool_args: dict[str, Any] | None = None
     cached_tokens: int = 0  # of input_tokens, read from a cache
+    reasoning: str | None = None  # thinking text, shown when the request asked for it
+    signature: str | None = None  # what a reasoning model signs its reasoning with
 
     @property
     def text(self) -> str:
@@ -304,11 +307,31 @@ def split_fragments(text: str, size: int = _FRAGMENT) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
+def reasons(model: str) -> bool:
+    """Reasoning models (`sim-reasoner`) think, sign their thinking, and want the
+    signature back on tool-call turns, as Claude and Gemini 3 do."""
+    return "reasoner" in model
+
+
+def signature_for(model: str) -> str:
+    """The signature a reasoning model puts on its thinking (checked when replayed)."""
+    return f"sim-signature-{model}"
+
+
 def make_plan(conv: Conversation, opts: Options) -> Plan:
     """Decide the reply. Pure: the same conversation and options give the same plan.
 
     Structured output (`conv.output`) is JSON fitting the schema (`{}` for any object),
     streamed in fragments like tool arguments."""
+    plan = _make_plan(conv, opts)
+    if reasons(conv.model):
+        plan.signature = signature_for(conv.model)
+        if conv.thinking:
+            plan.reasoning = f"Reasoning about {conv.message_count} message(s)."
+    return plan
+
+
+def _make_plan(conv: Conversation, opts: Options) -> Plan:
     input_tokens = text_tokens(conv.text_chars)
     cached = min(opts.cached or 0, input_tokens)
     tool = _pick_tool(conv)

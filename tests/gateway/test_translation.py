@@ -36,6 +36,18 @@ class Person(BaseModel):
     home: Address
 
 
+WEATHER_PARAMETERS = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+}
+WEATHER = {"name": "get_weather", "description": "Weather", "input_schema": WEATHER_PARAMETERS}
+WEATHER_OPENAI = {
+    "type": "function",
+    "function": {"name": "get_weather", "description": "Weather", "parameters": WEATHER_PARAMETERS},
+}
+
+
 def oai(stack: Stack) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{stack.url}/v1", api_key=GATEWAY_KEY, max_retries=0)
 
@@ -260,3 +272,73 @@ def test_cached_tokens_reach_an_anthropic_client(stack: Stack, upstream: str, st
             usage = client.messages.create(**request).usage
     assert usage.cache_read_input_tokens == 3
     assert usage.input_tokens > 0  # Anthropic counts cached tokens apart
+
+
+# ---- signed reasoning across tool-call turns (sim-reasoner signs and checks) ---------------
+
+
+THINK = {"type": "enabled", "budget_tokens": 2048}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_gemini_signature_survives_an_anthropic_tool_loop(stack: Stack, stream: bool) -> None:
+    """Gemini's thoughtSignature reaches the Anthropic client as a signed thinking block;
+    sent back, it arrives on the function call again, which the upstream checks."""
+    request: dict[str, Any] = {
+        "model": "up-gemini:sim-reasoner",
+        "max_tokens": 4096,
+        "thinking": THINK,
+        "tools": [WEATHER],
+        "messages": [{"role": "user", "content": "get_weather for Paris"}],
+    }
+    with ant(stack) as client:
+        if stream:
+            with client.messages.stream(**request) as events:
+                first = events.get_final_message()
+        else:
+            first = client.messages.create(**request)
+        thinking = [b for b in first.content if b.type == "thinking"]
+        assert [b.signature for b in thinking][-1] == "sim-signature-sim-reasoner"
+        call = next(b for b in first.content if b.type == "tool_use")
+        request["messages"] += [
+            {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}],
+            },
+        ]
+        second = client.messages.create(**request)
+    assert second.content[-1].type == "text" and "sunny" in second.content[-1].text
+    model_turn = last_upstream_body(stack)["contents"][1]
+    call_part = next(p for p in model_turn["parts"] if "functionCall" in p)
+    assert call_part["thoughtSignature"] == "sim-signature-sim-reasoner"
+
+
+def test_anthropic_signed_thinking_survives_an_anthropic_tool_loop_via_openai_client(
+    stack: Stack,
+) -> None:
+    """An OpenAI client cannot keep Anthropic's signature: the gateway leaves thinking
+    off for the turn that answers the tool call (Anthropic would refuse it) and says so."""
+    with oai(stack) as client:
+        messages: list[Any] = [{"role": "user", "content": "get_weather for Paris"}]
+        first = client.chat.completions.create(
+            model="up-anthropic:sim-reasoner",
+            messages=messages,
+            tools=[WEATHER_OPENAI],
+            reasoning_effort="low",
+        )
+        assert last_upstream_body(stack)["thinking"]["type"] == "enabled"
+        message = first.choices[0].message
+        call = message.tool_calls[0]
+        messages += [
+            message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+        ]
+        second = client.chat.completions.create(
+            model="up-anthropic:sim-reasoner",
+            messages=messages,
+            tools=[WEATHER_OPENAI],
+            reasoning_effort="low",
+        )
+    assert "sunny" in (second.choices[0].message.content or "")
+    assert "thinking" not in last_upstream_body(stack)

@@ -219,3 +219,64 @@ async def test_anthropic_thinking_rules(
     refused = await post(simulator, "anthropic", "/v1/messages", body)
     assert refused.status_code == 400
     assert problem in refused.json()["error"]["message"]
+
+
+# ---- sim-reasoner: thinking with a signature, checked when replayed -------------------
+
+
+TOOL = {"name": "f", "input_schema": {"type": "object", "properties": {}}}
+
+
+async def test_anthropic_reasoner_signs_and_checks(simulator: Simulator) -> None:
+    body: dict[str, Any] = {
+        "model": "sim-reasoner",
+        "max_tokens": 4096,
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "tools": [TOOL],
+        "tool_choice": {"type": "auto"},
+        "messages": [{"role": "user", "content": "call f"}],
+    }
+    first = (await post(simulator, "anthropic", "/v1/messages", body)).json()
+    thinking, call = first["content"]
+    assert thinking["signature"] == "sim-signature-sim-reasoner" and call["type"] == "tool_use"
+    result = {"type": "tool_result", "tool_use_id": call["id"], "content": "done"}
+    body["messages"] += [
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": [result]},
+    ]
+    assert (await post(simulator, "anthropic", "/v1/messages", body)).status_code == 200
+    body["messages"][1]["content"] = [call]  # thinking left out
+    missing = await post(simulator, "anthropic", "/v1/messages", body)
+    assert missing.status_code == 400 and "must start with a thinking block" in missing.text
+    body["messages"][1]["content"] = [dict(thinking, signature="forged"), call]
+    forged = await post(simulator, "anthropic", "/v1/messages", body)
+    assert forged.status_code == 400 and "Invalid `signature`" in forged.text
+    body["stream"] = True
+    body["messages"] = body["messages"][:1]
+    streamed = (await post(simulator, "anthropic", "/v1/messages", body)).text
+    assert '"signature_delta","signature":"sim-signature-sim-reasoner"' in streamed
+
+
+async def test_gemini_reasoner_signs_and_checks(simulator: Simulator) -> None:
+    path = "/v1beta/models/sim-reasoner:generateContent"
+    body: dict[str, Any] = {
+        "contents": [{"role": "user", "parts": [{"text": "call f"}]}],
+        "tools": [{"functionDeclarations": [{"name": "f"}]}],
+        "generationConfig": {"thinkingConfig": {"includeThoughts": True}},
+    }
+    first = (await post(simulator, "gemini", path, body)).json()
+    thought, call = first["candidates"][0]["content"]["parts"]
+    assert thought["thought"] is True
+    assert call["thoughtSignature"] == "sim-signature-sim-reasoner"
+    response = {"functionResponse": {"name": "f", "response": {"result": "done"}}}
+    body["contents"] += [
+        {"role": "model", "parts": [call]},
+        {"role": "user", "parts": [response]},
+    ]
+    assert (await post(simulator, "gemini", path, body)).status_code == 200
+    body["contents"][1]["parts"] = [{"functionCall": call["functionCall"]}]
+    missing = await post(simulator, "gemini", path, body)
+    assert missing.status_code == 400 and "missing a thought_signature" in missing.text
+    skipped = dict(call, thoughtSignature="skip_thought_signature_validator")
+    body["contents"][1]["parts"] = [skipped]
+    assert (await post(simulator, "gemini", path, body)).status_code == 200

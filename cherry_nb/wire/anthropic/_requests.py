@@ -406,6 +406,9 @@ def _build_thinking(request: ChatRequest, body: dict[str, Any]) -> None:
     if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
         note_dropped(request, reason)  # Anthropic refuses thinking with a forced tool
         return
+    if _unsigned_tool_turn(request.messages):
+        note_dropped(request, reason)  # Anthropic wants that turn's signed thinking first
+        return
     budget = max(budget, MIN_ANTHROPIC_BUDGET)
     if request.max_tokens is None:
         body["max_tokens"] = max(body["max_tokens"], budget + DEFAULT_MAX_TOKENS)
@@ -423,6 +426,20 @@ def _build_thinking(request: ChatRequest, body: dict[str, Any]) -> None:
     if body.get("top_p", 1) < 0.95:
         del body["top_p"]
         note_dropped(request, "top_p")
+
+
+def _unsigned_tool_turn(messages: list[Message]) -> bool:
+    """Whether the request answers tool calls of an assistant turn that has no signed
+    reasoning (a client in a format without signatures): with thinking on, Anthropic
+    refuses such a turn, so thinking stays off until the tool loop ends."""
+    if len(messages) < 2 or not any(isinstance(p, ToolResult) for p in messages[-1].content):
+        return False
+    turn = messages[-2]
+    return (
+        turn.role == "assistant"
+        and any(isinstance(p, ToolCall) for p in turn.content)
+        and not any(isinstance(p, Reasoning) and p.signature for p in turn.content)
+    )
 
 
 def _build_messages(messages: list[Message]) -> list[dict[str, Any]]:
