@@ -550,3 +550,14 @@ def test_openai_legacy_functions_read_as_tools() -> None:
     with pytest.raises(WireFormatError) as caught:
         openai.parse_request(openai_body(functions=[fn], function_call="sometimes"))
     assert caught.value.param == "function_call"
+
+
+def test_anthropic_thinking_left_off_for_a_tool_turn_without_signature() -> None:
+    unsigned = request(
+        messages=tool_turn(Reasoning("from an OpenAI client")).messages, reasoning_effort="low"
+    )
+    assert "thinking" not in anthropic.build_request(unsigned)
+    assert unsigned.dropped == ["reasoning_effort"]
+    signed = request(messages=tool_turn(Reasoning("t", "sig")).messages, reasoning_effort="low")
+    assert anthropic.build_request(signed)["thinking"]["type"] == "enabled"
+    assert signed.dropped == []
