@@ -148,7 +148,7 @@ def test_anthropic_client_output_config_reaches_openai_and_gemini(stack: Stack) 
             if upstream == "openai":
                 assert body["response_format"] == {
                     "type": "json_schema",
-                    "json_schema": {"name": "response", "schema": schema, "strict": True},
+                    "json_schema": {"name": "response", "schema": schema},
                 }
             else:
                 assert body["generationConfig"]["responseJsonSchema"] == schema

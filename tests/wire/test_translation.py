@@ -121,7 +121,7 @@ def test_json_object_built_per_target() -> None:
 def test_anthropic_output_format_read() -> None:
     fmt = {"type": "json_schema", "schema": SCHEMA}
     parsed = anthropic.parse_request(anthropic_body(output_config={"format": fmt}))
-    assert parsed.response_format == ResponseFormat("json_schema", SCHEMA, "response", None, True)
+    assert parsed.response_format == ResponseFormat("json_schema", SCHEMA, "response")
     beta = anthropic.parse_request(anthropic_body(output_format=fmt))  # the beta's name
     assert beta.response_format == parsed.response_format
     with pytest.raises(WireFormatError) as caught:

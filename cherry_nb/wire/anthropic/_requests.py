@@ -116,7 +116,8 @@ def _parse_output_format(value: Any, path: str) -> ResponseFormat | None:
     if value.get("type") != "json_schema":
         raise _fail(f"{path}.type", "must be 'json_schema'.")
     schema = _get(value, "schema", Mapping, "a JSON schema object", path, required=True)
-    return ResponseFormat("json_schema", dict(schema), name="response", strict=True)
+    # Not `strict`: OpenAI's strict mode wants every property required, Anthropic's not.
+    return ResponseFormat("json_schema", dict(schema), name="response")
 
 
 def _parse_thinking_config(value: Any) -> int | None:
