@@ -59,6 +59,7 @@ class Options:
     words: int | None = None
     drop_after: int | None = None
     html: bool = False
+    cached: int | None = None  # prompt tokens to report as read from a cache
 
     def merged(self, over: Options) -> Options:
         """These options with every field `over` sets taking precedence."""
@@ -70,6 +71,7 @@ class Options:
             words=over.words if over.words is not None else self.words,
             drop_after=over.drop_after if over.drop_after is not None else self.drop_after,
             html=over.html or self.html,
+            cached=over.cached if over.cached is not None else self.cached,
         )
 
 
@@ -94,6 +96,11 @@ class Conversation:
     max_tokens: int | None = None
     stream: bool = False
     include_usage: bool = False
+    #: Structured output asked for: "json_object" (any object) or "json_schema".
+    output: str | None = None
+    output_schema: dict[str, Any] | None = None
+    choices: int = 1  # OpenAI's `n`, Gemini's `candidateCount`
+    thinking: bool = False  # the request asks to see the model's reasoning
 
 
 @dataclass(slots=True)
@@ -105,6 +112,9 @@ class Plan:
     input_tokens: int
     tool_name: str | None = None
     tool_args: dict[str, Any] | None = None
+    cached_tokens: int = 0  # of input_tokens, read from a cache
+    reasoning: str | None = None  # thinking text, shown when the request asked for it
+    signature: str | None = None  # what a reasoning model signs its reasoning with
 
     @property
     def text(self) -> str:
@@ -136,6 +146,8 @@ def parse_directives(text: str) -> tuple[str, Options]:
                 opts.drop_after = max(int(value), 0)
             elif key == "html":
                 opts.html = True
+            elif key == "cached":
+                opts.cached = max(int(value), 0)
         except ValueError:
             continue
     return _DIRECTIVE.sub("", text), opts
@@ -224,10 +236,30 @@ def _pick_tool(conv: Conversation) -> str | None:
     return None
 
 
-def example_from_schema(schema: Any, depth: int = 0) -> Any:
-    """A deterministic value satisfying the required parts of a JSON Schema."""
+_FORMAT_EXAMPLES = {
+    "date-time": "2025-01-01T00:00:00Z",
+    "date": "2025-01-01",
+    "time": "00:00:00",
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+}
+
+
+def example_from_schema(schema: Any, depth: int = 0, root: Any = None) -> Any:
+    """A deterministic value satisfying the required parts of a JSON Schema (local
+    `$ref`s into `$defs`/`definitions` followed; string formats honoured)."""
+    root = schema if root is None else root
     if not isinstance(schema, dict) or depth > 8:
         return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for key in ref[2:].split("/"):
+            target = target.get(key) if isinstance(target, dict) else None
+        return example_from_schema(target, depth + 1, root)
     if "const" in schema:
         return schema["const"]
     enum = schema.get("enum")
@@ -238,7 +270,7 @@ def example_from_schema(schema: Any, depth: int = 0) -> Any:
         if isinstance(options, list) and options:
             for option in options:
                 if not (isinstance(option, dict) and option.get("type") == "null"):
-                    return example_from_schema(option, depth + 1)
+                    return example_from_schema(option, depth + 1, root)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
@@ -246,7 +278,7 @@ def example_from_schema(schema: Any, depth: int = 0) -> Any:
     if kind is None:
         kind = "object" if "properties" in schema else "array" if "items" in schema else None
     if kind == "string":
-        return "example"
+        return _FORMAT_EXAMPLES.get(str(schema.get("format")), "example")
     if kind == "integer":
         return 1
     if kind == "number":
@@ -256,12 +288,14 @@ def example_from_schema(schema: Any, depth: int = 0) -> Any:
     if kind == "null":
         return None
     if kind == "array":
-        return [example_from_schema(schema.get("items", {"type": "string"}), depth + 1)]
+        items = schema.get("items", {"type": "string"})
+        count = max(1, int(schema.get("minItems") or 1))
+        return [example_from_schema(items, depth + 1, root) for _ in range(count)]
     if kind == "object":
         props = schema.get("properties") or {}
         required = schema.get("required") or []
         return {
-            name: example_from_schema(props.get(name, {"type": "string"}), depth + 1)
+            name: example_from_schema(props.get(name, {"type": "string"}), depth + 1, root)
             for name in required
             if isinstance(name, str)
         }
@@ -273,17 +307,44 @@ def split_fragments(text: str, size: int = _FRAGMENT) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
+def reasons(model: str) -> bool:
+    """Reasoning models (`sim-reasoner`) think, sign their thinking, and want the
+    signature back on tool-call turns, as Claude and Gemini 3 do."""
+    return "reasoner" in model
+
+
+def signature_for(model: str) -> str:
+    """The signature a reasoning model puts on its thinking (checked when replayed)."""
+    return f"sim-signature-{model}"
+
+
 def make_plan(conv: Conversation, opts: Options) -> Plan:
-    """Decide the reply. Pure: the same conversation and options give the same plan."""
+    """Decide the reply. Pure: the same conversation and options give the same plan.
+
+    Structured output (`conv.output`) is JSON fitting the schema (`{}` for any object),
+    streamed in fragments like tool arguments."""
+    plan = _make_plan(conv, opts)
+    if reasons(conv.model):
+        plan.signature = signature_for(conv.model)
+        if conv.thinking:
+            plan.reasoning = f"Reasoning about {conv.message_count} message(s)."
+    return plan
+
+
+def _make_plan(conv: Conversation, opts: Options) -> Plan:
     input_tokens = text_tokens(conv.text_chars)
+    cached = min(opts.cached or 0, input_tokens)
     tool = _pick_tool(conv)
     if tool is not None:
         schema = next(s for n, s in conv.tools if n == tool)
         args = example_from_schema(schema if schema else {"type": "object"})
         if not isinstance(args, dict):
             args = {}
-        return Plan(split_fragments(dumps(args)), "tool", input_tokens, tool, args)
-    if conv.tool_results:
+        return Plan(split_fragments(dumps(args)), "tool", input_tokens, tool, args, cached)
+    if conv.output is not None:
+        value = example_from_schema(conv.output_schema) if conv.output_schema else {}
+        chunks = split_fragments(dumps(value))
+    elif conv.tool_results:
         chunks = _spaced(_tool_reply_words(conv.tool_results))
     elif opts.words is not None:
         chunks = lorem_words(opts.words)
@@ -293,7 +354,7 @@ def make_plan(conv: Conversation, opts: Options) -> Plan:
     if conv.max_tokens is not None and 0 < conv.max_tokens < len(chunks):
         chunks = chunks[: conv.max_tokens]
         finish = "length"
-    return Plan(chunks, finish, input_tokens)
+    return Plan(chunks, finish, input_tokens, cached_tokens=cached)
 
 
 def media_type_of_url(url: str) -> str:

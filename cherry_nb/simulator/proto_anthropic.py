@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .plan import Conversation, InvalidRequestError, Plan, dumps, media_type_of_url
+from .plan import (
+    Conversation,
+    InvalidRequestError,
+    Plan,
+    dumps,
+    media_type_of_url,
+    reasons,
+    signature_for,
+)
 
 __all__ = [
     "auth_error",
@@ -141,26 +149,112 @@ def parse_messages(body: dict[str, Any], *, count_only: bool = False) -> Convers
             conv.forced_tool = choice["name"]
     if not count_only:
         conv.max_tokens = body["max_tokens"]
+        _check_thinking(body)
+    thinking = body.get("thinking")
+    conv.thinking = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    if conv.thinking and reasons(name):
+        _check_signed_tool_turn(messages, signature_for(name))
+    _output_format(body.get("output_config"), conv)
     conv.stream = body.get("stream") is True
     return conv
+
+
+def _check_thinking(body: dict[str, Any]) -> None:
+    """The rules Anthropic enforces on extended thinking."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return
+    budget = thinking.get("budget_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        raise InvalidRequestError("thinking.enabled.budget_tokens: Field required")
+    if budget < 1024:
+        raise InvalidRequestError(
+            "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+        )
+    if body["max_tokens"] <= budget:
+        raise InvalidRequestError(
+            "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+            "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+            "#max-tokens-and-context-window-size"
+        )
+    if body.get("temperature", 1) != 1:
+        raise InvalidRequestError(
+            "`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+            "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+        )
+    if "top_k" in body:
+        raise InvalidRequestError("`top_k` cannot be set when thinking is enabled.")
+
+
+def _check_signed_tool_turn(messages: list[Any], signature: str) -> None:
+    """With thinking on, an assistant turn whose tool calls are being answered must start
+    with the thinking block it came with, signature intact."""
+    if len(messages) < 2 or not _has_block(messages[-1], "tool_result"):
+        return
+    i = len(messages) - 2
+    turn = messages[i]
+    if turn.get("role") != "assistant" or not _has_block(turn, "tool_use"):
+        return
+    first = turn["content"][0]
+    if not isinstance(first, dict) or first.get("type") not in ("thinking", "redacted_thinking"):
+        found = first.get("type") if isinstance(first, dict) else "text"
+        raise InvalidRequestError(
+            f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but "
+            f"found `{found}`. When `thinking` is enabled, a final `assistant` message must "
+            "start with a thinking block (preceeding the lastmost set of `tool_use` and "
+            "`tool_result` blocks)."
+        )
+    if first.get("type") == "thinking" and first.get("signature") != signature:
+        raise InvalidRequestError(
+            f"messages.{i}.content.0: Invalid `signature` in `thinking` block"
+        )
+
+
+def _has_block(message: Any, kind: str) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    return isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("type") == kind for b in content
+    )
+
+
+def _output_format(config: Any, conv: Conversation) -> None:
+    """`output_config.format`: JSON fitting a schema (the only type there is)."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise InvalidRequestError("output_config: Input should be a valid dictionary")
+    fmt = config.get("format")
+    if fmt is None:
+        return
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        raise InvalidRequestError("output_config.format.type: Input should be 'json_schema'")
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        raise InvalidRequestError("output_config.format.schema: Field required")
+    conv.output, conv.output_schema = "json_schema", schema
 
 
 # -- replies ------------------------------------------------------------------
 
 
 def _content(plan: Plan, tool_id: str) -> list[dict[str, Any]]:
+    thinking = []
+    if plan.reasoning is not None:
+        thinking = [{"type": "thinking", "thinking": plan.reasoning, "signature": plan.signature}]
     if plan.tool_name is not None:
         return [
-            {"type": "tool_use", "id": tool_id, "name": plan.tool_name, "input": plan.tool_args}
+            *thinking,
+            {"type": "tool_use", "id": tool_id, "name": plan.tool_name, "input": plan.tool_args},
         ]
-    return [{"type": "text", "text": plan.text}]
+    return [*thinking, {"type": "text", "text": plan.text}]
 
 
-def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def _usage(plan: Plan, output_tokens: int) -> dict[str, Any]:
+    """Anthropic's input_tokens leave out the tokens read from the cache."""
     return {
-        "input_tokens": input_tokens,
+        "input_tokens": plan.input_tokens - plan.cached_tokens,
         "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_read_input_tokens": plan.cached_tokens,
         "output_tokens": output_tokens,
         "service_tier": "standard",
     }
@@ -177,7 +271,7 @@ def message(plan: Plan, *, mid: str, tool_id: str, model_name: str) -> bytes:
             "content": _content(plan, tool_id),
             "stop_reason": _STOP[plan.finish],
             "stop_sequence": None,
-            "usage": _usage(plan.input_tokens, plan.output_tokens),
+            "usage": _usage(plan, plan.output_tokens),
         }
     ).encode()
 
@@ -200,38 +294,61 @@ def message_events(
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": _usage(plan.input_tokens, 1),
+            "usage": _usage(plan, 1),
         },
     }
     events = [_event("message_start", dumps(start)), _event("ping", '{"type": "ping"}')]
+    index = 0
+    if plan.reasoning is not None:
+        events += _thinking_events(plan.reasoning, plan.signature or "")
+        index = 1
     if plan.tool_name is not None:
         block = {"type": "tool_use", "id": tool_id, "name": plan.tool_name, "input": {}}
         prefix = (
-            '{"type":"content_block_delta","index":0,'
+            f'{{"type":"content_block_delta","index":{index},'
             '"delta":{"type":"input_json_delta","partial_json":'
         )
     else:
         block = {"type": "text", "text": ""}
-        prefix = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":'
-    block_start = {"type": "content_block_start", "index": 0, "content_block": block}
+        prefix = (
+            f'{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":'
+        )
+    block_start = {"type": "content_block_start", "index": index, "content_block": block}
     events.append(_event("content_block_start", dumps(block_start)))
     preamble = len(events)
     for piece in plan.chunks:
         events.append(_event("content_block_delta", f"{prefix}{dumps(piece)}}}}}"))
-    events.append(_event("content_block_stop", '{"type":"content_block_stop","index":0}'))
+    stop = {"type": "content_block_stop", "index": index}
+    events.append(_event("content_block_stop", dumps(stop)))
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": _STOP[plan.finish], "stop_sequence": None},
-        "usage": {
-            "input_tokens": plan.input_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "output_tokens": plan.output_tokens,
-        },
+        "usage": {k: v for k, v in _usage(plan, plan.output_tokens).items() if k != "service_tier"},
     }
     events.append(_event("message_delta", dumps(delta)))
     events.append(_event("message_stop", '{"type":"message_stop"}'))
     return events, preamble
+
+
+def _thinking_events(text: str, signature: str) -> list[bytes]:
+    """Block 0: a thinking block, its text, then its signature, as Claude streams them."""
+    block = {"type": "thinking", "thinking": "", "signature": ""}
+    deltas = [
+        {"type": "thinking_delta", "thinking": text},
+        {"type": "signature_delta", "signature": signature},
+    ]
+    start = {"type": "content_block_start", "index": 0, "content_block": block}
+    return [
+        _event("content_block_start", dumps(start)),
+        *(
+            _event(
+                "content_block_delta",
+                dumps({"type": "content_block_delta", "index": 0, "delta": d}),
+            )
+            for d in deltas
+        ),
+        _event("content_block_stop", '{"type":"content_block_stop","index":0}'),
+    ]
 
 
 def count_tokens(plan_input_tokens: int) -> bytes:

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .plan import Conversation, InvalidRequestError, Plan, dumps
+from .plan import Conversation, InvalidRequestError, Plan, dumps, reasons, signature_for
+
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+"""Google's documented stand-in for a thoughtSignature a client could not keep."""
 
 __all__ = [
     "auth_error",
@@ -123,6 +126,8 @@ def parse_generate(body: dict[str, Any], model_name: str) -> Conversation:
                 label = str(response.get("name") or response.get("id"))
                 conv.tool_results.append((label, _response_text(response.get("response"))))
     conv.text_chars = chars
+    if reasons(model_name):
+        _check_signatures(contents, signature_for(model_name))
     tools = body.get("tools")
     if isinstance(tools, list):
         for tool in tools:
@@ -159,37 +164,100 @@ def parse_generate(body: dict[str, Any], model_name: str) -> Conversation:
         limit = _get(generation, "maxOutputTokens", "max_output_tokens")
         if isinstance(limit, int) and not isinstance(limit, bool):
             conv.max_tokens = limit
+        _response_format(generation, conv)
+        thinking = _get(generation, "thinkingConfig", "thinking_config")
+        if isinstance(thinking, dict):
+            conv.thinking = _get(thinking, "includeThoughts", "include_thoughts") is True
+        count = _get(generation, "candidateCount", "candidate_count")
+        if isinstance(count, int) and not isinstance(count, bool) and count > 1:
+            conv.choices = count
     return conv
+
+
+def _check_signatures(contents: list[Any], signature: str) -> None:
+    """Gemini 3: the first function call of each model turn carries the thoughtSignature
+    it came with (or Google's documented skip value)."""
+    for i, content in enumerate(contents):
+        if content.get("role") != "model":
+            continue
+        for j, part in enumerate(content["parts"]):
+            if not isinstance(part, dict) or not _get(part, "functionCall", "function_call"):
+                continue
+            given = _get(part, "thoughtSignature", "thought_signature")
+            if given is None:
+                raise InvalidRequestError(
+                    f"Function call is missing a thought_signature in functionCall parts. This "
+                    "is required for tools to work correctly, and missing thought_signature may "
+                    "lead to degraded model performance. Additional data, function call "
+                    f"`default_api:{_get(part, 'functionCall', 'function_call').get('name')}` , "
+                    f"position {i + 1}. Please refer to "
+                    "https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+                )
+            if given not in (signature, SKIP_SIGNATURE):
+                raise InvalidRequestError(
+                    f"Corrupted thought signature at contents[{i}].parts[{j}]."
+                )
+            break
+
+
+def _response_format(generation: dict[str, Any], conv: Conversation) -> None:
+    """responseMimeType application/json, shaped by responseJsonSchema (JSON Schema) or
+    responseSchema (the OpenAPI subset, type names in capitals)."""
+    mime = _get(generation, "responseMimeType", "response_mime_type")
+    schema = _get(generation, "responseJsonSchema", "response_json_schema")
+    if schema is None:
+        schema = _get(generation, "responseSchema", "response_schema")
+    if schema is not None and mime != "application/json":
+        raise InvalidRequestError(
+            "* GenerationConfig.response_schema: response_mime_type must be one of "
+            "['application/json', 'text/x.enum'] when response_schema is set.\n"
+        )
+    if mime == "application/json":
+        conv.output = "json_schema" if isinstance(schema, dict) else "json_object"
+        conv.output_schema = schema if isinstance(schema, dict) else None
 
 
 # -- replies ------------------------------------------------------------------
 
 
 def _usage(plan: Plan) -> dict[str, Any]:
-    return {
+    usage: dict[str, Any] = {
         "promptTokenCount": plan.input_tokens,
         "candidatesTokenCount": plan.output_tokens,
         "totalTokenCount": plan.input_tokens + plan.output_tokens,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": plan.input_tokens}],
     }
+    if plan.cached_tokens:
+        usage["cachedContentTokenCount"] = plan.cached_tokens
+    return usage
 
 
 def _parts(plan: Plan) -> list[dict[str, Any]]:
+    """The reply's parts: thoughts first when asked for; a reasoning model's signature on
+    its function call."""
+    thoughts = [] if plan.reasoning is None else [{"text": plan.reasoning, "thought": True}]
     if plan.tool_name is not None:
-        return [{"functionCall": {"name": plan.tool_name, "args": plan.tool_args}}]
-    return [{"text": plan.text}]
+        call: dict[str, Any] = {"functionCall": {"name": plan.tool_name, "args": plan.tool_args}}
+        if plan.signature is not None:
+            call["thoughtSignature"] = plan.signature
+        return [*thoughts, call]
+    return [*thoughts, {"text": plan.text}]
 
 
-def _final(plan: Plan, parts: list[dict[str, Any]], rid: str, model_name: str) -> str:
-    """The response that ends a reply, holding `parts`: with the finish reason and usage."""
+def _final(
+    plan: Plan, parts: list[dict[str, Any]], rid: str, model_name: str, candidates: int = 1
+) -> str:
+    """The response that ends a reply, holding `parts` (in each of `candidates`
+    identical candidates): with the finish reason and usage."""
     return dumps(
         {
             "candidates": [
                 {
                     "content": {"parts": parts, "role": "model"},
                     "finishReason": _FINISH[plan.finish],
-                    "index": 0,
+                    "index": i,
                 }
+                for i in range(candidates)
             ],
             "usageMetadata": _usage(plan),
             "modelVersion": model_name,
@@ -198,17 +266,22 @@ def _final(plan: Plan, parts: list[dict[str, Any]], rid: str, model_name: str) -
     )
 
 
-def generate_response(plan: Plan, *, rid: str, model_name: str) -> bytes:
-    """A non-streamed `GenerateContentResponse`."""
-    return _final(plan, _parts(plan), rid, model_name).encode()
+def generate_response(plan: Plan, *, rid: str, model_name: str, candidates: int = 1) -> bytes:
+    """A non-streamed `GenerateContentResponse` (`candidateCount` candidates)."""
+    return _final(plan, _parts(plan), rid, model_name, candidates).encode()
 
 
 def generate_events(plan: Plan, *, rid: str, model_name: str, sse: bool) -> tuple[list[bytes], int]:
     """Stream pieces: SSE events (`alt=sse`) or the pieces of one JSON array."""
     tail = f',"modelVersion":{dumps(model_name)},"responseId":{dumps(rid)}}}'
     bodies: list[str] = []
+    if plan.reasoning is not None:
+        thought = dumps([{"text": plan.reasoning, "thought": True}])
+        bodies.append(
+            f'{{"candidates":[{{"content":{{"parts":{thought},"role":"model"}},"index":0}}]{tail}'
+        )
     if plan.tool_name is not None:
-        parts = _parts(plan)
+        parts = [p for p in _parts(plan) if not p.get("thought")]
     else:
         chunks = plan.chunks or [""]
         for piece in chunks[:-1]:

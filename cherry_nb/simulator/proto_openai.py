@@ -198,7 +198,39 @@ def parse_chat(body: dict[str, Any], *, deployment: str | None = None) -> Conver
     conv.stream = body.get("stream") is True
     options = body.get("stream_options")
     conv.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    _response_format(body.get("response_format"), conv)
+    n = body.get("n")
+    conv.choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
     return conv
+
+
+def _response_format(value: Any, conv: Conversation) -> None:
+    """`response_format`: json_object, or json_schema with a name and a schema."""
+    if value is None:
+        return
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "text":
+        return
+    if kind == "json_object":
+        conv.output = kind
+        return
+    if kind != "json_schema":
+        raise InvalidRequestError(
+            f"Invalid value: {kind!r}. Supported values are: 'text', 'json_object', and "
+            "'json_schema'.",
+            param="response_format.type",
+            code="invalid_value",
+        )
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise InvalidRequestError(
+            "Missing required parameter: 'response_format.json_schema.name'.",
+            param="response_format.json_schema.name",
+            code="missing_required_parameter",
+        )
+    schema = spec.get("schema")
+    conv.output = kind
+    conv.output_schema = schema if isinstance(schema, dict) else {"type": "object"}
 
 
 # -- replies ------------------------------------------------------------------
@@ -209,7 +241,7 @@ def _usage(plan: Plan) -> dict[str, Any]:
         "prompt_tokens": plan.input_tokens,
         "completion_tokens": plan.output_tokens,
         "total_tokens": plan.input_tokens + plan.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": plan.cached_tokens, "audio_tokens": 0},
         "completion_tokens_details": {
             "reasoning_tokens": 0,
             "audio_tokens": 0,
@@ -228,9 +260,16 @@ def _call(plan: Plan, call_id: str) -> dict[str, Any]:
 
 
 def completion(
-    plan: Plan, *, rid: str, call_id: str, created: int, model: str, azure: bool = False
+    plan: Plan,
+    *,
+    rid: str,
+    call_id: str,
+    created: int,
+    model: str,
+    azure: bool = False,
+    choices: int = 1,
 ) -> bytes:
-    """A non-streamed `chat.completion` object."""
+    """A non-streamed `chat.completion` object, with `choices` identical choices."""
     message: dict[str, Any] = {"role": "assistant"}
     if plan.tool_name is not None:
         message["content"] = None
@@ -250,12 +289,13 @@ def completion(
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "choices": [choice],
+        "choices": [dict(choice, index=i) for i in range(choices)],
         "usage": _usage(plan),
         "system_fingerprint": "fp_sim",
     }
     if azure:
-        choice["content_filter_results"] = _FILTERS
+        for item in out["choices"]:
+            item["content_filter_results"] = _FILTERS
         out["prompt_filter_results"] = _PROMPT_FILTERS
     else:
         out["service_tier"] = "default"

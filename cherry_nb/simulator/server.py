@@ -203,11 +203,13 @@ class Simulator:
         words: int | None = None,
         drop_after: int | None = None,
         html: bool = False,
+        cached: int | None = None,
     ) -> None:
-        """Apply these options to the next `count` chat requests (any protocol), FIFO."""
+        """Apply these options to the next `count` chat requests (any protocol), FIFO;
+        `cached` prompt tokens are reported as read from a cache."""
         if count <= 0:
             return
-        options = Options(fail, retry_after, delay, words, drop_after, html)
+        options = Options(fail, retry_after, delay, words, drop_after, html, cached)
         self._scripts.append((options, [count]))
 
     def clear_script(self) -> None:
@@ -379,6 +381,7 @@ class Simulator:
             created=created,
             model=conv.model,
             azure=azure is not None,
+            choices=conv.choices,
         )
         return Reply(200, body, JSON, headers, delay=opts.delay or 0.0, drop_after=opts.drop_after)
 
@@ -544,7 +547,7 @@ class Simulator:
                 delay=opts.delay or 0.0,
                 drop_after=opts.drop_after,
             )
-        body_bytes = gem.generate_response(plan, rid=rid, model_name=name)
+        body_bytes = gem.generate_response(plan, rid=rid, model_name=name, candidates=conv.choices)
         return Reply(
             200, body_bytes, GEMINI_JSON, delay=opts.delay or 0.0, drop_after=opts.drop_after
         )

@@ -7,7 +7,7 @@ mid-escape); they are joined per tool index and parsed once, at the end.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .._exceptions import WireFormatError
 from .neutral import (
@@ -45,6 +45,7 @@ class ResponseAccumulator:
         self.usage: Usage | None = None
         self._text: list[str] = []
         self._reasoning: list[str] = []
+        self._signature: str | None = None
         self._calls: dict[int, _PendingCall] = {}
 
     def add(self, event: StreamEvent) -> None:
@@ -59,6 +60,7 @@ class ResponseAccumulator:
             self._calls[event.index] = _PendingCall(event.id, event.name)
         elif isinstance(event, ReasoningDelta):
             self._reasoning.append(event.text)
+            self._signature = event.signature or self._signature
         elif isinstance(event, StreamStart):
             self.id, self.model, self.input_tokens = event.id, event.model, event.input_tokens
         elif isinstance(event, StreamEnd):
@@ -71,7 +73,7 @@ class ResponseAccumulator:
     def response(self) -> ChatResponse:
         content: list[Text | Reasoning | ToolCall] = []
         if self._reasoning:
-            content.append(Reasoning("".join(self._reasoning)))
+            content.append(Reasoning("".join(self._reasoning), self._signature))
         if self._text:
             content.append(Text(self.text))
         for index in sorted(self._calls):
@@ -79,7 +81,7 @@ class ResponseAccumulator:
             content.append(ToolCall(call.id, call.name, _parse_arguments(call)))
         usage = self.usage or Usage(input_tokens=self.input_tokens or 0)
         if usage.input_tokens == 0 and self.input_tokens:
-            usage = Usage(self.input_tokens, usage.output_tokens, usage.cache_read_tokens)
+            usage = replace(usage, input_tokens=self.input_tokens)
         return ChatResponse(self.id, self.model, content, self.stop_reason, usage)
 
 

@@ -53,7 +53,10 @@ class Document:
 
 @dataclass(slots=True)
 class Reasoning:
-    """Model "thinking" text; carried in responses, dropped when building requests."""
+    """Model "thinking" text and the upstream's signature over it (Anthropic's thinking
+    `signature`, Gemini's `thoughtSignature`; text may be empty when only a signature
+    came). Builders send it back where the target has a place for it: upstreams need
+    their signatures again on tool-call turns."""
 
     text: str
     signature: str | None = None
@@ -173,12 +176,24 @@ class Usage:
 
 
 @dataclass(slots=True)
+class Choice:
+    """One further reply to a request for several (`n`, Gemini's `candidateCount`)."""
+
+    content: list[Text | Reasoning | ToolCall]
+    stop_reason: StopReason | None = "end_turn"
+
+
+@dataclass(slots=True)
 class ChatResponse:
+    """A whole reply; `more_choices` holds the second and later choices when the request
+    asked for several (the response itself is the first)."""
+
     id: str
     model: str
     content: list[Text | Reasoning | ToolCall]
     stop_reason: StopReason | None = "end_turn"
     usage: Usage = field(default_factory=Usage)
+    more_choices: list[Choice] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -207,7 +222,10 @@ class TextDelta:
 
 @dataclass(slots=True)
 class ReasoningDelta:
+    """Reasoning text, or (text empty) the signature that closes the reasoning so far."""
+
     text: str
+    signature: str | None = None
 
 
 @dataclass(slots=True)

@@ -82,11 +82,8 @@ def write_stream(events: list[StreamEvent]) -> bytes:
     return b"".join(writer.write(event) for event in events)
 
 
-def without_reasoning(request: ChatRequest) -> ChatRequest:
-    out = copy.deepcopy(request)
-    for message in out.messages:
-        message.content = [p for p in message.content if not isinstance(p, Reasoning)]
-    return out
+def thinking_block(thinking: str, signature: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": thinking, "signature": signature}
 
 
 def minimal(**changes: Any) -> dict[str, Any]:
@@ -163,16 +160,25 @@ def test_claude_code_request_parses_to_neutral() -> None:
     assert request.tool_choice == ToolChoice("auto")
 
 
-def test_request_round_trip_drops_only_reasoning() -> None:
+def test_request_round_trip_keeps_signed_thinking_and_settings() -> None:
     request = wire.parse_request(load("claude_code_request.json"))
+    assert request.dropped == ["context_management"]
+    assert request.thinking_budget == 31999
+    assert request.user is not None and request.user.startswith("user_6c3a")
     built = wire.build_request(request)
 
-    assert wire.parse_request(built) == without_reasoning(request)
+    again = wire.parse_request(built)
+    assert again.dropped == []
+    again.dropped = request.dropped
+    assert again == request
     assert isinstance(built["system"], str)
-    assert not {"metadata", "thinking", "context_management"} & built.keys()
+    assert built["thinking"] == {"type": "enabled", "budget_tokens": 31999}
+    assert built["metadata"] == {"user_id": request.user}
+    assert "context_management" not in built
     roles = [m["role"] for m in built["messages"]]
     assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
-    assert all(b["type"] != "thinking" for m in built["messages"] for b in m["content"])
+    thinking = [b for m in built["messages"] for b in m["content"] if b["type"] == "thinking"]
+    assert thinking and all(b["signature"] for b in thinking)
     # what the SDK would send type-checks against its own request schema
     TypeAdapter(MessageCreateParamsStreaming).validate_python(built)
 
@@ -293,9 +299,18 @@ MERGES = [
         id="results-from-two-messages-first",
     ),
     pytest.param(
-        [u(Text("a")), a(Reasoning("hmm", "sig")), u(Text("b"))],
+        [u(Text("a")), a(Reasoning("hmm")), u(Text("b"))],
         [{"role": "user", "content": [text("a"), text("b")]}],
-        id="reasoning-only-message-vanishes-neighbours-merge",
+        id="unsigned-reasoning-only-message-vanishes-neighbours-merge",
+    ),
+    pytest.param(
+        [u(Text("a")), a(Reasoning("hmm", "sig")), u(Text("b"))],
+        [
+            {"role": "user", "content": [text("a")]},
+            {"role": "assistant", "content": [thinking_block("hmm", "sig")]},
+            {"role": "user", "content": [text("b")]},
+        ],
+        id="signed-reasoning-kept-as-thinking",
     ),
     pytest.param(
         [a(Text("prefill")), u(Text("x")), u(Text(""))],
@@ -526,7 +541,9 @@ def test_parse_tool_use_response() -> None:
             ),
         ],
         stop_reason="tool_use",
-        usage=Usage(input_tokens=1408, output_tokens=79, cache_read_tokens=1024),
+        usage=Usage(
+            input_tokens=1408, output_tokens=79, cache_read_tokens=1024, cache_write_tokens=0
+        ),
     )
 
 
@@ -551,6 +568,7 @@ def test_response_round_trip_validates_with_the_sdk() -> None:
         "input_tokens": 384,
         "output_tokens": 79,
         "cache_read_input_tokens": 1024,
+        "cache_creation_input_tokens": 0,
     }
 
 
@@ -632,7 +650,7 @@ TEXT_TOOL_EVENTS: list[StreamEvent] = [
     ToolCallDelta(0, 'o, CA"'),
     ToolCallDelta(0, ', "unit": "fah'),
     ToolCallDelta(0, 'renheit"}'),
-    StreamEnd("tool_use", Usage(472, 89, 0)),
+    StreamEnd("tool_use", Usage(472, 89, 0, 0)),
 ]
 THINKING_EVENTS: list[StreamEvent] = [
     StreamStart("msg_01THINKING0000000000000", "claude-sonnet-4-5-20250929", 2084),
@@ -641,8 +659,9 @@ THINKING_EVENTS: list[StreamEvent] = [
         "1071 = 2 × 462 + 147"
     ),
     ReasoningDelta("\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0"),
+    ReasoningDelta("", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds..."),
     TextDelta("The greatest common divisor of 1071 and 462 is **21**."),
-    StreamEnd("end_turn", Usage(2084, 118, 2048)),
+    StreamEnd("end_turn", Usage(2084, 118, 2048, 0)),
 ]
 
 

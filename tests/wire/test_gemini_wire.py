@@ -86,7 +86,8 @@ def test_parse_request_recorded_history() -> None:
     assert first[2] == Document(  # a PDF by file URI: a document, not an image
         url="https://generativelanguage.googleapis.com/v1beta/files/8k2ojz3x5m1d"
     )
-    assert req.messages[1].content[1:] == [
+    assert req.messages[1].content[1:] == [  # the call's signature first, as Reasoning
+        Reasoning("", "CiQBVKhc7kT0yJ2bq3ZPqvN4rWc1cMmt0vS1Yk5n7Qm+e1Y3QeQKZQFUqFzu"),
         ToolCall("call_get_weather_0", "get_weather", {"location": "Paris, FR", "unit": "celsius"}),
         ToolCall("call_get_time_1", "get_time", {"tz": "Europe/Paris"}),
     ]
@@ -331,7 +332,10 @@ def test_build_request_full() -> None:
         },
         {
             "role": "model",
-            "parts": [{"text": "calling"}, {"functionCall": {"name": "get", "args": {"q": 1}}}],
+            "parts": [  # a signature rides on the part after its reasoning
+                {"text": "calling", "thoughtSignature": "sig"},
+                {"functionCall": {"name": "get", "args": {"q": 1}}},
+            ],
         },
         {
             "role": "user",
@@ -485,7 +489,9 @@ def _without_call_ids(request: ChatRequest) -> ChatRequest:
 
 def test_request_round_trip_from_recording() -> None:
     original = gemini.parse_request(load("request_tools_history.json"), model="gemini-2.5-flash")
+    assert original.dropped == ["safetySettings"]
     rebuilt = gemini.parse_request(gemini.build_request(original), model="gemini-2.5-flash")
+    rebuilt.dropped = original.dropped
     assert _without_call_ids(rebuilt) == _without_call_ids(original)
 
 
@@ -532,7 +538,8 @@ def test_parse_response_recorded_function_call() -> None:
     response = gemini.parse_response(load("response_function_call.json"))
     assert response.id == "qPHBaN-aLM2_qtsPq4Ww0Qs"
     assert response.model == "gemini-2.5-flash"
-    reasoning, call = response.content
+    reasoning, signature, call = response.content
+    assert signature == Reasoning("", "CpwCAdHtim9vJbZ6Qm3n1yWf0Xo8cFQ2kqz3RkYp1Lr5T8A0=")
     assert reasoning == Reasoning(
         "**Planning the lookup**\n\nThe user wants the weather in Paris. "
         "I should call get_weather with the city.",
@@ -545,7 +552,7 @@ def test_parse_response_recorded_function_call() -> None:
     )
     assert call.id.startswith("call_") and len(call.id) > len("call_")
     assert response.stop_reason == "tool_use"
-    assert response.usage == Usage(input_tokens=83, output_tokens=18 + 84, cache_read_tokens=None)
+    assert response.usage == Usage(input_tokens=83, output_tokens=18 + 84, reasoning_tokens=84)
     assert response.text == ""
 
 
@@ -707,18 +714,21 @@ def test_recorded_response_round_trip() -> None:
 def test_stream_parser_recorded_stream(step: int) -> None:
     recording = load("stream_text_then_call.json")
     events = parse_stream(recorded_sse(recording["events"]), model="gemini-2.5-flash", step=step)
-    start, *middle, call_start, call_delta, end = events
+    start, *middle, signature, call_start, call_delta, end = events
     assert start == StreamStart("N3XCaPnOJPWBkdUP3pKx2Ac", "gemini-2.5-flash", input_tokens=95)
     assert middle == [
         ReasoningDelta("**Locating the city**\n\nThe user asked about Paris."),
         TextDelta("I'll look up the current"),
         TextDelta(" weather in Paris — one moment."),
     ]
+    assert signature == ReasoningDelta("", "CiIBVKhc7l5mzkoZSRQfFeCS44vjuGk3o7tGr=")
     assert isinstance(call_start, ToolCallStart)
     assert (call_start.index, call_start.name) == (0, "get_weather")
     assert call_start.id.startswith("call_")
     assert call_delta == ToolCallDelta(0, json.dumps({"location": "Paris, FR", "unit": "celsius"}))
-    assert end == StreamEnd("tool_use", Usage(input_tokens=95, output_tokens=31 + 34))
+    assert end == StreamEnd(
+        "tool_use", Usage(input_tokens=95, output_tokens=31 + 34, reasoning_tokens=34)
+    )
 
 
 def test_stream_parser_model_fallback_and_call_ids() -> None:

@@ -19,6 +19,7 @@ from cherry_nb.wire.neutral import (
     Message,
     Reasoning,
     ReasoningDelta,
+    ResponseFormat,
     StreamEnd,
     StreamEvent,
     StreamStart,
@@ -150,6 +151,10 @@ def test_parse_request_full_fixture() -> None:
         tools=[Tool("get_weather", "Get the current weather in a given location", WEATHER_SCHEMA)],
         tool_choice=ToolChoice("auto"),
         stream=True,
+        response_format=ResponseFormat("text"),
+        seed=42,
+        user="user-1234",
+        parallel_tool_calls=True,
     )
 
 
@@ -529,7 +534,9 @@ def test_parse_response_fixture() -> None:
             ToolCall("call_2xOfWmAbcnC4rY8hYPs1PzmB", "get_time", {}),
         ],
         stop_reason="tool_use",
-        usage=Usage(input_tokens=1282, output_tokens=57, cache_read_tokens=1024),
+        usage=Usage(
+            input_tokens=1282, output_tokens=57, cache_read_tokens=1024, reasoning_tokens=0
+        ),
     )
 
 
@@ -749,7 +756,7 @@ STREAM_CASES = {
         TextDelta(" How"),
         TextDelta(" can I"),
         TextDelta(" help you today?"),
-        StreamEnd("end_turn", Usage(19, 10, 0)),
+        StreamEnd("end_turn", Usage(19, 10, 0, reasoning_tokens=0)),
     ],
     "stream_parallel_tool_calls.json": [
         StreamStart("chatcmpl-AQ7g1y3jZbX4iF2EwPq0pKz3mN8vL", "gpt-4o-2024-08-06"),
@@ -761,7 +768,7 @@ STREAM_CASES = {
         ToolCallDelta(1, ':"Europe/'),
         ToolCallDelta(0, '"Paris, France"}'),
         ToolCallDelta(1, 'Paris"}'),
-        StreamEnd("tool_use", Usage(112, 48, 64)),
+        StreamEnd("tool_use", Usage(112, 48, 64, reasoning_tokens=0)),
     ],
     "stream_ollama_tool_call.json": [
         StreamStart("chatcmpl-312", "llama3.1:8b"),

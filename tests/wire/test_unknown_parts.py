@@ -20,6 +20,7 @@ from cherry_nb.wire.gemini import _requests as gemini_requests
 from cherry_nb.wire.neutral import (
     Message,
     Reasoning,
+    ReasoningDelta,
     StreamEnd,
     StreamEvent,
     StreamStart,
@@ -412,7 +413,8 @@ def test_gemini_response_skips_unknown_parts() -> None:
     call = {"functionCall": {"id": "c", "name": "f", "args": {"x": 1}}}
     body = gemini_reply([{"text": "a"}, *UNKNOWN_GEMINI_PARTS, call], "STOP")
     response = wire_gemini.parse_response(body)
-    assert response.content == [Text("a"), ToolCall("c", "f", {"x": 1})]
+    # a bare signature is kept (as Reasoning): the upstream wants it back on the next turn
+    assert response.content == [Text("a"), Reasoning("", "c2ln"), ToolCall("c", "f", {"x": 1})]
     assert response.stop_reason == "tool_use"
 
 
@@ -429,6 +431,7 @@ def test_gemini_stream_skips_unknown_parts() -> None:
     assert events == [
         StreamStart("r", "m"),
         TextDelta("a"),
+        ReasoningDelta("", "c2ln"),
         TextDelta("b"),
         ToolCallStart(0, "c", "f"),
         ToolCallDelta(0, "{}"),

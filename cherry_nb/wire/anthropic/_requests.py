@@ -8,6 +8,7 @@ from typing import Any
 
 from ..._exceptions import WireFormatError
 from .._common import image_media_type, split_data_url
+from .._translate import MIN_ANTHROPIC_BUDGET, budget_for, check_choices, note_dropped
 from ..neutral import (
     ChatRequest,
     Document,
@@ -15,6 +16,8 @@ from ..neutral import (
     Message,
     Part,
     Reasoning,
+    ReasoningEffort,
+    ResponseFormat,
     Text,
     Tool,
     ToolCall,
@@ -50,7 +53,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     stop = _get(body, "stop_sequences", list, "a list of strings")
     if stop is not None and not all(isinstance(s, str) for s in stop):
         raise _fail("stop_sequences", "must be a list of strings.")
-    return ChatRequest(
+    request = ChatRequest(
         model=model,
         messages=[_parse_message(m, f"messages.{i}") for i, m in enumerate(messages)],
         system=_parse_system(body.get("system")),
@@ -63,6 +66,75 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
         stream=bool(_get(body, "stream", bool, "a boolean")),
     )
+    _read_extras(body, request)
+    return request
+
+
+UNMAPPED_FIELDS = ("service_tier", "container", "mcp_servers", "context_management")
+"""Fields a client may send that no other format carries (docs/translation.md says why)."""
+
+_EFFORT_FROM_ANTHROPIC: dict[str, ReasoningEffort] = {
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "xhigh",
+    "max": "xhigh",
+}
+
+
+def _read_extras(body: Mapping[str, Any], request: ChatRequest) -> None:
+    """Structured output, thinking and effort, the user id, parallel tool use; and the
+    fields with no mapping, listed in `request.dropped`."""
+    config = _get(body, "output_config", Mapping, "an object") or {}
+    fmt = config.get("format")
+    if fmt is None:  # the structured-outputs beta's name for the same object
+        fmt, path = body.get("output_format"), "output_format"
+    else:
+        path = "output_config.format"
+    request.response_format = _parse_output_format(fmt, path)
+    effort = _get(config, "effort", str, "low, medium, high or max", "output_config")
+    if effort is not None:
+        if effort not in _EFFORT_FROM_ANTHROPIC:
+            raise _fail("output_config.effort", "must be low, medium, high or max.")
+        request.reasoning_effort = _EFFORT_FROM_ANTHROPIC[effort]
+    request.thinking_budget = _parse_thinking_config(body.get("thinking"))
+    metadata = _get(body, "metadata", Mapping, "an object") or {}
+    request.user = _get(metadata, "user_id", str, "a string", "metadata")
+    choice = body.get("tool_choice")
+    if isinstance(choice, Mapping) and choice.get("disable_parallel_tool_use") is True:
+        request.parallel_tool_calls = False
+    request.dropped.extend(
+        key for key in UNMAPPED_FIELDS if body.get(key) is not None and key not in request.dropped
+    )
+
+
+def _parse_output_format(value: Any, path: str) -> ResponseFormat | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail(path, "must be an object.")
+    if value.get("type") != "json_schema":
+        raise _fail(f"{path}.type", "must be 'json_schema'.")
+    schema = _get(value, "schema", Mapping, "a JSON schema object", path, required=True)
+    # Not `strict`: OpenAI's strict mode wants every property required, Anthropic's not.
+    return ResponseFormat("json_schema", dict(schema), name="response")
+
+
+def _parse_thinking_config(value: Any) -> int | None:
+    """`enabled` -> its budget, `disabled` -> 0, `adaptive` -> None (the effort says how
+    much, and the model decides)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail("thinking", "must be an object.")
+    kind = value.get("type")
+    if kind == "enabled":
+        return int(_get(value, "budget_tokens", int, "an integer", "thinking", required=True))
+    if kind == "disabled":
+        return 0
+    if kind == "adaptive":
+        return None
+    raise _fail("thinking.type", "must be enabled, disabled or adaptive.")
 
 
 def _float(body: Mapping[str, Any], key: str) -> float | None:
@@ -265,7 +337,9 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
 
 
 def build_request(request: ChatRequest) -> dict[str, Any]:
-    """ChatRequest -> an upstream /v1/messages body; None fields are left out."""
+    """ChatRequest -> an upstream /v1/messages body; None fields are left out, and what
+    Anthropic cannot carry is added to `request.dropped`."""
+    check_choices(request, "Anthropic", supported=False)
     body: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
@@ -286,7 +360,87 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
                 body["tool_choice"]["name"] = choice.name
     if request.stream:
         body["stream"] = True
+    _build_extras(request, body)
     return body
+
+
+JSON_OBJECT_INSTRUCTION = "Reply with one JSON object and nothing else."
+"""What asks for `json_object` output: Anthropic's output_config.format needs a schema
+whose objects all forbid extra properties, so "any object" cannot be said as one."""
+
+
+def _build_extras(request: ChatRequest, body: dict[str, Any]) -> None:
+    """Structured output, thinking, the user id, parallel tool use; unmapped fields noted."""
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_schema":
+        schema = fmt.schema if fmt.schema is not None else {"type": "object"}
+        body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    elif fmt is not None and fmt.type == "json_object":
+        system = body.get("system")
+        body["system"] = (
+            f"{system}\n\n{JSON_OBJECT_INSTRUCTION}" if system else (JSON_OBJECT_INSTRUCTION)
+        )
+    _build_thinking(request, body)
+    if request.user is not None:
+        body["metadata"] = {"user_id": request.user}
+    if request.parallel_tool_calls is False and request.tools:
+        choice = body.setdefault("tool_choice", {"type": "auto"})
+        if choice["type"] != "none":  # no calls at all: nothing to keep serial
+            choice["disable_parallel_tool_use"] = True
+    for key in ("seed", "presence_penalty", "frequency_penalty"):
+        if getattr(request, key) is not None:
+            note_dropped(request, key)
+
+
+def _build_thinking(request: ChatRequest, body: dict[str, Any]) -> None:
+    """`thinking` from the budget or effort. Anthropic wants budget_tokens of at least
+    1024 and under max_tokens, no forced tool beside it, and no sampling changes but
+    temperature 1 and top_p of 0.95 or more: what conflicts is left out, and noted."""
+    budget = budget_for(request)
+    if budget is None:
+        return
+    if budget <= 0:
+        body["thinking"] = {"type": "disabled"}
+        return
+    reason = "reasoning_effort" if request.reasoning_effort is not None else "thinking_budget"
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        note_dropped(request, reason)  # Anthropic refuses thinking with a forced tool
+        return
+    if _unsigned_tool_turn(request.messages):
+        note_dropped(request, reason)  # Anthropic wants that turn's signed thinking first
+        return
+    budget = max(budget, MIN_ANTHROPIC_BUDGET)
+    if request.max_tokens is None:
+        body["max_tokens"] = max(body["max_tokens"], budget + DEFAULT_MAX_TOKENS)
+    elif budget >= body["max_tokens"]:
+        budget = body["max_tokens"] - 1
+        if budget < MIN_ANTHROPIC_BUDGET:
+            note_dropped(request, reason)  # no room to think within the client's limit
+            return
+    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if body.get("temperature", 1) != 1:
+        del body["temperature"]
+        note_dropped(request, "temperature")
+    if body.pop("top_k", None) is not None:
+        note_dropped(request, "top_k")
+    if body.get("top_p", 1) < 0.95:
+        del body["top_p"]
+        note_dropped(request, "top_p")
+
+
+def _unsigned_tool_turn(messages: list[Message]) -> bool:
+    """Whether the request answers tool calls of an assistant turn that has no signed
+    reasoning (a client in a format without signatures): with thinking on, Anthropic
+    refuses such a turn, so thinking stays off until the tool loop ends."""
+    if len(messages) < 2 or not any(isinstance(p, ToolResult) for p in messages[-1].content):
+        return False
+    turn = messages[-2]
+    return (
+        turn.role == "assistant"
+        and any(isinstance(p, ToolCall) for p in turn.content)
+        and not any(isinstance(p, Reasoning) and p.signature for p in turn.content)
+    )
 
 
 def _build_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -326,7 +480,9 @@ def _build_part(part: Part) -> dict[str, Any] | None:
         return _build_image(part)
     if isinstance(part, Document):
         return _build_document(part)
-    return None  # Reasoning: a signature cannot be forged, so thinking is not sent back
+    if part.signature:  # Reasoning: Anthropic wants its signed thinking back on tool turns
+        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
+    return None  # unsigned reasoning (another format's): Anthropic would refuse it
 
 
 def _build_image(image: Image) -> dict[str, Any] | None:

@@ -82,7 +82,7 @@ def _neutral_usage(
 ) -> Usage:
     """Anthropic counts cached prompt tokens apart; neutral input counts them all."""
     total = (fresh or 0) + (cache_read or 0) + (cache_write or 0)
-    return Usage(total, output or 0, cache_read)
+    return Usage(total, output or 0, cache_read, cache_write)
 
 
 def build_response(response: ChatResponse) -> dict[str, Any]:
@@ -110,9 +110,13 @@ def build_response(response: ChatResponse) -> dict[str, Any]:
 
 
 def _build_usage(usage: Usage) -> dict[str, int]:
-    cache_read = usage.cache_read_tokens
-    fresh = usage.input_tokens - (cache_read or 0)
+    """Anthropic's input_tokens leaves out cached tokens, read or written; reasoning
+    tokens have no field of their own (output_tokens counts them)."""
+    cache_read, cache_write = usage.cache_read_tokens, usage.cache_write_tokens
+    fresh = usage.input_tokens - (cache_read or 0) - (cache_write or 0)
     out = {"input_tokens": max(0, fresh), "output_tokens": usage.output_tokens}
     if cache_read is not None:
         out["cache_read_input_tokens"] = cache_read
+    if cache_write is not None:
+        out["cache_creation_input_tokens"] = cache_write
     return out

@@ -109,7 +109,8 @@ class StreamParser:
         if kind == "text":
             return [TextDelta(text)] if (text := _text(block, "text")) else []
         if kind == "thinking":
-            return [ReasoningDelta(text)] if (text := _text(block, "thinking")) else []
+            text, signature = _text(block, "thinking"), _text(block, "signature")
+            return [ReasoningDelta(text, signature or None)] if text or signature else []
         if kind != "tool_use":
             return []
         ordinal = self._tool_blocks[_block_index(data)] = self._tools
@@ -133,7 +134,10 @@ class StreamParser:
             return [ToolCallDelta(ordinal, partial)] if ordinal is not None and partial else []
         if kind == "thinking_delta":
             return [ReasoningDelta(text)] if (text := _text(delta, "thinking")) else []
-        return []  # signature_delta, citations_delta
+        if kind == "signature_delta":
+            signature = _text(delta, "signature")
+            return [ReasoningDelta("", signature)] if signature else []
+        return []  # citations_delta, and delta types added later
 
     def _update_usage(self, usage: Any) -> None:
         """Anthropic's counts are cumulative: later values replace earlier ones."""
@@ -202,7 +206,8 @@ class StreamWriter:
         if isinstance(event, ToolCallDelta):
             return out + self._tool_delta(event.index, event.arguments)
         if isinstance(event, ReasoningDelta):
-            return out + self._text_like("thinking", event.text)
+            out += self._text_like("thinking", event.text)
+            return out + self._signature(event.signature) if event.signature else out
         if isinstance(event, ToolCallStart):
             if event.index not in self._tool_blocks:
                 self._pending.setdefault(event.index, (event.id, event.name))
@@ -244,6 +249,16 @@ class StreamWriter:
         if self._open != kind:
             out = self._flush_pending(None) + self._open_block(kind, _EMPTY_BLOCKS[kind])
         return out + _delta(self._index, f'"{kind}_delta","{kind}":{_dumps(text)}')
+
+    def _signature(self, signature: str) -> bytes:
+        """A signature_delta, then the end of its thinking block (one opened if none is)."""
+        out = b""
+        if self._open != "thinking":
+            out = self._flush_pending(None) + self._open_block(
+                "thinking", _EMPTY_BLOCKS["thinking"]
+            )
+        out += _delta(self._index, f'"signature_delta","signature":{_dumps(signature)}')
+        return out + self._close_block()
 
     def _tool_delta(self, index: int, arguments: str) -> bytes:
         if not arguments:

@@ -13,7 +13,11 @@ from ..._exceptions import WireFormatError
 _CAMEL_FIELDS = (
     "systemInstruction inlineData mimeType fileData fileUri functionCall functionResponse "
     "thoughtSignature generationConfig maxOutputTokens topP topK stopSequences toolConfig "
-    "functionCallingConfig allowedFunctionNames functionDeclarations parametersJsonSchema"
+    "functionCallingConfig allowedFunctionNames functionDeclarations parametersJsonSchema "
+    "responseMimeType responseSchema responseJsonSchema thinkingConfig thinkingBudget "
+    "thinkingLevel includeThoughts candidateCount presencePenalty frequencyPenalty "
+    "safetySettings cachedContent responseModalities speechConfig responseLogprobs "
+    "mediaResolution"
 ).split()
 _SNAKE: dict[str, str] = {k: re.sub(r"([A-Z])", r"_\1", k).lower() for k in _CAMEL_FIELDS}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..._exceptions import WireFormatError
 from .._common import image_media_type, split_data_url
+from .._translate import EFFORT_BUDGETS, check_choices, note_dropped
 from ..neutral import (
     ChatRequest,
     Document,
@@ -16,6 +17,8 @@ from ..neutral import (
     Message,
     Part,
     Reasoning,
+    ReasoningEffort,
+    ResponseFormat,
     Text,
     Tool,
     ToolCall,
@@ -105,7 +108,7 @@ def parse_request(body: Mapping[str, Any], *, model: str, stream: bool = False) 
         raise WireFormatError(
             "stopSequences must be an array of strings", param="generationConfig.stopSequences"
         )
-    return ChatRequest(
+    request = ChatRequest(
         model=model,
         messages=messages,
         system=_parse_system(_get(body, "systemInstruction")),
@@ -118,6 +121,85 @@ def parse_request(body: Mapping[str, Any], *, model: str, stream: bool = False) 
         tool_choice=_parse_tool_config(_get(body, "toolConfig")),
         stream=stream,
     )
+    _read_extras(body, config, request)
+    return request
+
+
+UNMAPPED_BODY_FIELDS = ("safetySettings", "cachedContent")
+UNMAPPED_CONFIG_FIELDS = (
+    "responseModalities",
+    "speechConfig",
+    "responseLogprobs",
+    "mediaResolution",
+)
+"""Fields a client may send that no other format carries (docs/translation.md says why)."""
+
+JSON_MIME = "application/json"
+MAX_THINKING_BUDGET = 24576
+"""The largest thinkingBudget every Gemini 2.5 model takes (Flash's limit; Pro's is 32768):
+larger budgets (Claude Code asks 31999) are capped rather than refused."""
+_LEVEL_TO_EFFORT: dict[str, ReasoningEffort] = {
+    "MINIMAL": "minimal",
+    "LOW": "low",
+    "MEDIUM": "medium",
+    "HIGH": "high",
+}
+_EFFORT_TO_LEVEL: dict[str, str] = {
+    "none": "minimal",
+    "minimal": "minimal",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "high",
+}
+
+
+def _read_extras(body: Mapping[str, Any], config: Mapping[str, Any], request: ChatRequest) -> None:
+    """Structured output, thinking, candidates, sampling extras from generationConfig;
+    the fields with no mapping, listed in `request.dropped`."""
+    request.response_format = _parse_response_format(config)
+    thinking = _mapping(_get(config, "thinkingConfig") or {}, "generationConfig.thinkingConfig")
+    budget = _number(thinking, "thinkingBudget", integer=True)
+    if budget is not None and budget >= 0:  # -1: dynamic, the model's default
+        request.thinking_budget = budget
+    level = _get(thinking, "thinkingLevel")
+    if level is not None:
+        effort = _LEVEL_TO_EFFORT.get(str(level).upper())
+        if effort is None:
+            raise WireFormatError(
+                "thinkingLevel must be MINIMAL, LOW, MEDIUM or HIGH",
+                param="generationConfig.thinkingConfig.thinkingLevel",
+            )
+        request.reasoning_effort = effort
+    request.n = _number(config, "candidateCount", integer=True)
+    request.seed = _number(config, "seed", integer=True)
+    request.presence_penalty = _number(config, "presencePenalty")
+    request.frequency_penalty = _number(config, "frequencyPenalty")
+    dropped = [key for key in UNMAPPED_BODY_FIELDS if _get(body, key) is not None]
+    dropped += [key for key in UNMAPPED_CONFIG_FIELDS if _get(config, key) is not None]
+    request.dropped.extend(key for key in dropped if key not in request.dropped)
+
+
+def _parse_response_format(config: Mapping[str, Any]) -> ResponseFormat | None:
+    """responseMimeType application/json, with responseJsonSchema (JSON Schema) or
+    responseSchema (Gemini's OpenAPI subset) when the shape is given; text/plain is text.
+    Other types (text/x.enum) have no counterpart and are refused."""
+    mime = _get(config, "responseMimeType")
+    if mime is None or mime == "text/plain":
+        return None if mime is None else ResponseFormat("text")
+    if mime != JSON_MIME:
+        raise WireFormatError(
+            f"responseMimeType {mime!r} cannot be translated to another wire format "
+            "(application/json and text/plain can).",
+            param="generationConfig.responseMimeType",
+        )
+    schema = _get(config, "responseJsonSchema")
+    if schema is None and (gemini_schema := _get(config, "responseSchema")) is not None:
+        schema = schema_to_json(_mapping(gemini_schema, "generationConfig.responseSchema"))
+    if schema is None:
+        return ResponseFormat("json_object")
+    schema = _mapping(schema, "generationConfig.responseJsonSchema")
+    return ResponseFormat("json_schema", dict(schema), name="response")
 
 
 def _number(config: Mapping[str, Any], key: str, *, integer: bool = False) -> Any:
@@ -174,7 +256,11 @@ def _parse_content(content: Any, path: str, ledger: _CallLedger) -> Message:
         raise WireFormatError(f"{path}.role must be 'user' or 'model'", param=f"{path}.role")
     parts: list[Part] = []
     for j, raw in enumerate(_list(content.get("parts"), f"{path}.parts")):
-        part = _parse_part(_mapping(raw, f"{path}.parts[{j}]"), f"{path}.parts[{j}]", ledger)
+        raw = _mapping(raw, f"{path}.parts[{j}]")
+        part = _parse_part(raw, f"{path}.parts[{j}]", ledger)
+        signature = _optional_id(_get(raw, "thoughtSignature"))
+        if signature and part is not None and not isinstance(part, Reasoning):
+            parts.append(Reasoning("", signature))  # the signature rides on the next part
         if part is not None:
             parts.append(part)
     return Message(role=role, content=parts)
@@ -284,13 +370,15 @@ def _parse_tool_config(value: Any) -> ToolChoice | None:
 
 
 def build_request(request: ChatRequest) -> dict[str, Any]:
-    """Neutral -> generateContent body (the model goes in the URL, not here)."""
+    """Neutral -> generateContent body (the model goes in the URL, not here); what
+    Gemini cannot carry is added to `request.dropped`."""
+    check_choices(request, "Gemini", supported=True)
     names = {p.id: p.name for m in request.messages for p in m.content if isinstance(p, ToolCall)}
     match = _GEMINI_MAJOR.search(request.model)
     sign = match is not None and int(match.group(1)) >= 3
     contents: list[dict[str, Any]] = []
     for message in request.messages:
-        parts = [built for part in message.content for built in _build_part(part, names, sign)]
+        parts = _build_parts(message.content, names, sign)
         if not parts:
             continue
         role = "model" if message.role == "assistant" else "user"
@@ -313,9 +401,60 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
         "stopSequences": request.stop or None,
     }
     config = {k: v for k, v in config.items() if v is not None}
+    config.update(_build_extras(request, sign))
     if config:
         body["generationConfig"] = config
     return body
+
+
+def _build_extras(request: ChatRequest, level: bool) -> dict[str, Any]:
+    """generationConfig entries for structured output, thinking, candidates and sampling
+    extras (`level`: the model takes thinkingLevel, Gemini 3+); the rest is noted."""
+    config: dict[str, Any] = {}
+    fmt = request.response_format
+    if fmt is not None and fmt.type != "text":
+        config["responseMimeType"] = JSON_MIME
+        if fmt.type == "json_schema":
+            config["responseJsonSchema"] = fmt.schema if fmt.schema is not None else {}
+    thinking: dict[str, Any] = {}
+    if level and request.reasoning_effort is not None:
+        thinking["thinkingLevel"] = _EFFORT_TO_LEVEL[request.reasoning_effort]
+    elif request.thinking_budget is not None:
+        thinking["thinkingBudget"] = min(request.thinking_budget, MAX_THINKING_BUDGET)
+    elif request.reasoning_effort is not None:
+        thinking["thinkingBudget"] = EFFORT_BUDGETS[request.reasoning_effort]
+    if thinking:
+        thinking["includeThoughts"] = thinking.get("thinkingBudget") != 0
+        config["thinkingConfig"] = thinking
+    extras = {
+        "candidateCount": request.n,
+        "seed": request.seed,
+        "presencePenalty": request.presence_penalty,
+        "frequencyPenalty": request.frequency_penalty,
+    }
+    config.update((key, value) for key, value in extras.items() if value is not None)
+    if request.user is not None:
+        note_dropped(request, "user")
+    if request.parallel_tool_calls is False and request.tools:
+        note_dropped(request, "parallel_tool_calls")
+    return config
+
+
+def _build_parts(content: list[Part], names: Mapping[str, str], sign: bool) -> list[dict[str, Any]]:
+    """A message's parts; a reasoning signature goes on the part after it, where Gemini
+    put it (its thought text is not sent: Gemini regenerates its thoughts)."""
+    out: list[dict[str, Any]] = []
+    signature: str | None = None
+    for part in content:
+        if isinstance(part, Reasoning):
+            signature = part.signature or signature
+            continue
+        built = _build_part(part, names, sign)
+        if signature and built:
+            built[0]["thoughtSignature"] = signature
+            signature = None
+        out.extend(built)
+    return out
 
 
 def _build_part(part: Part, names: Mapping[str, str], sign: bool) -> list[dict[str, Any]]:
@@ -335,7 +474,7 @@ def _build_part(part: Part, names: Mapping[str, str], sign: bool) -> list[dict[s
         return [built]
     if isinstance(part, ToolResult):
         return _function_response(part, names)
-    return []  # Reasoning: Gemini regenerates its own thoughts
+    return []  # Reasoning: see _build_parts
 
 
 def _function_response(result: ToolResult, names: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 from .._common import new_id
 from ..neutral import (
     ChatResponse,
+    Choice,
     Reasoning,
     StopReason,
     Text,
@@ -44,23 +45,27 @@ _NEUTRAL_TO_FINISH: dict[str, str] = {
 def _usage(meta: Any) -> Usage | None:
     if not isinstance(meta, Mapping):
         return None
-    cached = meta.get("cachedContentTokenCount")
+    cached, thoughts = meta.get("cachedContentTokenCount"), meta.get("thoughtsTokenCount")
     return Usage(
         input_tokens=int(meta.get("promptTokenCount") or 0),
-        output_tokens=int(meta.get("candidatesTokenCount") or 0)
-        + int(meta.get("thoughtsTokenCount") or 0),
+        output_tokens=int(meta.get("candidatesTokenCount") or 0) + int(thoughts or 0),
         cache_read_tokens=int(cached) if cached is not None else None,
+        reasoning_tokens=int(thoughts) if thoughts is not None else None,
     )
 
 
 def _usage_metadata(usage: Usage) -> dict[str, Any]:
+    """Gemini counts thoughts apart from candidates; it has no cache-write count."""
+    thoughts = usage.reasoning_tokens
     meta = {
         "promptTokenCount": usage.input_tokens,
-        "candidatesTokenCount": usage.output_tokens,
+        "candidatesTokenCount": max(0, usage.output_tokens - (thoughts or 0)),
         "totalTokenCount": usage.input_tokens + usage.output_tokens,
     }
     if usage.cache_read_tokens is not None:
         meta["cachedContentTokenCount"] = usage.cache_read_tokens
+    if thoughts is not None:
+        meta["thoughtsTokenCount"] = thoughts
     return meta
 
 
@@ -72,34 +77,49 @@ def _stop_reason(finish: str | None, has_calls: bool) -> StopReason | None:
 
 
 def parse_response(body: Mapping[str, Any]) -> ChatResponse:
-    """A GenerateContentResponse -> neutral, from its first candidate."""
+    """A GenerateContentResponse -> neutral: its first candidate, then any others
+    (`candidateCount` > 1) as further choices."""
     body = _mapping(body, "body")
     if isinstance(body.get("error"), Mapping):
         raise _stream_error(body["error"])
-    candidates = body.get("candidates") or []
-    candidate = candidates[0] if isinstance(candidates, list) and candidates else None
-    content: list[Text | Reasoning | ToolCall] = []
-    stop: StopReason | None = "end_turn"
-    if isinstance(candidate, Mapping):
-        for part in _obj(candidate.get("content")).get("parts") or ():
-            _append_part(content, part)
-        has_calls = any(isinstance(p, ToolCall) for p in content)
-        stop = _stop_reason(candidate.get("finishReason") or "STOP", has_calls)
-    elif _obj(body.get("promptFeedback")).get("blockReason"):
-        stop = "content_filter"
+    raw = body.get("candidates") or []
+    candidates = [c for c in raw if isinstance(c, Mapping)] if isinstance(raw, list) else []
+    candidates.sort(key=_candidate_index)
+    if candidates:
+        first, *more = [_parse_candidate(c) for c in candidates]
+    else:
+        blocked = _obj(body.get("promptFeedback")).get("blockReason")
+        first, more = Choice([], "content_filter" if blocked else "end_turn"), []
     return ChatResponse(
         id=body.get("responseId") or new_id("resp_"),
         model=body.get("modelVersion") or "",
-        content=content,
-        stop_reason=stop,
+        content=first.content,
+        stop_reason=first.stop_reason,
         usage=_usage(body.get("usageMetadata")) or Usage(),
+        more_choices=more,
     )
+
+
+def _candidate_index(candidate: Mapping[str, Any]) -> int:
+    index = candidate.get("index")
+    return index if isinstance(index, int) else 0
+
+
+def _parse_candidate(candidate: Mapping[str, Any]) -> Choice:
+    content: list[Text | Reasoning | ToolCall] = []
+    for part in _obj(candidate.get("content")).get("parts") or ():
+        _append_part(content, part)
+    has_calls = any(isinstance(p, ToolCall) for p in content)
+    return Choice(content, _stop_reason(candidate.get("finishReason") or "STOP", has_calls))
 
 
 def _append_part(content: list[Text | Reasoning | ToolCall], part: Any) -> None:
     """Adjacent text (or thought) parts are one block; calls get ids when they carry none."""
     if not isinstance(part, Mapping):
         return
+    signature = _optional_id(_get(part, "thoughtSignature"))
+    if signature and part.get("thought") is not True:  # signed: the part after thinking
+        content.append(Reasoning("", signature))
     call = _get(part, "functionCall")
     if isinstance(call, Mapping):
         args = call.get("args")
@@ -112,8 +132,7 @@ def _append_part(content: list[Text | Reasoning | ToolCall], part: Any) -> None:
         return
     last = content[-1] if content else None
     if part.get("thought") is True:
-        signature = _optional_id(_get(part, "thoughtSignature"))
-        if isinstance(last, Reasoning):
+        if isinstance(last, Reasoning) and not last.signature:
             last.text += text
             last.signature = signature or last.signature
         else:
@@ -125,19 +144,34 @@ def _append_part(content: list[Text | Reasoning | ToolCall], part: Any) -> None:
 
 
 def build_response(response: ChatResponse) -> dict[str, Any]:
-    """Neutral -> GenerateContentResponse JSON."""
-    candidate: dict[str, Any] = {
-        "content": {"role": "model", "parts": [_response_part(p) for p in response.content]},
-        "index": 0,
-    }
-    if response.stop_reason is not None:
-        candidate["finishReason"] = _NEUTRAL_TO_FINISH.get(response.stop_reason, "OTHER")
+    """Neutral -> GenerateContentResponse JSON, a candidate per choice."""
+    choices = [Choice(response.content, response.stop_reason), *response.more_choices]
     return {
-        "candidates": [candidate],
+        "candidates": [_build_candidate(c, i) for i, c in enumerate(choices)],
         "usageMetadata": _usage_metadata(response.usage),
         "modelVersion": response.model,
         "responseId": response.id,
     }
+
+
+def _build_candidate(choice: Choice, index: int) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    signature: str | None = None  # a bare signature goes on the next part, as Gemini has it
+    for part in choice.content:
+        if isinstance(part, Reasoning) and not part.text:
+            signature = part.signature or signature
+            continue
+        built = _response_part(part)
+        if signature:
+            built["thoughtSignature"] = signature
+            signature = None
+        parts.append(built)
+    if signature:
+        parts.append({"text": "", "thoughtSignature": signature})
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": index}
+    if choice.stop_reason is not None:
+        candidate["finishReason"] = _NEUTRAL_TO_FINISH.get(choice.stop_reason, "OTHER")
+    return candidate
 
 
 def _response_part(part: Text | Reasoning | ToolCall) -> dict[str, Any]:

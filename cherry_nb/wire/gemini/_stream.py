@@ -85,6 +85,10 @@ class StreamParser:
         return out
 
     def _part(self, part: Mapping[str, Any], out: list[StreamEvent]) -> None:
+        signature = _optional_id(_get(part, "thoughtSignature"))
+        thought = part.get("thought") is True
+        if signature and not thought:  # signed: the part after thinking
+            out.append(ReasoningDelta("", signature))
         call = _get(part, "functionCall")
         if isinstance(call, Mapping):
             index = self._calls
@@ -95,8 +99,10 @@ class StreamParser:
             out.append(ToolCallDelta(index, json.dumps(args if isinstance(args, Mapping) else {})))
             return
         text = part.get("text")
-        if isinstance(text, str) and text:
-            out.append(ReasoningDelta(text) if part.get("thought") is True else TextDelta(text))
+        if thought and (text or signature):
+            out.append(ReasoningDelta(text if isinstance(text, str) else "", signature))
+        elif isinstance(text, str) and text:
+            out.append(TextDelta(text))
 
     def close(self) -> list[StreamEvent]:
         """The one StreamEnd; without a finishReason the stop reason is unknown (None)."""
@@ -119,7 +125,7 @@ class StreamWriter:
     thought, or with the final chunk.
     """
 
-    __slots__ = ("_model", "_id", "_suffix", "_calls", "_input_tokens", "_ended")
+    __slots__ = ("_model", "_id", "_suffix", "_calls", "_input_tokens", "_ended", "_signature")
 
     _PREFIX = b'data: {"candidates":[{"content":{"role":"model","parts":['
 
@@ -130,6 +136,7 @@ class StreamWriter:
         self._calls: dict[int, list[Any]] = {}  # index -> [id, name, [fragments]]
         self._input_tokens: int | None = None
         self._ended = False
+        self._signature: str | None = None  # a bare signature, for the next part written
 
     def _start(self, response_id: str) -> None:
         """Precompute the envelope after the parts: each delta is then one small dumps."""
@@ -148,12 +155,18 @@ class StreamWriter:
         if self._ended:
             return b""
         if isinstance(event, TextDelta | ReasoningDelta):
+            if isinstance(event, ReasoningDelta) and event.signature and not event.text:
+                self._signature = event.signature
+                return b""
             if not event.text:
                 return b""
             part: dict[str, Any] = {"text": event.text}
             if isinstance(event, ReasoningDelta):
                 part["thought"] = True
-            return self._flush() + self._chunk([part])
+                if event.signature:
+                    part["thoughtSignature"] = event.signature
+            out = self._flush()
+            return out + self._chunk(self._signed([part]))
         if isinstance(event, ToolCallDelta):
             pending = self._calls.get(event.index)
             if pending is not None:
@@ -167,6 +180,13 @@ class StreamWriter:
             self._start(event.id)
             return b""
         return self._end(event)
+
+    def _signed(self, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`parts` with a pending bare signature on the first, where Gemini puts it."""
+        if self._signature and parts:
+            parts[0]["thoughtSignature"] = self._signature
+            self._signature = None
+        return parts
 
     def _chunk(self, parts: list[dict[str, Any]]) -> bytes:
         if self._id is None:
@@ -187,13 +207,13 @@ class StreamWriter:
         return parts
 
     def _flush(self) -> bytes:
-        return self._chunk(self._call_parts()) if self._calls else b""
+        return self._chunk(self._signed(self._call_parts())) if self._calls else b""
 
     def _end(self, event: StreamEnd) -> bytes:
         self._ended = True
         if self._id is None:
             self._start(new_id("resp_"))
-        parts = self._call_parts() or [{"text": ""}]
+        parts = self._signed(self._call_parts() or [{"text": ""}])
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if event.stop_reason is not None:
             candidate["finishReason"] = _NEUTRAL_TO_FINISH.get(event.stop_reason, "OTHER")

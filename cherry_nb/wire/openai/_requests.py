@@ -14,6 +14,7 @@ from cherry_nb.wire.neutral import (
     Message,
     Part,
     Reasoning,
+    ResponseFormat,
     Text,
     Tool,
     ToolCall,
@@ -21,6 +22,7 @@ from cherry_nb.wire.neutral import (
     ToolResult,
 )
 
+from .._translate import check_choices, note_dropped
 from ._common import _dumps, _fail, _required_str
 
 DROPPED_PART_TYPES: frozenset[str] = frozenset()
@@ -56,7 +58,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     for i, raw in enumerate(raw_messages):
         reader.add(i, raw)
     max_tokens = _opt(body, "max_completion_tokens", "an integer")
-    return ChatRequest(
+    request = ChatRequest(
         model=model,
         messages=reader.messages,
         system="\n\n".join(reader.system) if reader.system else None,
@@ -65,9 +67,100 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         top_p=_opt(body, "top_p", "a number"),
         top_k=_opt(body, "top_k", "an integer"),
         stop=_parse_stop(body.get("stop")),
-        tools=_parse_tools(body.get("tools")),
-        tool_choice=_parse_tool_choice(body.get("tool_choice")),
+        tools=_parse_tools(body.get("tools")) or _parse_functions(body.get("functions")),
+        tool_choice=_parse_tool_choice(body.get("tool_choice"))
+        or _parse_function_call(body.get("function_call")),
         stream=bool(_opt(body, "stream", "a boolean")),
+    )
+    _read_extras(body, request)
+    return request
+
+
+# Fields a client may send that no other format carries (docs/translation.md says why).
+UNMAPPED_FIELDS = (
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "modalities",
+    "audio",
+    "prediction",
+    "metadata",
+    "store",
+    "service_tier",
+    "web_search_options",
+    "verbosity",
+    "prompt_cache_key",
+    "safety_identifier",
+)
+REASONING_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh"})
+
+
+def _read_extras(body: Mapping[str, Any], request: ChatRequest) -> None:
+    """Structured output, reasoning effort, choices, sampling extras; and the fields
+    with no mapping, listed in `request.dropped`."""
+    request.response_format = _parse_response_format(body.get("response_format"))
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise _fail(
+            f"`reasoning_effort` must be one of {', '.join(sorted(REASONING_EFFORTS))}, "
+            f"not {effort!r}.",
+            "reasoning_effort",
+        )
+    request.reasoning_effort = effort
+    n = _opt(body, "n", "an integer")
+    if n is not None and n < 1:
+        raise _fail("`n` must be at least 1.", "n")
+    request.n = n
+    request.seed = _opt(body, "seed", "an integer")
+    request.presence_penalty = _opt(body, "presence_penalty", "a number")
+    request.frequency_penalty = _opt(body, "frequency_penalty", "a number")
+    user = body.get("user")
+    if user is not None and not isinstance(user, str):
+        raise _fail("`user` must be a string.", "user")
+    request.user = user
+    request.parallel_tool_calls = _opt(body, "parallel_tool_calls", "a boolean")
+    request.dropped.extend(
+        key for key in UNMAPPED_FIELDS if body.get(key) is not None and key not in request.dropped
+    )
+
+
+def _parse_response_format(value: Any) -> ResponseFormat | None:
+    """`{"type": "text" | "json_object"}` or `{"type": "json_schema", "json_schema":
+    {"name", "schema", "strict", "description"}}`."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail("`response_format` must be an object.", "response_format")
+    kind = value.get("type")
+    if kind in ("text", "json_object"):
+        return ResponseFormat(kind)
+    if kind != "json_schema":
+        raise _fail(
+            "`response_format.type` must be text, json_object or json_schema.",
+            "response_format.type",
+        )
+    spec = value.get("json_schema")
+    if not isinstance(spec, Mapping):
+        raise _fail(
+            "A json_schema response_format needs a `json_schema` object.",
+            "response_format.json_schema",
+        )
+    schema = spec.get("schema")
+    if schema is not None and not isinstance(schema, Mapping):
+        raise _fail("`schema` must be a JSON Schema object.", "response_format.json_schema.schema")
+    name, description, strict = spec.get("name"), spec.get("description"), spec.get("strict")
+    if not isinstance(name, str) or not name:
+        raise _fail("`name` is required and must be a string.", "response_format.json_schema.name")
+    if description is not None and not isinstance(description, str):
+        raise _fail("`description` must be a string.", "response_format.json_schema.description")
+    if strict is not None and not isinstance(strict, bool):
+        raise _fail("`strict` must be a boolean.", "response_format.json_schema.strict")
+    return ResponseFormat(
+        "json_schema",
+        dict(schema) if schema is not None else {"type": "object"},
+        name,
+        description,
+        strict,
     )
 
 
@@ -310,6 +403,29 @@ def _parse_tool(raw: Any, param: str) -> Tool:
     return Tool(name, description, dict(parameters))
 
 
+def _parse_functions(value: Any) -> list[Tool]:
+    """The legacy `functions` list: tools without the `{"type": "function"}` wrapper."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail("`functions` must be an array.", "functions")
+    return [
+        _parse_tool({"type": "function", "function": fn}, f"functions[{k}]")
+        for k, fn in enumerate(value)
+    ]
+
+
+def _parse_function_call(value: Any) -> ToolChoice | None:
+    """The legacy `function_call`: "auto", "none" or `{"name": ...}`."""
+    if value is None:
+        return None
+    if value in ("auto", "none"):
+        return ToolChoice(value)
+    if isinstance(value, Mapping):
+        return ToolChoice("tool", _required_str(value, "name", "function_call.name"))
+    raise _fail('`function_call` must be "auto", "none" or {"name": ...}.', "function_call")
+
+
 def _parse_tool_choice(value: Any) -> ToolChoice | None:
     if value is None:
         return None
@@ -329,7 +445,9 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
 
 
 def build_request(request: ChatRequest) -> dict[str, Any]:
-    """Neutral -> a body any OpenAI-compatible upstream accepts (`top_k` is dropped)."""
+    """Neutral -> a body any OpenAI-compatible upstream accepts; what it cannot carry
+    (`top_k`, a cache-write count, ...) is added to `request.dropped`."""
+    check_choices(request, "OpenAI", supported=True)
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
@@ -353,7 +471,45 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
     if request.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
+    _build_extras(request, body)
     return body
+
+
+def _build_extras(request: ChatRequest, body: dict[str, Any]) -> None:
+    """Structured output, reasoning effort, choices and sampling extras."""
+    if request.response_format is not None:
+        body["response_format"] = _build_response_format(request.response_format)
+    if request.reasoning_effort is not None:
+        body["reasoning_effort"] = request.reasoning_effort
+    elif request.thinking_budget is not None:
+        # A budget alone is how Anthropic and Gemini clients (Claude Code by default) turn
+        # thinking on; as reasoning_effort it would make non-reasoning models refuse the
+        # request (gpt-4o and most OpenAI-compatible servers), so it is reported instead.
+        note_dropped(request, "thinking_budget")
+    extras = {
+        "n": request.n,
+        "seed": request.seed,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
+        "user": request.user,
+    }
+    body.update((key, value) for key, value in extras.items() if value is not None)
+    if request.parallel_tool_calls is not None and request.tools:
+        body["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.top_k is not None:
+        note_dropped(request, "top_k")
+
+
+def _build_response_format(fmt: ResponseFormat) -> dict[str, Any]:
+    if fmt.type != "json_schema":
+        return {"type": fmt.type}
+    spec: dict[str, Any] = {"name": fmt.name or "response"}
+    if fmt.description:
+        spec["description"] = fmt.description
+    spec["schema"] = fmt.schema if fmt.schema is not None else {"type": "object"}
+    if fmt.strict is not None:
+        spec["strict"] = fmt.strict
+    return {"type": "json_schema", "json_schema": spec}
 
 
 def _build_user(message: Message, index: int) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from cherry_nb.wire.neutral import (
     ChatResponse,
+    Choice,
     Reasoning,
     StopReason,
     Text,
@@ -42,16 +43,29 @@ STOP_TO_FINISH_REASON: dict[str, str] = {
 
 
 def parse_response(body: Mapping[str, Any]) -> ChatResponse:
-    """A non-streamed `chat.completion` -> neutral (first choice only)."""
+    """A non-streamed `chat.completion` -> neutral, every choice (n > 1) kept."""
     if isinstance(body, Mapping) and body.get("error"):  # some servers answer 200 so
         raise _stream_error(body)
     choices = body.get("choices") if isinstance(body, Mapping) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
         raise _fail("The response has no choices.", "choices")
-    message = choices[0].get("message")
+    first = _parse_choice(choices[0], 0)
+    more = [_parse_choice(c, i) for i, c in enumerate(choices[1:], 1) if isinstance(c, Mapping)]
+    return ChatResponse(
+        id=str(body.get("id") or ""),
+        model=str(body.get("model") or ""),
+        content=first.content,
+        stop_reason=first.stop_reason,
+        usage=_parse_usage(body.get("usage")) or Usage(),
+        more_choices=more,
+    )
+
+
+def _parse_choice(choice: Mapping[str, Any], index: int) -> Choice:
+    message = choice.get("message")
+    param = f"choices[{index}].message"
     if not isinstance(message, Mapping):
-        raise _fail("The first choice has no message.", "choices[0].message")
-    param = "choices[0].message"
+        raise _fail(f"Choice {index} has no message.", param)
     content: list[Any] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
@@ -66,13 +80,7 @@ def parse_response(body: Mapping[str, Any]) -> ChatResponse:
     calls = _tool_calls(message.get("tool_calls"), f"{param}.tool_calls", _call_id)
     if message.get("function_call") is not None:
         calls.append(_function_call(message["function_call"], _call_id(), f"{param}.function_call"))
-    return ChatResponse(
-        id=str(body.get("id") or ""),
-        model=str(body.get("model") or ""),
-        content=content + calls,
-        stop_reason=_stop_reason(choices[0].get("finish_reason") or "stop", bool(calls)),
-        usage=_parse_usage(body.get("usage")) or Usage(),
-    )
+    return Choice(content + calls, _stop_reason(choice.get("finish_reason") or "stop", bool(calls)))
 
 
 def _reply_texts(content: Any) -> list[str]:
@@ -101,38 +109,48 @@ def _parse_usage(value: Any) -> Usage | None:
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
     if cached is None:
         cached = value.get("prompt_cache_hit_tokens")  # DeepSeek
+    details = value.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, Mapping) else None
     prompt, completion = value.get("prompt_tokens"), value.get("completion_tokens")
     return Usage(
         input_tokens=prompt if isinstance(prompt, int) else 0,
         output_tokens=completion if isinstance(completion, int) else 0,
         cache_read_tokens=cached if isinstance(cached, int) else None,
+        reasoning_tokens=reasoning if isinstance(reasoning, int) else None,
     )
 
 
 def build_response(response: ChatResponse) -> dict[str, Any]:
-    """Neutral -> a `chat.completion` shaped exactly like the official API's."""
-    text = "".join(p.text for p in response.content if isinstance(p, Text))
-    calls = [_build_tool_call(p) for p in response.content if isinstance(p, ToolCall)]
+    """Neutral -> a `chat.completion` shaped exactly like the official API's, one choice
+    per neutral choice (`more_choices` after the first)."""
+    first = Choice(response.content, response.stop_reason)
+    choices = [_build_choice(c, i) for i, c in enumerate([first, *response.more_choices])]
+    return {
+        "id": response.id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": response.model,
+        "choices": choices,
+        "usage": _build_usage(response.usage),
+    }
+
+
+def _build_choice(choice: Choice, index: int) -> dict[str, Any]:
+    text = "".join(p.text for p in choice.content if isinstance(p, Text))
+    calls = [_build_tool_call(p) for p in choice.content if isinstance(p, ToolCall)]
     message: dict[str, Any] = {
         "role": "assistant",
         "content": text or (None if calls else ""),
         "refusal": None,
         "annotations": [],
     }
-    reasoning = "".join(p.text for p in response.content if isinstance(p, Reasoning))
+    reasoning = "".join(p.text for p in choice.content if isinstance(p, Reasoning))
     if reasoning:  # DeepSeek's field; the official SDK keeps it as an extra
         message["reasoning_content"] = reasoning
     if calls:
         message["tool_calls"] = calls
-    finish = _finish_reason(response.stop_reason)
-    return {
-        "id": response.id,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": response.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        "usage": _build_usage(response.usage),
-    }
+    finish = _finish_reason(choice.stop_reason)
+    return {"index": index, "message": message, "logprobs": None, "finish_reason": finish}
 
 
 def _finish_reason(stop_reason: StopReason | None) -> str:
@@ -147,4 +165,6 @@ def _build_usage(usage: Usage) -> dict[str, Any]:
     }
     if usage.cache_read_tokens is not None:
         out["prompt_tokens_details"] = {"cached_tokens": usage.cache_read_tokens}
+    if usage.reasoning_tokens is not None:
+        out["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
     return out

@@ -201,6 +201,8 @@ class StreamWriter:
         return self._chunk('{"content":' + json.dumps(event.text) + "}")
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
+        if not event.text:  # a signature alone: Chat Completions has no place for it
+            return b""
         return self._chunk('{"reasoning_content":' + json.dumps(event.text) + "}")
 
     def _tool_start(self, event: ToolCallStart) -> bytes:
