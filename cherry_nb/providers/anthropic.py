@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from .._json import compact_json
 from ..config.models import ModelEntry
 from ..wire import anthropic as wire_anthropic
 from ..wire.formats import UpstreamFormat
@@ -25,6 +26,12 @@ class AnthropicAdapter(Adapter):
 
     def count_tokens_url(self) -> str:
         return f"{self.base}/v1/messages/count_tokens"
+
+    async def count_tokens(self, body: dict[str, Any], model: str) -> bytes:
+        """The upstream counts for itself: `body` passed through with its bare model."""
+        content = compact_json(dict(body, model=model)).encode()
+        response = await self.request("POST", self.count_tokens_url(), content=content, model=model)
+        return await self.upstream_stream(response, model).read()
 
     def protocol_headers(self) -> dict[str, str]:
         return {"anthropic-version": ANTHROPIC_VERSION}
