@@ -215,7 +215,9 @@ def test_chunked_body_over_the_limit_is_413(small: GatewayServer, path):
 
 def test_unauthenticated_huge_body_is_401_without_reading_it(small: GatewayServer):
     assert small.port is not None
-    head = b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000000\r\n\r\n{"
+    head = (
+        b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000000\r\n\r\n{"
+    )
     raw = raw_exchange(small.port, head, timeout=5)
     assert raw.startswith(b"HTTP/1.1 401 "), raw[:200]
 
