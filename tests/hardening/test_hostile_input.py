@@ -187,7 +187,11 @@ def small(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ga
         server.stop()
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+# count_tokens is a Quart route: the gate limits bodies for every route alike.
+LIMITED_ROUTES = ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens"]
+
+
+@pytest.mark.parametrize("path", LIMITED_ROUTES)
 def test_declared_huge_body_is_413_without_reading_it(small: GatewayServer, path):
     assert small.port is not None
     head = (
@@ -200,7 +204,7 @@ def test_declared_huge_body_is_413_without_reading_it(small: GatewayServer, path
     assert envelope_ok(path, body)
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+@pytest.mark.parametrize("path", LIMITED_ROUTES)
 def test_chunked_body_over_the_limit_is_413(small: GatewayServer, path):
     assert small.port is not None
     chunk = b"x" * 16384
