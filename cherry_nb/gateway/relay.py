@@ -39,8 +39,9 @@ log = logging.getLogger("cherry_nb.gateway")
 
 WIRES: dict[str, ClientFormat] = {"openai": wire_openai, "anthropic": wire_anthropic}
 # The event that ends a complete stream in each client format; a passthrough stream
-# whose last read lacks it was cut off by the upstream.
+# whose end holds neither it nor an error event of the upstream's own was cut off.
 _TERMINAL: dict[str, bytes] = {"openai": b"[DONE]", "anthropic": b"message_stop"}
+_UPSTREAM_ERROR = b'"error"'  # a JSON key or type; inside a string it would be escaped
 _TAIL = 256  # bytes of a stream's end kept to look for its terminal event
 DROPPED_HEADER = "x-cherry-nb-dropped"
 # Client headers worth forwarding when the upstream speaks the client's protocol.
@@ -98,7 +99,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
                 yield chunk
         finally:
             await upstream.aclose()
-        if terminal not in tail:
+        if terminal not in tail and _UPSTREAM_ERROR not in tail:
             raise _cut_off(call)
 
     writer = WIRES[call.envelope].StreamWriter()

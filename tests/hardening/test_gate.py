@@ -439,3 +439,14 @@ async def test_dropped_fields_are_named_in_a_header(tmp_path: Path, monkeypatch)
     assert plain.headers["x-cherry-nb-dropped"] == "seed,user"
     assert streamed.headers["x-cherry-nb-dropped"] == "seed,user"
     assert streamed.text.rstrip().endswith("data: [DONE]")
+
+
+async def test_an_upstream_error_event_is_not_doubled_with_a_cut_off_one(tmp_path: Path) -> None:
+    def failing(head: bytes) -> bytes:
+        error = b'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n'
+        return http_reply([openai_chunk("Hel"), error], "text/event-stream")
+
+    async with gateway_over(tmp_path, "openai", failing) as http:
+        response = await http.post("/v1/chat/completions", json={**CHAT, "stream": True})
+    assert "overloaded" in response.text
+    assert "closed the stream before its end" not in response.text
