@@ -1,4 +1,7 @@
-"""The gateway's Quart app: routes, auth, body limits, CORS and error envelopes.
+"""The gateway's Quart app: the routes that are not chat routes, behind the gate.
+
+The gate (gateway/gate.py) checks Host, key, CORS, method and body size for every
+route before Quart sees a request; Quart only routes and answers.
 
 Provider definitions are read from the registry on every request, so changes
 made in the kernel (or, standalone, in the config file) apply to the next
@@ -8,14 +11,11 @@ request without a restart.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.routing import RequestRedirect
 
 from .._exceptions import CherryError, RequestError
 from .._secrets import redact
@@ -24,9 +24,7 @@ from ..config.kinds import PROVIDER_TYPES
 from ..config.models import Config
 from ..config.registry import ProviderRegistry
 from ..ledger.recorder import Recorder
-from ..wire import anthropic as wire_anthropic
 from . import schemas
-from .auth import authenticate
 from .chat_routes import ChatRoutes
 from .checks import json_object, resolve_model, validate
 from .docs import docs_blueprint
@@ -36,15 +34,13 @@ from .errors import (
     error_reply,
     method_not_allowed,
     shown,
-    slash_redirect,
     too_large,
     unexpected,
 )
+from .gate import Gate
 from .openapi import build_openapi
 from .reply import Reply, json_reply
 from .state import GatewayState
-
-_NO_AUTH = frozenset({"/", "/health", "/api-docs", "/api-docs.json"})
 
 
 def create_app(
@@ -75,41 +71,19 @@ def create_app(
         recorder=recorder or Recorder.open(registry.path),
     )
     app.extensions["cherry_nb"] = state
-    app.config["MAX_CONTENT_LENGTH"] = state.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = None  # the gate limits bodies
     app.config["RESPONSE_TIMEOUT"] = None  # streams may legitimately run for minutes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.register_blueprint(docs_blueprint(get_openapi=lambda: build_openapi(version=__version__)))
-    # Quart's documented middleware hook: the chat routes never reach Quart.
-    app.asgi_app = ChatRoutes(state, app.asgi_app)  # type: ignore[method-assign,assignment]
+    # Quart's documented middleware hook: every request meets the gate, and the chat
+    # routes never reach Quart.
+    app.asgi_app = Gate(state, ChatRoutes(state, app.asgi_app))  # type: ignore[method-assign,assignment]
 
     @app.after_serving
     async def _close_pool() -> None:
         await state.aclose()
         if recorder is None:  # the app's own: flush its ledger (a thread join: off the loop)
             await asyncio.to_thread(state.recorder.close)
-
-    @app.before_request
-    async def _gate() -> Response | None:
-        state.requests += 1
-        if request.method == "OPTIONS":
-            return _preflight(state)
-        if isinstance(request.routing_exception, RequestRedirect):
-            target = urlsplit(request.routing_exception.new_url)
-            return to_response(slash_redirect(target.path, target.query))
-        path = request.path
-        if path in _NO_AUTH or path.startswith("/api-docs/"):
-            return None
-        authenticate(
-            request.headers.getlist("authorization"),
-            request.headers.getlist("x-api-key"),
-            state.api_key,
-        )
-        return None
-
-    @app.after_request
-    async def _cors(response: Response) -> Response:
-        response.headers.update(state.cors_headers(request.headers.get("origin")))
-        return response
 
     @app.errorhandler(CherryError)
     async def _cherry_error(error: CherryError) -> Response:
@@ -203,42 +177,12 @@ async def _checked_body() -> dict[str, Any]:
     return body
 
 
-def _preflight(state: GatewayState) -> Response:
-    origin = request.headers.get("origin", "")
-    if not state.cors_origins or origin not in state.cors_origins:
-        return Response("", status=403)
-    return Response(
-        "",
-        status=204,
-        headers={
-            "access-control-allow-origin": origin,
-            "access-control-allow-methods": "GET, POST, OPTIONS",
-            "access-control-allow-headers": (
-                "authorization, content-type, x-api-key, anthropic-version, anthropic-beta"
-            ),
-            "access-control-max-age": "600",
-            "vary": "Origin",
-        },
-    )
-
-
 async def _count_tokens(
     state: GatewayState, body: dict[str, Any], provider_id: str | None = None
 ) -> Reply:
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
-    adapter = state.pool.adapter(provider)
-    count_url = adapter.address.count_tokens_url(model)
-    if count_url is not None:  # the upstream counts for itself (an Anthropic-format body)
-        body = dict(body, model=model)
-        upstream = await adapter.request(
-            "POST",
-            count_url,
-            content=json.dumps(body).encode(),
-            model=model,
-        )
-        return Reply(200, await adapter.read_body(upstream, model))
-    parsed = wire_anthropic.parse_request(dict(body, max_tokens=body.get("max_tokens") or 1))
-    return json_reply({"input_tokens": wire_anthropic.count_tokens(parsed)})
+    counted = await state.pool.adapter(provider).count_tokens(body, model)
+    return Reply(200, counted)
 
 
 def list_models(config: Config, args: Any) -> dict[str, Any]:

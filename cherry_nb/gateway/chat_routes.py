@@ -2,36 +2,28 @@
 
 Chat requests are nearly all of a gateway's traffic, and Quart's per-request machinery
 (request and response objects, two tasks and a body timer per request) cost more CPU
-than the relay itself (bench/README.md). So POST /v1/chat/completions, /v1/messages and
-/{provider-id}/v1/messages are answered here with the same checks and envelopes, and
-every other request goes on to Quart.
+than the relay itself (bench/README.md). So the routes the route table marks `fast`
+(POST /v1/chat/completions, /v1/messages, /{provider-id}/v1/messages) are answered here,
+and every other request goes on to Quart. The gate in front (gateway/gate.py) has
+already checked the Host, the key, the method and the body's size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .._exceptions import CherryError, ModelNotFoundError, RequestError
 from ..config.models import Provider
 from . import schemas
-from .auth import authenticate
 from .checks import json_object, resolve_model, validate
-from .errors import (
-    INTERNAL_ERROR,
-    Envelope,
-    error_reply,
-    log_unexpected,
-    method_not_allowed,
-    slash_redirect,
-    too_large,
-    unexpected,
-)
+from .errors import INTERNAL_ERROR, Envelope, error_reply, log_unexpected
+from .gate import ROUTE, send_reply, start_message
 from .relay import ChatCall, forwarded_headers, relay_chat
 from .reply import Reply, StreamReply
+from .routes import PROVIDER, Route
 from .state import GatewayState
 
 Scope = MutableMapping[str, Any]
@@ -42,27 +34,16 @@ Validator = Callable[[dict[str, Any]], object]
 
 log = logging.getLogger("cherry_nb.gateway")
 
-_FIXED: dict[str, tuple[Envelope, Validator]] = {
-    "/v1/chat/completions": ("openai", schemas.validate_chat),
-    "/v1/messages": ("anthropic", schemas.validate_messages),
+#: The validator of each fast route's body, by route template.
+VALIDATORS: dict[str, Validator] = {
+    "/v1/chat/completions": schemas.validate_chat,
+    f"/{PROVIDER}/v1/chat/completions": schemas.validate_chat,
+    "/v1/messages": schemas.validate_messages,
+    f"/{PROVIDER}/v1/messages": schemas.validate_messages,
 }
-_PROVIDER_SUFFIX = "/v1/messages"
-_SLASHES = re.compile(rb"/{2,}")
 # Quart's default: a client that starts a body must finish it within this time.
 BODY_TIMEOUT = 60.0
 SHUTDOWN_MESSAGE = "The gateway is shutting down; this reply was cut short. Send it again."
-
-
-def chat_route(path: str) -> tuple[Envelope, Validator, str | None] | None:
-    """The envelope, validator and path provider id of a chat route, or None."""
-    fixed = _FIXED.get(path)
-    if fixed is not None:
-        return (*fixed, None)
-    if path.endswith(_PROVIDER_SUFFIX) and path.startswith("/"):
-        provider_id = path[1 : -len(_PROVIDER_SUFFIX)]
-        if provider_id and "/" not in provider_id:
-            return "anthropic", schemas.validate_messages, provider_id
-    return None
 
 
 class _ClientGoneError(Exception):
@@ -70,79 +51,42 @@ class _ClientGoneError(Exception):
 
 
 class ChatRoutes:
-    """ASGI middleware: chat routes answered here, the rest passed to `app` (Quart's)."""
+    """ASGI app: the fast routes answered here, the rest passed to `app` (Quart's)."""
 
     def __init__(self, state: GatewayState, app: ASGIApp) -> None:
         self.state = state
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS":  # preflights: Quart's
+        matched: tuple[Route, str | None] | None = scope.get(ROUTE)
+        if matched is None or not matched[0].fast:
             return await self.app(scope, receive, send)
-        path: str = scope["path"]
-        route = chat_route(path)
-        if route is not None:
-            self.state.requests += 1
-            return await self._answer(scope, receive, send, *route)
-        if "//" in path and chat_route(_SLASHES.sub(b"/", path.encode()).decode()):
-            self.state.requests += 1
-            raw_path = scope.get("raw_path") or path.encode()
-            target = _SLASHES.sub(b"/", raw_path).decode("latin-1")
-            reply = slash_redirect(target, scope.get("query_string", b"").decode("latin-1"))
-            return await _send_reply(send, reply, self._cors(scope))
-        return await self.app(scope, receive, send)
-
-    def _cors(self, scope: Scope) -> dict[str, str]:
-        if not self.state.cors_origins:
-            return {}
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                return self.state.cors_headers(value.decode("latin-1"))
-        return {}
+        route, provider_id = matched
+        await self._answer(scope, receive, send, route, provider_id)
 
     async def _answer(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        envelope: Envelope,
-        validator: Validator,
+        route: Route,
         provider_id: str | None,
     ) -> None:
         state = self.state
-        authorization: list[str] = []
-        api_keys: list[str] = []
-        declared: int | None = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization.append(value.decode("latin-1"))
-            elif name == b"x-api-key":
-                api_keys.append(value.decode("latin-1"))
-            elif name == b"content-length" and value.isdigit():
-                declared = int(value)
-        cors = self._cors(scope)
+        envelope = route.envelope
         task = asyncio.current_task()
         assert task is not None
         watcher: asyncio.Future[bool] | None = None
         try:
-            authenticate(authorization, api_keys, state.api_key)
-            if scope["method"] != "POST":
-                return await _send_reply(
-                    send, method_not_allowed(scope["method"], scope["path"], ["POST"]), cors
-                )
-            if declared is not None and declared > state.max_body_bytes:
-                return await _send_reply(send, too_large(scope["path"], state.max_body_bytes), cors)
-            raw = await _read_body(receive, state.max_body_bytes)
-            if raw is None:
-                return await _send_reply(send, too_large(scope["path"], state.max_body_bytes), cors)
+            raw = await _read_body(receive)
             body = json_object(raw)
-            validate(validator, body)
+            validate(VALIDATORS[route.template], body)
             # From here on, a client that leaves cancels the work (and the upstream call).
             watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
             reply = await _chat(state, envelope, body, provider_id, scope["headers"])
             if isinstance(reply, StreamReply):
-                return await self._stream(send, reply, cors, task, watcher, scope["path"])
-            return await _send_reply(send, reply, cors)
+                return await self._stream(send, reply, task, watcher, scope["path"])
+            return await send_reply(send, reply, {})
         except _ClientGoneError:
             return None
         except asyncio.CancelledError:
@@ -151,9 +95,7 @@ class ChatRoutes:
                 return None
             raise
         except CherryError as error:
-            return await _send_reply(send, error_reply(envelope, error), cors)
-        except Exception as error:
-            return await _send_reply(send, unexpected(scope["path"], error), cors)
+            return await send_reply(send, error_reply(envelope, error), {})
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -162,14 +104,13 @@ class ChatRoutes:
         self,
         send: Send,
         reply: StreamReply,
-        cors: dict[str, str],
         task: asyncio.Task[Any],
         watcher: asyncio.Future[bool],
         path: str,
     ) -> None:
         """Send a stream; a failure or shutdown ends it with the protocol's error event."""
         state = self.state
-        await send(_start(reply.status, reply.content_type, {**reply.headers, **cors}))
+        await send(start_message(reply.status, reply.content_type, reply.headers))
         state.streams.add(task)
         last = b"\n\n"
         message: str | None = None
@@ -231,26 +172,22 @@ def _list_configured(error: ModelNotFoundError, provider: Provider) -> None:
         error.message += f" Configured for {provider.id}: {', '.join(provider.model_ids())}."
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None once it passes `limit` bytes."""
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (the gate limits its size)."""
     message = await receive()
     if message["type"] == "http.disconnect":
         raise _ClientGoneError
     data: bytes = message.get("body", b"")
     if not message.get("more_body"):
-        return data if len(data) <= limit else None
-    parts, size = [data], len(data)
+        return data
+    parts = [data]
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
             while message.get("more_body"):
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise _ClientGoneError
-                data = message.get("body", b"")
-                size += len(data)
-                if size > limit:
-                    return None
-                parts.append(data)
+                parts.append(message.get("body", b""))
     except TimeoutError:
         raise RequestError(
             f"The request body did not arrive within {BODY_TIMEOUT:.0f} s.",
@@ -265,15 +202,3 @@ async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> bo
         pass
     task.cancel()
     return True
-
-
-def _start(status: int, content_type: str, headers: dict[str, str]) -> dict[str, Any]:
-    raw = [(b"content-type", content_type.encode("latin-1"))]
-    raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
-    return {"type": "http.response.start", "status": status, "headers": raw}
-
-
-async def _send_reply(send: Send, reply: Reply, cors: dict[str, str]) -> None:
-    headers = {**reply.headers, **cors, "content-length": str(len(reply.body))}
-    await send(_start(reply.status, reply.content_type, headers))
-    await send({"type": "http.response.body", "body": reply.body, "more_body": False})

@@ -12,8 +12,8 @@
   bundled Swagger UI (version 4) can render;
 - `GET /api-docs/swagger-init.js`: the page's start-up script.
 
-None of them needs the gateway key: the app must let `/api-docs`, the JSON URL and
-everything under `/api-docs/` through unauthenticated.
+None of them needs the gateway key: `DOCS_PATHS` lists them exactly, and the gate lets
+those paths, and no others under `/api-docs/`, through unauthenticated.
 """
 
 from __future__ import annotations
@@ -50,6 +50,17 @@ _ASSETS: dict[str, str] = {
     if path.is_file() and path.suffix in _MIME_TYPES and path.name not in _EXCLUDED
 }
 """The files /api-docs/static/ serves: name -> Content-Type. Anything else is a 404."""
+#: Every path the docs blueprint serves (at its default JSON URL): the gate lets exactly
+#: these through without the gateway key.
+DOCS_PATHS = frozenset(
+    {
+        "/api-docs",
+        "/api-docs.json",
+        "/api-docs/openapi-3.0.json",
+        "/api-docs/swagger-init.js",
+        *(f"/api-docs/static/{name}" for name in _ASSETS),
+    }
+)
 
 _ASSET_MAX_AGE = 365 * 24 * 3600
 _CSP = (

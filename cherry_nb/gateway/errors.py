@@ -120,7 +120,8 @@ def log_unexpected(path: str, error: Exception) -> None:
     log.error("Unexpected error on %s: %s", redact(shown(path)), redact(repr(error)))
 
 
-def unexpected(path: str, error: Exception) -> Reply:
+def unexpected(path: str, error: Exception, envelope: Envelope | None = None) -> Reply:
     """A bug's 500: logged for us (redacted), a plain message for the client."""
     log_unexpected(path, error)
-    return json_reply(error_body(envelope_for_path(path), INTERNAL_ERROR, 500), 500)
+    body = error_body(envelope or envelope_for_path(path), INTERNAL_ERROR, 500)
+    return json_reply(body, 500)

@@ -6,29 +6,44 @@ do not model, and speed). Different formats: the neutral converters translate
 the request, then the reply chunk by chunk — nothing is buffered whole.
 
 Errors before the first byte become a status and an envelope; errors after it
-become the client protocol's own error event, and the stream ends.
+become the client protocol's own error event, and the stream ends. A stream the
+upstream cut off (the connection closed before its terminal event) ends the same way,
+never as if complete; a stream request answered with one whole JSON reply is turned
+into the client's stream events. The adapter hands over the upstream's reply as an
+UpstreamStream (providers/upstream.py): raw chunks, errors already mapped.
+
+Masking the providers' keys in replies is the gate's job (gateway/gate.py), on every
+reply path at once.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from .._exceptions import CherryError
+from .._exceptions import BadResponseError, CherryError
 from .._json import compact_json
 from ..providers.base import Adapter
+from ..providers.upstream import UpstreamStream
 from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
+from ..wire.accumulate import response_events
 from ..wire.formats import ClientFormat
-from ..wire.neutral import StreamEvent, StreamStart
+from ..wire.neutral import ChatRequest, StreamEnd, StreamEvent, StreamStart
 from .errors import Envelope
-from .reply import JSON, Reply, StreamReply
-from .scrub import StreamScrubber, scrub
+from .reply import JSON, SSE_HEADERS, Reply, StreamReply
+
+log = logging.getLogger("cherry_nb.gateway")
 
 WIRES: dict[str, ClientFormat] = {"openai": wire_openai, "anthropic": wire_anthropic}
+# The event that ends a complete stream in each client format; a passthrough stream
+# whose end holds neither it nor an error event of the upstream's own was cut off.
+_TERMINAL: dict[str, bytes] = {"openai": b"[DONE]", "anthropic": b"message_stop"}
+_UPSTREAM_ERROR = b'"error"'  # a JSON key or type; inside a string it would be escaped
+_TAIL = 256  # bytes of a stream's end kept to look for its terminal event
+DROPPED_HEADER = "x-cherry-nb-dropped"
 # Client headers worth forwarding when the upstream speaks the client's protocol.
 _FORWARDED = frozenset(
     {b"anthropic-beta", b"anthropic-version", b"openai-organization", b"openai-project"}
@@ -65,27 +80,52 @@ async def relay_chat(call: ChatCall) -> Reply | StreamReply:
 
 
 async def _passthrough(call: ChatCall) -> Reply | StreamReply:
-    upstream = await call.adapter.open_chat(
+    upstream = await call.adapter.open_upstream(
         call.body, model=call.model, stream=call.stream, headers=call.forward
     )
-    content_type = upstream.headers.get("content-type", JSON)
     if not call.stream:
-        data = await call.adapter.read_body(upstream, call.model)
-        return Reply(upstream.status_code, scrub(data, call.adapter.secret_bytes), content_type)
-    scrubber = StreamScrubber(call.adapter.secret_bytes)
+        data = await upstream.read()
+        return Reply(upstream.status, data, upstream.content_type or JSON)
+    if not upstream.is_event_stream:
+        # One whole reply where a stream was asked for: the client still gets a stream.
+        return await _whole_as_stream(call, upstream)
+    terminal = _TERMINAL[call.envelope]
 
     async def chunks() -> AsyncGenerator[bytes, None]:
+        tail = b""
         try:
-            async for chunk in upstream.aiter_raw():
-                yield scrubber.feed(chunk)
-            yield scrubber.flush()
-        except httpx.HTTPError as exc:
-            raise call.adapter.map_error(exc, upstream, call.model) from exc
+            async for chunk in upstream.chunks():
+                tail = chunk[-_TAIL:] if len(chunk) >= _TAIL else (tail + chunk)[-_TAIL:]
+                yield chunk
         finally:
             await upstream.aclose()
+        if terminal not in tail and _UPSTREAM_ERROR not in tail:
+            raise _cut_off(call)
 
     writer = WIRES[call.envelope].StreamWriter()
-    return StreamReply(chunks(), writer.error, content_type)
+    return StreamReply(chunks(), writer.error, upstream.content_type)
+
+
+async def _whole_as_stream(call: ChatCall, upstream: UpstreamStream) -> StreamReply:
+    """The client's stream events for a whole JSON reply (or a 502 for anything else)."""
+    data = await upstream.read()
+    if not upstream.is_json:
+        raise call.adapter.not_a_stream(upstream, data)
+    response = call.adapter.parse_reply(data)
+    writer = _writer(call)
+
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        yield b"".join(writer.write(event) for event in response_events(response))
+
+    return StreamReply(chunks(), writer.error)
+
+
+def _cut_off(call: ChatCall) -> BadResponseError:
+    provider = call.adapter.provider.id
+    return BadResponseError(
+        f"{provider} closed the stream before its end: the reply is incomplete.",
+        provider_id=provider,
+    )
 
 
 def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -111,11 +151,12 @@ async def _translate(call: ChatCall) -> Reply | StreamReply:
     wire = WIRES[call.envelope]
     request = wire.parse_request(call.body)
     request.model = call.model
+    headers = _dropped(call, request)
     if not call.stream:
         response = await call.adapter.chat(request)
         response.model = call.requested_model
         data = compact_json(wire.build_response(response)).encode()
-        return Reply(200, data)
+        return Reply(200, data, headers=headers)
     batches = call.adapter.stream_batches(request)
     try:
         first = await anext(batches)  # errors before the first byte keep their status
@@ -123,7 +164,17 @@ async def _translate(call: ChatCall) -> Reply | StreamReply:
         await batches.aclose()
         raise
     writer = _writer(call)
-    return StreamReply(_translated(call, batches, first, writer), writer.error)
+    chunks = _translated(call, batches, first, writer)
+    return StreamReply(chunks, writer.error, headers={**SSE_HEADERS, **headers})
+
+
+def _dropped(call: ChatCall, request: ChatRequest) -> dict[str, str]:
+    """The header naming the client's fields the translation could not carry."""
+    if not request.dropped:
+        return {}
+    names = ",".join(request.dropped)
+    log.info("%s to %s: dropped %s", call.envelope, call.adapter.provider.id, names)
+    return {DROPPED_HEADER: names}
 
 
 def _writer(call: ChatCall) -> Any:
@@ -151,6 +202,8 @@ async def _translated(
             for event in batch:
                 if isinstance(event, StreamStart):
                     event.model = call.requested_model
+                elif isinstance(event, StreamEnd) and event.stop_reason is None:
+                    raise _cut_off(call)  # the upstream never said why it ended
                 data = writer.write(event)
                 if data:
                     out.append(data)

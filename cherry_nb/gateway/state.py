@@ -9,10 +9,44 @@ from typing import Any
 
 import httpx
 
+from .._exceptions import ConfigError
+from .._secrets import mask_key
 from ..config.models import Config
 from ..config.registry import ProviderRegistry
 from ..ledger.recorder import Recorder
 from ..providers.pool import AdapterPool
+from .auth import DEFAULT_KEY_NAME, GatewayKeys
+from .hosts import HostPolicy
+from .scrub import Secrets
+
+# Keys shorter than this are not masked in replies: they would mangle ordinary text.
+_MASKED_MIN = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What the gate needs from one version of the config, computed once per version."""
+
+    keys: GatewayKeys
+    hosts: HostPolicy
+    secrets: Secrets  # every provider's keys, masked in every reply
+
+
+def derive(config: Config, api_key: str) -> Derived:
+    server = config.server
+    keys = GatewayKeys([(DEFAULT_KEY_NAME, api_key), *((k.name, k.key) for k in server.keys)])
+    provider_keys: set[str] = set()
+    for provider in config.providers:
+        try:
+            provider_keys.update(provider.api_keys())
+        except ConfigError:  # an unset env: key; requests to that provider say so
+            continue
+    secrets = tuple(
+        (key.encode(), mask_key(key).encode())
+        for key in sorted(provider_keys, key=len, reverse=True)  # longest first
+        if len(key) >= _MASKED_MIN
+    )
+    return Derived(keys, HostPolicy(server.allowed_hosts), secrets)
 
 
 @dataclass
@@ -32,6 +66,7 @@ class GatewayState:
     # Where each finished request's UsageRecord goes (ledger, /metrics, the panel).
     recorder: Recorder = field(default_factory=Recorder)
     _pool: AdapterPool | None = None
+    _derived: tuple[Config, Derived] | None = None
 
     @property
     def pool(self) -> AdapterPool:
@@ -49,6 +84,16 @@ class GatewayState:
         if self.reload_config:
             self.registry.reload_if_changed()
         return self.registry.config
+
+    def derived(self) -> Derived:
+        """Keys, Host policy and secrets of the config in use (recomputed when it changes)."""
+        config = self.config()
+        cached = self._derived
+        if cached is not None and cached[0] is config:
+            return cached[1]
+        derived = derive(config, self.api_key)
+        self._derived = (config, derived)
+        return derived
 
     def cors_headers(self, origin: str | None) -> dict[str, str]:
         if origin and origin in self.cors_origins:

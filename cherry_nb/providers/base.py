@@ -18,11 +18,13 @@ import httpx
 
 from .._exceptions import BadResponseError, ConfigError, ProviderError, WireFormatError
 from .._json import compact_json
-from .._secrets import mask_key
 from ..config.kinds import ModelListShape, ProviderKind
 from ..config.models import ModelEntry, Provider
 from ..config.urls import Address, provider_address
+from ..wire import anthropic as wire_anthropic
 from ..wire import gemini as wire_gemini
+from ..wire._text import readable_text
+from ..wire.accumulate import response_events
 from ..wire.formats import StreamReader, UpstreamFormat
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
 from ..wire.sse import SSEEvent, SSEParser
@@ -35,6 +37,7 @@ from .transport import (
     map_httpx_error,
     send,
 )
+from .upstream import UpstreamStream
 
 
 class Adapter:
@@ -60,11 +63,6 @@ class Adapter:
         self.wire_format = self.kind.wire_format
         self._keys = provider.api_keys()
         self._turn = 0
-        # What a relay scrubs from replies it passes through unparsed (an upstream that
-        # echoes the key it was sent); short ones would mangle ordinary text.
-        self.secret_bytes = tuple(
-            (key.encode(), mask_key(key).encode()) for key in self._keys if len(key) >= 8
-        )
         self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
@@ -181,6 +179,57 @@ class Adapter:
             policy=policy,
         )
 
+    async def open_upstream(
+        self,
+        body: dict[str, Any],
+        *,
+        model: str,
+        stream: bool,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamStream:
+        """`open_chat` for a relay: the reply as an UpstreamStream (errors mapped)."""
+        response = await self.open_chat(body, model=model, stream=stream, headers=headers)
+        return self.upstream_stream(response, model)
+
+    def upstream_stream(self, response: httpx.Response, model: str | None) -> UpstreamStream:
+        return UpstreamStream(response, lambda exc: self.map_error(exc, response, model))
+
+    async def count_tokens(self, body: dict[str, Any], model: str) -> bytes:
+        """Anthropic's count_tokens reply (JSON bytes) for a Messages-format `body`.
+
+        A kind with a count_tokens endpoint (an Anthropic-format body) counts upstream;
+        for the others, the estimate of wire/anthropic/_tokens.py.
+        """
+        url = self.address.count_tokens_url(model)
+        if url is not None:
+            content = compact_json(dict(body, model=model)).encode()
+            response = await self.request("POST", url, content=content, model=model)
+            return await self.upstream_stream(response, model).read()
+        parsed = wire_anthropic.parse_request(dict(body, max_tokens=body.get("max_tokens") or 1))
+        return compact_json({"input_tokens": wire_anthropic.count_tokens(parsed)}).encode()
+
+    def not_a_stream(self, upstream: UpstreamStream, data: bytes) -> BadResponseError:
+        """The 502 for a stream request answered with neither events nor JSON."""
+        text = readable_text(data[:2000].decode("utf-8", "replace"))[:200] or "(empty)"
+        return BadResponseError(
+            f"{self.provider.id} answered a streamed request with {upstream.media_type!r} "
+            f"instead of an event stream: {text}",
+            provider_id=self.provider.id,
+            status=upstream.status,
+        )
+
+    def parse_reply(self, data: bytes) -> ChatResponse:
+        """A whole JSON reply in this upstream's format, neutral; 502 if it is not one."""
+        try:
+            return self.wire.parse_response(json.loads(data))
+        except ValueError as exc:
+            if isinstance(exc, WireFormatError):
+                raise self._malformed(exc) from exc
+            raise BadResponseError(
+                f"{self.provider.id} sent a reply that is not JSON: {data[:120]!r}",
+                provider_id=self.provider.id,
+            ) from exc
+
     async def chat(self, request: ChatRequest) -> ChatResponse:
         """A whole reply, not streamed."""
         body = self.wire.build_request(request)
@@ -209,6 +258,15 @@ class Adapter:
         """
         body = self.wire.build_request(request)
         response = await self.open_chat(body, model=request.model, stream=True, policy=policy)
+        upstream = self.upstream_stream(response, request.model)
+        if not upstream.is_event_stream:
+            # A whole reply where a stream was asked for (some relays do this): its
+            # events, as one batch; anything else is not an answer at all.
+            data = await upstream.read()
+            if not upstream.is_json:
+                raise self.not_a_stream(upstream, data)
+            yield response_events(self.parse_reply(data))
+            return
         async for batch in self.iter_batches(response, request.model):
             yield batch
 

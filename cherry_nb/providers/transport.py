@@ -109,6 +109,9 @@ async def send(
                 raise error from exc
             await asyncio.sleep(wait)
             continue
+        if 300 <= response.status_code < 400:
+            await _read_error_body(response)
+            raise _redirected(response, context)
         if response.status_code < 400:
             if _is_html(response):
                 body = await _read_error_body(response)
@@ -131,6 +134,33 @@ async def send(
                 await asyncio.sleep(wait)
                 continue
         raise error
+
+
+def _redirected(response: httpx.Response, context: RequestContext) -> BadResponseError:
+    """An upstream redirect is a misconfigured address, not something to relay (a client
+    would get a 3xx with nowhere to go) or to follow (a POST's body and key with it)."""
+    url = response.request.url.copy_with(query=None)
+    location = response.headers.get("location")
+    if location:
+        target = shown_url(url.join(location))
+        where = f"to {target}: use that address as the base URL if it is the API's new home"
+    else:
+        where = "without saying where (no Location header)"
+    return BadResponseError(
+        f"{context.provider_id} answered {shown_url(url)} with a redirect "
+        f"({response.status_code}) {where}.",
+        provider_id=context.provider_id,
+        status=response.status_code,
+        url=shown_url(url),
+    )
+
+
+def shown_url(url: httpx.URL) -> str:
+    """`url` fit to show: no userinfo (a password), no query (it may hold a key)."""
+    try:
+        return str(url.copy_with(username=None, password=None, query=None, fragment=None))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "(an unreadable address)"
 
 
 async def _read_error_body(response: httpx.Response) -> bytes:

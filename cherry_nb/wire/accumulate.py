@@ -1,4 +1,4 @@
-"""Folding a stream of neutral events back into one ChatResponse.
+"""Folding a stream of neutral events back into one ChatResponse, and unfolding one.
 
 Tool-call arguments arrive as JSON fragments split anywhere (mid-string,
 mid-escape); they are joined per tool index and parsed once, at the end.
@@ -98,3 +98,21 @@ def _parse_arguments(call: _PendingCall) -> dict[str, object]:
     if not isinstance(value, dict):
         raise WireFormatError(f"The arguments of tool call {call.name!r} are not a JSON object.")
     return value
+
+
+def response_events(response: ChatResponse) -> list[StreamEvent]:
+    """A whole reply as the stream that would have carried it (the inverse of
+    ResponseAccumulator), for an upstream that answered a stream request in one piece."""
+    events: list[StreamEvent] = [StreamStart(response.id, response.model)]
+    calls = 0
+    for part in response.content:
+        if isinstance(part, Reasoning):
+            events.append(ReasoningDelta(part.text))
+        elif isinstance(part, Text):
+            events.append(TextDelta(part.text))
+        elif isinstance(part, ToolCall):
+            events.append(ToolCallStart(calls, part.id, part.name))
+            events.append(ToolCallDelta(calls, json.dumps(part.arguments, ensure_ascii=False)))
+            calls += 1
+    events.append(StreamEnd(response.stop_reason or "end_turn", response.usage))
+    return events

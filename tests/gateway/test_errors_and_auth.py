@@ -69,7 +69,7 @@ def test_auth_on_both_route_families(http, headers, status):
 
 def test_doubled_authorization_header_is_refused(stack):
     raw = (
-        f"POST /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
+        f"POST /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
         f"Authorization: Bearer {GATEWAY_KEY}\r\nConnection: close\r\n\r\n"
     ).encode()
     host, port = stack.url.removeprefix("http://").split(":")
@@ -314,12 +314,16 @@ def test_unknown_route_and_method(http):
 def test_a_bug_mid_stream_ends_it_with_an_error_event_and_a_log_line(
     http, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):
-    from cherry_nb.gateway import scrub
+    from cherry_nb.providers.upstream import UpstreamStream
 
-    def broken(self, chunk: bytes) -> bytes:
-        raise RuntimeError("a bug in the relay")
+    original = UpstreamStream.chunks
 
-    monkeypatch.setattr(scrub.StreamScrubber, "feed", broken)
+    async def broken(self):
+        async for chunk in original(self):
+            yield chunk
+            raise RuntimeError("a bug in the relay")
+
+    monkeypatch.setattr(UpstreamStream, "chunks", broken)
     body = {**CHAT, "stream": True}
     with caplog.at_level("ERROR", logger="cherry_nb.gateway"):
         with http.stream("POST", "/v1/chat/completions", json=body, headers=AUTH) as response:

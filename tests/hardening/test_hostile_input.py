@@ -187,11 +187,15 @@ def small(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ga
         server.stop()
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+# count_tokens is a Quart route: the gate limits bodies for every route alike.
+LIMITED_ROUTES = ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens"]
+
+
+@pytest.mark.parametrize("path", LIMITED_ROUTES)
 def test_declared_huge_body_is_413_without_reading_it(small: GatewayServer, path):
     assert small.port is not None
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
         "Content-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{"
     ).encode()
     raw = raw_exchange(small.port, head, timeout=5)  # answered and closed, not read
@@ -200,13 +204,13 @@ def test_declared_huge_body_is_413_without_reading_it(small: GatewayServer, path
     assert envelope_ok(path, body)
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+@pytest.mark.parametrize("path", LIMITED_ROUTES)
 def test_chunked_body_over_the_limit_is_413(small: GatewayServer, path):
     assert small.port is not None
     chunk = b"x" * 16384
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(8)) + b"0\r\n\r\n"
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     ).encode()
     raw = raw_exchange(small.port, head + chunks, timeout=5)
@@ -215,7 +219,9 @@ def test_chunked_body_over_the_limit_is_413(small: GatewayServer, path):
 
 def test_unauthenticated_huge_body_is_401_without_reading_it(small: GatewayServer):
     assert small.port is not None
-    head = b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n{"
+    head = (
+        b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000000\r\n\r\n{"
+    )
     raw = raw_exchange(small.port, head, timeout=5)
     assert raw.startswith(b"HTTP/1.1 401 "), raw[:200]
 
@@ -241,7 +247,7 @@ def test_large_body_within_the_default_limit_is_served(http, upstream):
 def test_huge_header_is_refused_and_the_server_lives_on(stack: Stack):
     raw = raw_exchange(
         stack.port,
-        b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n",
+        b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n",
     )
     assert raw.startswith(b"HTTP/1.1 4"), raw[:100]  # 431 from Hypercorn, before the app
     assert_alive(stack)
@@ -490,7 +496,7 @@ def test_very_long_provider_id_is_refused_and_the_server_lives_on(stack: Stack):
         stack.port,
         b"POST /"
         + b"a" * 100_000
-        + b"/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        + b"/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
     )
     assert raw.startswith(b"HTTP/1.1 4"), raw[:100]  # 414/431 from Hypercorn, before the app
     assert_alive(stack)
@@ -577,7 +583,7 @@ def test_auth_headers_written_byte_for_byte(stack: Stack, case, method, path, bo
 
 def test_body_shorter_than_declared_does_not_hang_the_server(stack: Stack):
     head = (
-        f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+        f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
         "Content-Length: 100\r\n\r\n{}"
     ).encode()
     raw_exchange(stack.port, head, timeout=0.5)  # we give up and close; so must the server
@@ -603,7 +609,7 @@ def test_a_body_that_never_finishes_is_408_in_the_envelope(
     monkeypatch.setattr(chat_routes, "BODY_TIMEOUT", 0.5)
     body = json.dumps(BODY_ROUTES[route]).encode()
     head = (
-        f"POST {route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
+        f"POST {route} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {GATEWAY_KEY}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     started = time.monotonic()
@@ -624,7 +630,7 @@ def test_a_request_head_that_never_finishes_is_closed_after_the_idle_timeout(sta
     cannot hold sockets; its read_timeout stays unset, as it would cut long streams."""
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", stack.port), timeout=TIMEOUT) as sock:
-        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         while sock.recv(65536):
             pass
     assert time.monotonic() - started < 8

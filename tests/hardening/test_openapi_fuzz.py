@@ -112,7 +112,9 @@ def gateway_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quart]:
             api_key=SIM_KEY,
             models=list(MODELS),
         )
-    registry.set_server(api_key=KEY, upstream_read_timeout=5.0)
+    # Schemathesis calls the ASGI app as host "testserver": a name the Host check must
+    # be told about, as a user would for a name of their own.
+    registry.set_server(api_key=KEY, upstream_read_timeout=5.0, allowed_hosts=["testserver"])
     app = create_app(registry, api_key=KEY)
     APP.app = app
     try:

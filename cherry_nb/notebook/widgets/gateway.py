@@ -24,6 +24,7 @@ import ipywidgets as w
 from IPython.display import Javascript, display
 
 from ...config.models import Config
+from ...gateway.hosts import proxy_path
 from ...gateway.server import GatewayStatus
 from ..runtime import Runtime, get_runtime
 from ._common import MUTED_COLOUR, OK_COLOUR, close_tree, error_text, status_html
@@ -44,13 +45,10 @@ def public_url(port: int, environ: Mapping[str, str]) -> str | None:
     """The path under JupyterHub/Binder where jupyter-server-proxy forwards to `port`.
 
     None outside JupyterHub (no JUPYTERHUB_SERVICE_PREFIX). The path is relative
-    to the hub's own address, e.g. /user/ada/proxy/23333/.
+    to the hub's own address, e.g. /user/ada/proxy/23333/. The gateway's Host check
+    accepts requests forwarded from this very path (gateway/hosts.py).
     """
-    prefix = environ.get("JUPYTERHUB_SERVICE_PREFIX", "").strip()
-    if not prefix:
-        return None
-    prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
-    return f"{prefix}proxy/{port}/"
+    return proxy_path(port, environ)
 
 
 def example_model(config: Config) -> str:
