@@ -279,6 +279,22 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
+def _prepare(connection: sqlite3.Connection, busy_timeout: float) -> None:
+    """WAL mode and the table, retried while another process holds the lock: switching
+    to WAL takes an exclusive lock that SQLite's busy handler does not wait for."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent
+            _ensure_schema(connection)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A writing connection in WAL mode with the table in place (made or widened)."""
     if not path.exists():
@@ -289,9 +305,7 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; no fsync/commit
-        _ensure_schema(connection)
+        _prepare(connection, busy_timeout)
     except sqlite3.DatabaseError as error:
         connection.close()
         raise LedgerError(
