@@ -16,8 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .._exceptions import ConfigError, UnknownProviderError
 from .._secrets import mask_key, register_secret
 
-ProviderType: TypeAlias = Literal["openai", "anthropic", "gemini", "azure-openai"]
-PROVIDER_TYPES: tuple[ProviderType, ...] = ("openai", "anthropic", "gemini", "azure-openai")
+ProviderType: TypeAlias = Literal[
+    "openai", "anthropic", "gemini", "azure-openai", "openai-response"
+]
+PROVIDER_TYPES: tuple[ProviderType, ...] = (
+    "openai",
+    "anthropic",
+    "gemini",
+    "azure-openai",
+    "openai-response",
+)
 GroupStrategy: TypeAlias = Literal["fallback", "round-robin", "least-busy"]
 
 PROVIDER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

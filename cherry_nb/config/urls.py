@@ -47,6 +47,7 @@ _ENDPOINT_SUFFIXES = (
 # What each adapter appends to the stored base for a chat request (for the notes).
 _ADDED_BY_ADAPTER: dict[ProviderType, str] = {
     "openai": "/chat/completions",
+    "openai-response": "/responses",
     "anthropic": "/v1/messages",
     "gemini": "/v1beta/models/MODEL:streamGenerateContent",
     "azure-openai": "/openai/deployments/MODEL/chat/completions",
@@ -148,6 +149,8 @@ def endpoint_preview(
     base = strip_exact_marker(base_url.strip())
     if provider_type == "openai":
         return f"{base}/chat/completions"
+    if provider_type == "openai-response":
+        return f"{base}/responses"
     if provider_type == "anthropic":
         return f"{base}/v1/messages"
     if provider_type == "gemini":
@@ -284,7 +287,7 @@ def _reduce_endpoint(
 
 def _apply_type_rule(path: str, provider_type: ProviderType, notes: list[str]) -> str:
     """Make the version part of the path what the adapter of `provider_type` expects."""
-    if provider_type == "openai":
+    if provider_type in ("openai", "openai-response"):
         if not _VERSION_SEGMENT.search(path):
             notes.append(
                 "Added /v1, as OpenAI-compatible servers expect (end the address with # "

@@ -14,10 +14,12 @@ from .azure import AzureOpenAIAdapter
 from .base import Adapter, new_client
 from .gemini import GeminiAdapter
 from .openai import OpenAIAdapter
+from .openai_response import OpenAIResponseAdapter
 from .transport import DEFAULT_TIMEOUT, RetryPolicy
 
 ADAPTERS: dict[str, type[Adapter]] = {
     "openai": OpenAIAdapter,
+    "openai-response": OpenAIResponseAdapter,
     "anthropic": AnthropicAdapter,
     "gemini": GeminiAdapter,
     "azure-openai": AzureOpenAIAdapter,

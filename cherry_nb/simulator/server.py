@@ -35,7 +35,7 @@ from .plan import (
 
 __all__ = ["RecordedRequest", "Simulator", "PROVIDER_TYPES"]
 
-PROVIDER_TYPES = ("openai", "openai-response", "anthropic", "gemini", "azure-openai")
+PROVIDER_TYPES = ("openai", "anthropic", "gemini", "azure-openai", "openai-response")
 MAX_RECORDED = 1000
 
 JSON = "application/json"

@@ -24,6 +24,7 @@ FAIL_COLOUR = "#cf222e"
 MUTED_COLOUR = "#6e7781"  # readable on JupyterLab's light and dark themes alike
 TYPE_LABELS: dict[ProviderType, str] = {
     "openai": "OpenAI-compatible",
+    "openai-response": "OpenAI (Responses API)",
     "anthropic": "Anthropic",
     "gemini": "Gemini",
     "azure-openai": "Azure OpenAI",
