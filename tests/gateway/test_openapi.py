@@ -294,6 +294,7 @@ def test_models_query_parameters(doc: dict[str, Any]) -> None:
         "anthropic",
         "gemini",
         "azure-openai",
+        "openai-response",
     ]
     assert params["limit"]["schema"] == {"type": "integer", "minimum": 1}
     assert params["offset"]["schema"]["minimum"] == 0
