@@ -140,8 +140,10 @@ def create_app(
                 "models": "GET /v1/models",
                 "chat_completions": "POST /v1/chat/completions",
                 "messages": "POST /v1/messages",
+                "responses": "POST /v1/responses",
                 "count_tokens": "POST /v1/messages/count_tokens",
                 "provider_messages": "POST /{provider-id}/v1/messages",
+                "provider_responses": "POST /{provider-id}/v1/responses",
             },
         }
 

@@ -2,9 +2,9 @@
 
 Chat requests are nearly all of a gateway's traffic, and Quart's per-request machinery
 (request and response objects, two tasks and a body timer per request) cost more CPU
-than the relay itself (bench/README.md). So POST /v1/chat/completions, /v1/messages and
-/{provider-id}/v1/messages are answered here with the same checks and envelopes, and
-every other request goes on to Quart.
+than the relay itself (bench/README.md). So POST /v1/chat/completions, /v1/messages,
+/v1/responses and /{provider-id}/v1/messages or /v1/responses are answered here with the
+same checks and envelopes, and every other request goes on to Quart.
 """
 
 from __future__ import annotations
@@ -45,8 +45,13 @@ log = logging.getLogger("cherry_nb.gateway")
 _FIXED: dict[str, tuple[Envelope, Validator]] = {
     "/v1/chat/completions": ("openai", schemas.validate_chat),
     "/v1/messages": ("anthropic", schemas.validate_messages),
+    "/v1/responses": ("responses", schemas.validate_responses),
 }
-_PROVIDER_SUFFIX = "/v1/messages"
+# /{provider-id}/v1/...: routes that take a bare model id of that provider.
+_PROVIDER_SUFFIXES: tuple[tuple[str, Envelope, Validator], ...] = (
+    ("/v1/messages", "anthropic", schemas.validate_messages),
+    ("/v1/responses", "responses", schemas.validate_responses),
+)
 _SLASHES = re.compile(rb"/{2,}")
 # Quart's default: a client that starts a body must finish it within this time.
 BODY_TIMEOUT = 60.0
@@ -58,10 +63,11 @@ def chat_route(path: str) -> tuple[Envelope, Validator, str | None] | None:
     fixed = _FIXED.get(path)
     if fixed is not None:
         return (*fixed, None)
-    if path.endswith(_PROVIDER_SUFFIX) and path.startswith("/"):
-        provider_id = path[1 : -len(_PROVIDER_SUFFIX)]
-        if provider_id and "/" not in provider_id:
-            return "anthropic", schemas.validate_messages, provider_id
+    for suffix, envelope, validator in _PROVIDER_SUFFIXES:
+        if path.endswith(suffix) and path.startswith("/"):
+            provider_id = path[1 : -len(suffix)]
+            if provider_id and "/" not in provider_id:
+                return envelope, validator, provider_id
     return None
 
 

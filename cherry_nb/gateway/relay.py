@@ -22,13 +22,18 @@ from .._json import compact_json
 from ..providers.base import Adapter
 from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
+from ..wire import responses as wire_responses
 from ..wire.formats import ClientFormat
 from ..wire.neutral import StreamEvent, StreamStart
 from .errors import Envelope
 from .reply import JSON, Reply, StreamReply
 from .scrub import StreamScrubber, scrub
 
-WIRES: dict[str, ClientFormat] = {"openai": wire_openai, "anthropic": wire_anthropic}
+WIRES: dict[str, ClientFormat] = {
+    "openai": wire_openai,
+    "anthropic": wire_anthropic,
+    "responses": wire_responses,
+}
 # Client headers worth forwarding when the upstream speaks the client's protocol.
 _FORWARDED = frozenset(
     {b"anthropic-beta", b"anthropic-version", b"openai-organization", b"openai-project"}
@@ -129,6 +134,8 @@ async def _translate(call: ChatCall) -> Reply | StreamReply:
 def _writer(call: ChatCall) -> Any:
     if call.envelope == "anthropic":
         return wire_anthropic.StreamWriter()
+    if call.envelope == "responses":
+        return wire_responses.StreamWriter()
     options = call.body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
     return wire_openai.StreamWriter(include_usage=include_usage)

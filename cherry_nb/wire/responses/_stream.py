@@ -189,11 +189,16 @@ class StreamWriter:
         return _WRITERS[type(event)](self, event)
 
     def error(self, message: str, error_type: str = "server_error") -> bytes:
-        """An `error` event, then `response.failed` for a response already created."""
+        """An `error` event, then `response.failed` for a response already created.
+
+        The `error` event also nests its fields under `error`, which is what makes the
+        official SDKs raise (an APIError) rather than hand the event on as data.
+        """
         if self._done:
             return b""
         self._done = True
-        out = self._emit("error", code=error_type, message=message, param=None)
+        nested = {"message": message, "type": error_type, "code": error_type, "param": None}
+        out = self._emit("error", code=error_type, message=message, param=None, error=nested)
         if self._id is not None:
             error = {"code": "server_error", "message": message}
             response = self._response(None, None, status="failed", error=error)
