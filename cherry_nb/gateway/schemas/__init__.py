@@ -35,7 +35,12 @@ from ._openai import (
     OtherTool,
     PromptFilterChunk,
 )
-from ._responses import ResponsesRequest
+from ._responses import (
+    RESPONSE_STREAM_EVENT_TYPES,
+    ResponseObject,
+    ResponsesRequest,
+    ResponseStreamEvent,
+)
 from ._service import (
     AnthropicErrorEnvelope,
     Health,
@@ -54,6 +59,7 @@ from ._validation import (
 
 __all__ = [
     "MESSAGE_STREAM_EVENT_TYPES",
+    "RESPONSE_STREAM_EVENT_TYPES",
     "AnthropicErrorEnvelope",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -74,6 +80,8 @@ __all__ = [
     "OpenAIErrorEnvelope",
     "OtherTool",
     "PromptFilterChunk",
+    "ResponseObject",
+    "ResponseStreamEvent",
     "ResponsesRequest",
     "ServerTool",
     "ServiceInfo",

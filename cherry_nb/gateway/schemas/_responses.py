@@ -1,4 +1,5 @@
-"""OpenAI Responses API bodies: the request the gateway validates (and documents).
+"""OpenAI Responses API bodies: the request the gateway validates, and the reply and
+stream events it documents.
 
 Only the fields the gateway reads are typed; items and parts are checked by the wire
 converter, which names the offending one (`input[2].content[0].type`) when it cannot
@@ -95,3 +96,79 @@ class ResponsesRequest(_Model):
     previous_response_id: str | None = Field(
         None, description="Only for upstreams that speak the Responses API themselves."
     )
+
+
+# ---- replies ---------------------------------------------------------------------------
+
+RESPONSE_STREAM_EVENT_TYPES: tuple[str, ...] = (
+    "response.created",
+    "response.in_progress",
+    "response.output_item.added",
+    "response.content_part.added",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "response.content_part.done",
+    "response.reasoning_summary_part.added",
+    "response.reasoning_summary_text.delta",
+    "response.reasoning_summary_text.done",
+    "response.reasoning_summary_part.done",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
+    "response.output_item.done",
+    "response.completed",
+    "response.incomplete",
+    "response.failed",
+    "error",
+)
+"""The typed events a translated Responses stream holds (an upstream that speaks the
+Responses API itself may send others, passed through)."""
+
+
+class InputTokensDetails(_Model):
+    """Where the prompt's tokens came from."""
+
+    cached_tokens: int = Field(description="Prompt tokens read from the upstream's cache.")
+
+
+class OutputTokensDetails(_Model):
+    """What the generated tokens were spent on."""
+
+    reasoning_tokens: int = Field(description="Tokens spent reasoning.")
+
+
+class ResponseUsage(_Model):
+    """Token counts of a response."""
+
+    input_tokens: int = Field(description="Prompt tokens, cached ones included.")
+    input_tokens_details: InputTokensDetails = Field(description="Cached prompt tokens.")
+    output_tokens: int = Field(description="Generated tokens, reasoning included.")
+    output_tokens_details: OutputTokensDetails = Field(description="Reasoning tokens.")
+    total_tokens: int = Field(description="input_tokens + output_tokens.")
+
+
+class ResponseObject(_Model):
+    """A response: the Responses API's `response` object, as the official SDKs read it."""
+
+    id: str = Field(description="`resp_...`.")
+    object: Literal["response"] = Field(description='"response"')
+    created_at: int = Field(description="Unix time the response was created.")
+    status: Literal["completed", "incomplete", "failed", "in_progress"] = Field(
+        description="`incomplete` when max_output_tokens (or a content filter) cut it short."
+    )
+    model: str = Field(description="The model, as the request named it.")
+    output: list[dict[str, Any]] = Field(
+        description="Output items in order: `reasoning` (summary texts), `message` "
+        "(output_text parts) and `function_call` (call_id, name, arguments as JSON text)."
+    )
+    usage: ResponseUsage | None = Field(None, description="Token counts.")
+    incomplete_details: dict[str, Any] | None = Field(
+        None, description='Why it is incomplete: `{"reason": "max_output_tokens"}`.'
+    )
+    error: dict[str, Any] | None = Field(None, description="What failed, for `failed`.")
+
+
+class ResponseStreamEvent(_Model):
+    """One typed event of a streamed response; its other fields are those of its type."""
+
+    type: str = Field(description="The event's type, e.g. `response.output_text.delta`.")
+    sequence_number: int = Field(description="The event's place in the stream, from 0.")
