@@ -310,6 +310,23 @@ def test_stream_parser_takes_arguments_sent_only_when_done() -> None:
     assert events[-1].stop_reason == "tool_use"  # type: ignore[union-attr]
 
 
+def test_stream_parser_separates_summary_parts_as_replies_do() -> None:
+    where = {"item_id": "rs_1", "output_index": 0}
+    events = parse_stream(
+        sse(
+            [
+                {"type": "response.reasoning_summary_part.added", **where, "summary_index": 0},
+                {"type": "response.reasoning_summary_text.delta", **where, "delta": "one"},
+                {"type": "response.reasoning_summary_part.added", **where, "summary_index": 1},
+                {"type": "response.reasoning_summary_text.delta", **where, "delta": "two"},
+            ]
+        )
+    )
+    text = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    item = {"type": "reasoning", "summary": [{"text": "one"}, {"text": "two"}]}
+    assert text == wire.parse_response({"output": [item]}).content[0].text  # type: ignore[union-attr]
+
+
 def test_stream_parser_raises_failures_and_reports_cuts() -> None:
     with pytest.raises(UpstreamError, match="overloaded"):
         parse_stream(

@@ -102,6 +102,8 @@ class StreamParser:
                 events.append(ToolCallDelta(call.index, delta))
         elif kind in ("response.output_item.added", "response.output_item.done"):
             self._item(chunk, events)
+        elif kind == "response.reasoning_summary_part.added" and chunk.get("summary_index"):
+            events.append(ReasoningDelta("\n\n"))  # parts join as parse_response joins them
         elif kind in _ENDS:
             response = chunk.get("response")
             response = response if isinstance(response, Mapping) else {}
