@@ -40,6 +40,7 @@ _COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     schemas.MessageStreamEvent,
     schemas.ResponseObject,
     schemas.ResponseStreamEvent,
+    schemas.InputTokenCount,
     schemas.CountTokensResponse,
     schemas.ModelList,
     schemas.Health,
@@ -549,6 +550,25 @@ def _responses_op(*, provider: bool) -> dict[str, Any]:
     }
 
 
+def _input_tokens_op(*, provider: bool) -> dict[str, Any]:
+    return {
+        "tags": ["OpenAI Responses"],
+        "operationId": "countProviderInputTokens" if provider else "countInputTokens",
+        "summary": "Count a response's input tokens"
+        + (", provider in the path" if provider else ""),
+        "description": "How many input tokens a Responses request would use, estimated by "
+        "the gateway whatever the upstream (the same estimate as count_tokens for "
+        "non-Anthropic upstreams).",
+        "security": _SECURITY,
+        "parameters": [_PROVIDER_PATH] if provider else [],
+        "requestBody": _json_body(schemas.ResponsesRequest, _RESPONSES_EXAMPLE),
+        "responses": {
+            **_ok("The token count.", schemas.InputTokenCount),
+            **_errors("OpenAI"),
+        },
+    }
+
+
 def _count_tokens_op(*, provider: bool) -> dict[str, Any]:
     return {
         "tags": ["Anthropic"],
@@ -688,6 +708,8 @@ def _paths() -> dict[str, Any]:
         },
         "/v1/responses": {"post": _responses_op(provider=False)},
         "/{provider_id}/v1/responses": {"post": _responses_op(provider=True)},
+        "/v1/responses/input_tokens": {"post": _input_tokens_op(provider=False)},
+        "/{provider_id}/v1/responses/input_tokens": {"post": _input_tokens_op(provider=True)},
         "/v1/messages": {"post": _messages_op(provider=False)},
         "/v1/messages/count_tokens": {"post": _count_tokens_op(provider=False)},
         "/{provider_id}/v1/messages": {"post": _messages_op(provider=True)},

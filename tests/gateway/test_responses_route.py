@@ -175,3 +175,23 @@ def test_a_stream_cut_upstream_ends_with_an_error_the_sdk_raises(
     assert "response.output_text.delta" in kinds
     assert "response.completed" not in kinds
     assert "dropped before the reply was complete" in str(caught.value)
+
+
+@pytest.mark.parametrize("base", ["/v1", "/up-gemini/v1"])
+def test_input_tokens_are_estimated(stack: Stack, base: str) -> None:
+    model = "sim-chat" if base != "/v1" else "up-gemini:sim-chat"
+    with client(stack, base) as sdk:
+        short = sdk.responses.input_tokens.count(model=model, input="hi")
+        long = sdk.responses.input_tokens.count(
+            model=model, input="word " * 400, instructions="Be brief."
+        )
+    assert short.object == "response.input_tokens"
+    assert 0 < short.input_tokens < long.input_tokens
+
+
+def test_input_tokens_refuses_what_it_cannot_read(stack: Stack) -> None:
+    with client(stack) as sdk, pytest.raises(openai.BadRequestError) as caught:
+        sdk.responses.input_tokens.count(
+            model="up-openai:sim-chat", input="x", tools=[{"type": "web_search"}]
+        )
+    assert isinstance(caught.value.body, dict) and caught.value.body["param"] == "tools[0].type"

@@ -37,6 +37,7 @@ from ._openai import (
 )
 from ._responses import (
     RESPONSE_STREAM_EVENT_TYPES,
+    InputTokenCount,
     ResponseObject,
     ResponsesRequest,
     ResponseStreamEvent,
@@ -72,6 +73,7 @@ __all__ = [
     "Health",
     "ImageURL",
     "ImageURLPart",
+    "InputTokenCount",
     "Message",
     "MessageStreamEvent",
     "MessagesRequest",

@@ -172,3 +172,10 @@ class ResponseStreamEvent(_Model):
 
     type: str = Field(description="The event's type, e.g. `response.output_text.delta`.")
     sequence_number: int = Field(description="The event's place in the stream, from 0.")
+
+
+class InputTokenCount(_Model):
+    """How many input tokens a Responses request would use (estimated by the gateway)."""
+
+    object: Literal["response.input_tokens"] = Field(description='"response.input_tokens"')
+    input_tokens: int = Field(description="The estimated input tokens.")
