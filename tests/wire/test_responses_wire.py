@@ -255,6 +255,7 @@ def test_parse_incomplete_and_failed() -> None:
         ),
         ChatResponse("resp_1", "m", [Text("cut")], "max_tokens", Usage(1, 1)),
         ChatResponse("r", "m", [Text("no")], "content_filter", Usage(1, 1)),
+        ChatResponse("r", "m", [Text("half")], "error", Usage(1, 1)),
     ],
 )
 def test_built_response_is_the_sdks_and_round_trips(reply: ChatResponse) -> None:
@@ -262,6 +263,11 @@ def test_built_response_is_the_sdks_and_round_trips(reply: ChatResponse) -> None
     typed = Response.model_validate(body)
     assert typed.id.startswith("resp_")
     assert typed.output_text == reply.text
+    if reply.stop_reason == "error":  # a failed response is raised when read back
+        assert typed.status == "failed" and typed.error is not None
+        with pytest.raises(UpstreamError, match="upstream reported an error"):
+            wire.parse_response(body)
+        return
     back = wire.parse_response(body)
     assert back.content == reply.content
     assert back.stop_reason == reply.stop_reason
@@ -438,3 +444,11 @@ def test_errors_use_the_openai_envelope() -> None:
     }
     body = b'{"error":{"message":"Previous response not found.","type":"invalid_request_error"}}'
     assert wire.parse_error(404, body) == ("Previous response not found.", "invalid_request_error")
+
+
+def test_stream_ending_in_error_is_a_failed_response() -> None:
+    typed = validated(written([StreamStart("r", "m"), TextDelta("x"), StreamEnd("error")]))
+    assert typed[-1].type == "response.failed"
+    assert typed[-1].response.error is not None
+    with pytest.raises(UpstreamError, match="upstream reported an error"):
+        parse_stream(written([StreamStart("r", "m"), StreamEnd("error")]))

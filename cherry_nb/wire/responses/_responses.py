@@ -169,6 +169,8 @@ def _response_object(
     incomplete = STOP_TO_INCOMPLETE.get(stop_reason or "")
     if status is None:
         status = "failed" if stop_reason == "error" else "incomplete" if incomplete else "completed"
+    if status == "failed" and error is None:
+        error = {"code": "server_error", "message": "The upstream reported an error."}
     return {
         "id": response_id,
         "object": "response",

@@ -330,11 +330,6 @@ class StreamWriter:
         self._calls = {}
         self._done = True
         response = self._response(event.stop_reason, event.usage or Usage())
-        if event.stop_reason == "error":
-            response["error"] = {
-                "code": "server_error",
-                "message": "The upstream reported an error.",
-            }
         kind = {"incomplete": "response.incomplete", "failed": "response.failed"}.get(
             response["status"], "response.completed"
         )
