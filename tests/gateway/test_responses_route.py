@@ -141,7 +141,11 @@ def test_previous_response_id_on_a_translated_upstream_is_a_clear_400(stack: Sta
         ({"model": "up-openai:sim-chat"}, "input"),
         ({"model": "up-openai:sim-chat", "input": 3}, "input"),
         (
-            {"model": "up-openai:sim-chat", "input": "x", "tools": [{"type": "web_search"}]},
+            {
+                "model": "up-openai:sim-chat",
+                "input": "x",
+                "tools": [{"type": "custom", "name": "patch"}],
+            },
             "tools[0].type",
         ),
         (
@@ -192,6 +196,6 @@ def test_input_tokens_are_estimated(stack: Stack, base: str) -> None:
 def test_input_tokens_refuses_what_it_cannot_read(stack: Stack) -> None:
     with client(stack) as sdk, pytest.raises(openai.BadRequestError) as caught:
         sdk.responses.input_tokens.count(
-            model="up-openai:sim-chat", input="x", tools=[{"type": "web_search"}]
+            model="up-openai:sim-chat", input="x", tools=[{"type": "custom", "name": "patch"}]
         )
     assert isinstance(caught.value.body, dict) and caught.value.body["param"] == "tools[0].type"

@@ -126,6 +126,42 @@ def test_full_request_from_the_sdk() -> None:
     assert request.dropped == ["metadata", "include", "reasoning.summary"]
 
 
+def test_codex_request_keeps_its_function_tools_and_names_the_rest() -> None:
+    """Codex (`codex exec`, a custom Responses provider) always sends a namespace
+    group and web_search besides its function tools: both are left out, and named."""
+    body = load("request_codex.json")
+    request = wire.parse_request(body)
+    assert [t.name for t in request.tools] == [
+        t["name"] for t in body["tools"] if t["type"] == "function"
+    ]
+    assert request.dropped == [
+        "include",
+        "prompt_cache_key",
+        "client_metadata",
+        "reasoning.summary",
+        "tools[4] (namespace)",
+        "tools[8] (web_search)",
+    ]
+    assert request.system is not None
+    assert request.system.startswith("You are a coding agent running in the Codex CLI")
+    assert "<permissions" in request.system  # its developer messages join the instructions
+    assert [m.role for m in request.messages] == ["user", "user"]
+    assert request.stream is True
+
+
+def test_forcing_a_hosted_tool_is_refused() -> None:
+    with pytest.raises(WireFormatError) as caught:
+        wire.parse_request(
+            {
+                "model": "m",
+                "input": "x",
+                "tools": [{"type": "web_search"}],
+                "tool_choice": {"type": "web_search"},
+            }
+        )
+    assert caught.value.param == "tool_choice"
+
+
 def test_parse_request_carries_text_format() -> None:
     request = wire.parse_request(load("request_parse.json"))
     assert request.response_format == ResponseFormat(
@@ -147,7 +183,7 @@ def test_previous_response_id_is_refused_saying_why() -> None:
 @pytest.mark.parametrize(
     ("change", "param", "words"),
     [
-        ({"tools": [{"type": "web_search"}]}, "tools[0].type", "hosted tools"),
+        ({"tools": [{"type": "custom", "name": "patch"}]}, "tools[0].type", "only `function`"),
         ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type", "stores nothing"),
         (
             {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},

@@ -14,9 +14,11 @@ developer with input_text, output_text, refusal, input_image and input_file part
 with system/developer messages into the system prompt), function tools and
 `tool_choice`, `text.format` (-> response_format), `reasoning.effort`,
 `max_output_tokens`, `temperature`, `top_p`, `parallel_tool_calls`, `user`. Read but
-not carried, and named in ChatRequest.dropped: DROPPED_FIELDS. Refused, naming the
-field: hosted tools (web_search, file_search, ...), custom and allowed_tools tool
-choices, files by `file_id`, unknown item and part types.
+not carried, and named in ChatRequest.dropped: DROPPED_FIELDS, and the tools of
+UNCARRIED_TOOL_TYPES (OpenAI's hosted tools, `namespace` groups), left out so that
+agents which always send some (Codex) still work. Refused, naming the field: other
+tool types (`custom`), tool choices forcing a hosted tool or allowed_tools, files by
+`file_id`, unknown item and part types.
 
 Reasoning: a `reasoning` item becomes a neutral Reasoning (its summary and content
 texts; `encrypted_content` as the signature). Replies carry Reasoning as a reasoning
@@ -29,13 +31,20 @@ Chat Completions' envelope, so build_error and parse_error are `wire.openai`'s.
 """
 
 from ._errors import build_error, parse_error
-from ._requests import DROPPED_FIELDS, DROPPED_PART_TYPES, build_request, parse_request
+from ._requests import (
+    DROPPED_FIELDS,
+    DROPPED_PART_TYPES,
+    UNCARRIED_TOOL_TYPES,
+    build_request,
+    parse_request,
+)
 from ._responses import build_response, parse_response
 from ._stream import StreamParser, StreamWriter
 
 __all__ = [
     "DROPPED_FIELDS",
     "DROPPED_PART_TYPES",
+    "UNCARRIED_TOOL_TYPES",
     "StreamParser",
     "StreamWriter",
     "build_error",

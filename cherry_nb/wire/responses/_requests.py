@@ -35,11 +35,30 @@ DROPPED_FIELDS: tuple[str, ...] = (
     "top_logprobs",
     "max_tool_calls",
     "stream_options",
+    "client_metadata",
     "text.verbosity",
     "reasoning.summary",
 )
 """Request fields read but not carried: they tune OpenAI's service rather than the reply's
 content. A request that sets one gets its name in ChatRequest.dropped."""
+
+UNCARRIED_TOOL_TYPES: frozenset[str] = frozenset(
+    {
+        "web_search",
+        "web_search_preview",
+        "file_search",
+        "code_interpreter",
+        "computer_use_preview",
+        "image_generation",
+        "local_shell",
+        "mcp",
+        "namespace",
+    }
+)
+"""Tools other upstreams cannot offer: OpenAI's hosted tools, and `namespace` groups
+(whose calls must come back namespaced). Left out of the request, each named in
+ChatRequest.dropped as `tools[i] (type)`, so agents such as Codex, which always send
+some, still work; forcing one with tool_choice is refused."""
 
 STATEFUL_FIELDS: tuple[str, ...] = ("previous_response_id", "conversation", "prompt")
 """Fields that name state kept on OpenAI's side: the gateway keeps none, so they are refused."""
@@ -93,6 +112,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         raise _fail("`input` is required: a string or a non-empty array of items.", "input")
     reasoning = _opt_object(body, "reasoning")
     text = _opt_object(body, "text")
+    tools, left_out = _parse_tools(body.get("tools"))
     return ChatRequest(
         model=model,
         messages=reader.messages,
@@ -100,14 +120,14 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         max_tokens=_opt(body, "max_output_tokens", "an integer"),
         temperature=_opt(body, "temperature", "a number"),
         top_p=_opt(body, "top_p", "a number"),
-        tools=_parse_tools(body.get("tools")),
+        tools=tools,
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
         stream=bool(_opt(body, "stream", "a boolean")),
         response_format=_parse_format(text.get("format"), "text.format"),
         reasoning_effort=_parse_effort(reasoning.get("effort")),
         user=_opt_str(body, "user"),
         parallel_tool_calls=_opt(body, "parallel_tool_calls", "a boolean"),
-        dropped=_dropped(body, reasoning, text),
+        dropped=_dropped(body, reasoning, text) + left_out,
     )
 
 
@@ -383,12 +403,21 @@ def _parse_effort(value: Any) -> ReasoningEffort | None:
     return value
 
 
-def _parse_tools(value: Any) -> list[Tool]:
+def _parse_tools(value: Any) -> tuple[list[Tool], list[str]]:
+    """Function tools, and the names of those left out (UNCARRIED_TOOL_TYPES)."""
     if value is None:
-        return []
+        return [], []
     if not isinstance(value, list):
         raise _fail("`tools` must be an array.", "tools")
-    return [_parse_tool(raw, f"tools[{k}]") for k, raw in enumerate(value)]
+    tools: list[Tool] = []
+    left_out: list[str] = []
+    for k, raw in enumerate(value):
+        kind = raw.get("type") if isinstance(raw, Mapping) else None
+        if isinstance(kind, str) and kind in UNCARRIED_TOOL_TYPES:
+            left_out.append(f"tools[{k}] ({kind})")
+        else:
+            tools.append(_parse_tool(raw, f"tools[{k}]"))
+    return tools, left_out
 
 
 def _parse_tool(raw: Any, param: str) -> Tool:
@@ -397,8 +426,8 @@ def _parse_tool(raw: Any, param: str) -> Tool:
     kind = raw.get("type")
     if kind != "function":
         raise _fail(
-            f"Tool type {kind!r} at {param} is one of OpenAI's hosted tools, which other "
-            "upstreams do not run: only `function` tools can be translated.",
+            f"Tool type {kind!r} at {param} cannot be translated to another wire format "
+            "(only `function` tools can; OpenAI's hosted tools are left out).",
             f"{param}.type",
         )
     name = _required_str(raw, "name", f"{param}.name")
