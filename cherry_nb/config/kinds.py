@@ -200,6 +200,16 @@ _ALL = (
         default_api_version=DEFAULT_AZURE_API_VERSION,
         variants=(("/openai/v1", _OPENAI_ENDPOINTS),),
     ),
+    ProviderKind(
+        id="openai-response",
+        label="OpenAI (Responses API)",
+        wire_format="responses",
+        endpoints=Endpoints(chat="/responses", chat_stream="/responses", models="/models"),
+        auth_header="authorization",
+        bearer=True,
+        model_list="openai",
+        append_version="/v1",
+    ),
 )
 
 KINDS: Mapping[str, ProviderKind] = MappingProxyType({kind.id: kind for kind in _ALL})

@@ -90,6 +90,14 @@ _ALL = (
         "Keys are at https://platform.openai.com/api-keys.",
     ),
     Preset(
+        "openai-responses",
+        "OpenAI (Responses API)",
+        "openai-response",
+        "https://api.openai.com/v1",
+        True,
+        "The same keys as OpenAI's; for models served only by the Responses API.",
+    ),
+    Preset(
         "anthropic",
         "Anthropic",
         "anthropic",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from quart import Quart, Response, request
@@ -24,6 +25,8 @@ from ..config.kinds import PROVIDER_TYPES
 from ..config.models import Config
 from ..config.registry import ProviderRegistry
 from ..ledger.recorder import Recorder
+from ..wire import anthropic as wire_anthropic
+from ..wire import responses as wire_responses
 from . import schemas
 from .chat_routes import ChatRoutes
 from .checks import json_object, resolve_model, validate
@@ -122,9 +125,12 @@ def create_app(
                 "models": "GET /v1/models",
                 "chat_completions": "POST /v1/chat/completions",
                 "messages": "POST /v1/messages",
+                "responses": "POST /v1/responses",
                 "count_tokens": "POST /v1/messages/count_tokens",
+                "input_tokens": "POST /v1/responses/input_tokens",
                 "provider_messages": "POST /{provider-id}/v1/messages",
                 "metrics": "GET /metrics",
+                "provider_responses": "POST /{provider-id}/v1/responses",
             },
         }
 
@@ -157,6 +163,15 @@ def create_app(
     async def provider_count_tokens(provider_id: str) -> Response:
         return to_response(await _count_tokens(state, await _checked_body(), provider_id))
 
+    @app.post("/v1/responses/input_tokens")
+    async def input_tokens() -> Response:
+        return to_response(_input_tokens(state, await _checked_body(schemas.validate_responses)))
+
+    @app.post("/<provider_id>/v1/responses/input_tokens")
+    async def provider_input_tokens(provider_id: str) -> Response:
+        body = await _checked_body(schemas.validate_responses)
+        return to_response(_input_tokens(state, body, provider_id))
+
     return app
 
 
@@ -171,9 +186,11 @@ def to_response(reply: Reply) -> Response:
     )
 
 
-async def _checked_body() -> dict[str, Any]:
+async def _checked_body(
+    validator: Callable[[dict[str, Any]], object] = schemas.validate_count_tokens,
+) -> dict[str, Any]:
     body = json_object(await request.get_data(cache=False, as_text=False, parse_form_data=False))
-    validate(schemas.validate_count_tokens, body)
+    validate(validator, body)
     return body
 
 
@@ -183,6 +200,17 @@ async def _count_tokens(
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
     counted = await state.pool.adapter(provider).count_tokens(body, model)
     return Reply(200, counted)
+
+
+def _input_tokens(
+    state: GatewayState, body: dict[str, Any], provider_id: str | None = None
+) -> Reply:
+    """A Responses request's input tokens, estimated locally for every upstream (as
+    count_tokens does for non-Anthropic ones): the model must still name one."""
+    resolve_model(state.config(), body.get("model"), provider_id)
+    parsed = wire_responses.parse_request(body)
+    count = wire_anthropic.count_tokens(parsed)
+    return json_reply({"object": "response.input_tokens", "input_tokens": count})
 
 
 def list_models(config: Config, args: Any) -> dict[str, Any]:

@@ -40,6 +40,8 @@ VALIDATORS: dict[str, Validator] = {
     f"/{PROVIDER}/v1/chat/completions": schemas.validate_chat,
     "/v1/messages": schemas.validate_messages,
     f"/{PROVIDER}/v1/messages": schemas.validate_messages,
+    "/v1/responses": schemas.validate_responses,
+    f"/{PROVIDER}/v1/responses": schemas.validate_responses,
 }
 # Quart's default: a client that starts a body must finish it within this time.
 BODY_TIMEOUT = 60.0

@@ -28,7 +28,8 @@ from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
 from .reply import Reply, json_reply
 
-Envelope: TypeAlias = Literal["openai", "anthropic"]
+#: The client's wire format; the Responses API answers errors in OpenAI's envelope.
+Envelope: TypeAlias = Literal["openai", "anthropic", "responses"]
 log = logging.getLogger("cherry_nb.gateway")
 
 

@@ -31,12 +31,16 @@ _SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 _COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     schemas.ChatCompletionRequest,
     schemas.MessagesRequest,
+    schemas.ResponsesRequest,
     schemas.CountTokensRequest,
     schemas.ChatCompletion,
     schemas.ChatCompletionChunk,
     schemas.PromptFilterChunk,
     schemas.Message,
     schemas.MessageStreamEvent,
+    schemas.ResponseObject,
+    schemas.ResponseStreamEvent,
+    schemas.InputTokenCount,
     schemas.CountTokensResponse,
     schemas.ModelList,
     schemas.Health,
@@ -55,14 +59,19 @@ case-insensitive). `/`, `/health` and the docs need no key.
 
 **Models.** `model` is `provider-id:model-id`, split at the first colon, e.g.
 `my-openai:gpt-4o-mini`; `GET /v1/models` lists them. On `/{provider_id}/v1/messages`
-a bare model id is enough (point `ANTHROPIC_BASE_URL` at `http://HOST:PORT/provider-id`).
+and `/{provider_id}/v1/responses` a bare model id is enough (point `ANTHROPIC_BASE_URL`
+at `http://HOST:PORT/provider-id`).
 
 **Streaming.** With `"stream": true` both formats answer `text/event-stream`. Its
 documented schema is that of one event: `data` is a string holding JSON, whose schema
-`contentSchema` names (ChatCompletionChunk, MessageStreamEvent).
+`contentSchema` names (ChatCompletionChunk, MessageStreamEvent, ResponseStreamEvent).
+
+**State.** The gateway stores nothing: `POST /v1/responses` works like `store: false`, and
+`previous_response_id` is refused unless the upstream itself speaks the Responses API.
 
 **Errors** come in the caller's envelope: OpenAI's `{"error": {...}}` on the OpenAI
-routes, Anthropic's `{"type": "error", "error": {...}}` on the Messages routes.
+and Responses routes, Anthropic's `{"type": "error", "error": {...}}` on the Messages
+routes.
 Upstream statuses are mapped (429 stays 429, timeouts are 504), not flattened to 500.
 Unknown fields, query parameters and headers never break a request.
 """
@@ -95,6 +104,11 @@ _MESSAGES_EXAMPLE = {
     "max_tokens": 1024,
     "system": "You are concise.",
     "messages": [{"role": "user", "content": "Say hello in French."}],
+}
+_RESPONSES_EXAMPLE = {
+    "model": "my-openai:gpt-5",
+    "instructions": "You are concise.",
+    "input": "Say hello in French.",
 }
 # Stream examples, one event each: name -> (summary, `event:` name, data as JSON or text).
 _CHUNK = {
@@ -166,6 +180,54 @@ _MESSAGES_SSE_EXAMPLES: dict[str, tuple[str, str | None, Any]] = {
         ("message_stop", "The end of the stream", {}),
     )
 }
+_RESPONSE = {
+    "id": "resp_1",
+    "object": "response",
+    "created_at": 1700000000,
+    "model": "my-openai:gpt-5",
+}
+_RESPONSES_EVENTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "response.created",
+        "The response, still empty",
+        {"response": {**_RESPONSE, "status": "in_progress", "output": []}},
+    ),
+    (
+        "response.output_text.delta",
+        "A piece of text",
+        {"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "Bonjour"},
+    ),
+    (
+        "response.completed",
+        "The whole response, with usage",
+        {
+            "response": {
+                **_RESPONSE,
+                "status": "completed",
+                "output": [
+                    {
+                        "id": "msg_1",
+                        "type": "message",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [{"type": "output_text", "text": "Bonjour", "annotations": []}],
+                    }
+                ],
+                "usage": {
+                    "input_tokens": 12,
+                    "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens": 3,
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": 15,
+                },
+            }
+        },
+    ),
+)
+_RESPONSES_SSE_EXAMPLES: dict[str, tuple[str, str | None, Any]] = {
+    name: (summary, name, {"type": name, "sequence_number": number, **fields})
+    for number, (name, summary, fields) in enumerate(_RESPONSES_EVENTS)
+}
 
 
 class _Generator(GenerateJsonSchema):
@@ -213,6 +275,7 @@ def _build(version: str, server_url: str | None) -> dict[str, Any]:
         {"name": "Models", "description": "The models of the enabled providers."},
         {"name": "OpenAI", "description": "OpenAI Chat Completions format."},
         {"name": "Anthropic", "description": "Anthropic Messages format (Claude Code)."},
+        {"name": "OpenAI Responses", "description": "OpenAI Responses API (Codex, Agents SDK)."},
     ]
     doc["paths"] = _paths()
     doc["components"] = {
@@ -377,6 +440,27 @@ _MESSAGES_STREAM = _event_stream(
     _MESSAGES_SSE_EXAMPLES,
 )
 
+_RESPONSES_STREAM = _event_stream(
+    _STREAMED + "This schema is one event: `event: <type>`, `data: <ResponseStreamEvent "
+    "JSON>` of that type, and a blank line. Order: response.created, response.in_progress, "
+    "then per output item response.output_item.added, its deltas and their done events, "
+    "response.output_item.done; the last is response.completed or response.incomplete. "
+    "A stream that fails after it started ends with error, then response.failed.",
+    {
+        "event": {
+            "type": "string",
+            "enum": list(schemas.RESPONSE_STREAM_EVENT_TYPES),
+            "description": "The event's type; its data's `type` is the same.",
+        },
+        "data": {
+            "type": "string",
+            "description": "A ResponseStreamEvent as JSON.",
+            **_json_content(_ref(schemas.ResponseStreamEvent)),
+        },
+    },
+    _RESPONSES_SSE_EXAMPLES,
+)
+
 
 _BETA_QUERY = {
     "name": "beta",
@@ -434,6 +518,53 @@ def _messages_op(*, provider: bool) -> dict[str, Any]:
                 _MESSAGES_STREAM,
             ),
             **_errors("Anthropic"),
+        },
+    }
+
+
+def _responses_op(*, provider: bool) -> dict[str, Any]:
+    where = " of the provider in the path" if provider else ""
+    return {
+        "tags": ["OpenAI Responses"],
+        "operationId": "createProviderResponse" if provider else "createResponse",
+        "summary": "Create a response (OpenAI Responses API)"
+        + (", provider in the path" if provider else ""),
+        "description": f"An OpenAI Responses API request to any model{where}, whatever "
+        "protocol its upstream speaks: input items (messages, function calls and their "
+        "outputs, reasoning), instructions, function tools, `text.format`, "
+        "`reasoning.effort` and usage are translated. When the upstream speaks the "
+        "Responses API too (type openai-response), the body is passed through with only "
+        "`model` changed. The gateway stores nothing: translated requests refuse "
+        "`previous_response_id`; send the whole conversation in `input`.",
+        "security": _SECURITY,
+        "parameters": [_PROVIDER_PATH] if provider else [],
+        "requestBody": _json_body(schemas.ResponsesRequest, _RESPONSES_EXAMPLE),
+        "responses": {
+            **_ok(
+                "The response (JSON), or its stream of typed events (text/event-stream).",
+                schemas.ResponseObject,
+                _RESPONSES_STREAM,
+            ),
+            **_errors("OpenAI"),
+        },
+    }
+
+
+def _input_tokens_op(*, provider: bool) -> dict[str, Any]:
+    return {
+        "tags": ["OpenAI Responses"],
+        "operationId": "countProviderInputTokens" if provider else "countInputTokens",
+        "summary": "Count a response's input tokens"
+        + (", provider in the path" if provider else ""),
+        "description": "How many input tokens a Responses request would use, estimated by "
+        "the gateway whatever the upstream (the same estimate as count_tokens for "
+        "non-Anthropic upstreams).",
+        "security": _SECURITY,
+        "parameters": [_PROVIDER_PATH] if provider else [],
+        "requestBody": _json_body(schemas.ResponsesRequest, _RESPONSES_EXAMPLE),
+        "responses": {
+            **_ok("The token count.", schemas.InputTokenCount),
+            **_errors("OpenAI"),
         },
     }
 
@@ -594,6 +725,10 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/v1/responses": {"post": _responses_op(provider=False)},
+        "/{provider_id}/v1/responses": {"post": _responses_op(provider=True)},
+        "/v1/responses/input_tokens": {"post": _input_tokens_op(provider=False)},
+        "/{provider_id}/v1/responses/input_tokens": {"post": _input_tokens_op(provider=True)},
         "/v1/messages": {"post": _messages_op(provider=False)},
         "/v1/messages/count_tokens": {"post": _count_tokens_op(provider=False)},
         "/{provider_id}/v1/messages": {"post": _messages_op(provider=True)},

@@ -29,6 +29,7 @@ from ..providers.base import Adapter
 from ..providers.upstream import UpstreamStream
 from ..wire import anthropic as wire_anthropic
 from ..wire import openai as wire_openai
+from ..wire import responses as wire_responses
 from ..wire.accumulate import response_events
 from ..wire.formats import ClientFormat
 from ..wire.neutral import ChatRequest, StreamEnd, StreamEvent, StreamStart
@@ -37,12 +38,23 @@ from .reply import JSON, SSE_HEADERS, Reply, StreamReply
 
 log = logging.getLogger("cherry_nb.gateway")
 
-WIRES: dict[str, ClientFormat] = {"openai": wire_openai, "anthropic": wire_anthropic}
-# The event that ends a complete stream in each client format; a passthrough stream
-# whose end holds neither it nor an error event of the upstream's own was cut off.
-_TERMINAL: dict[str, bytes] = {"openai": b"[DONE]", "anthropic": b"message_stop"}
+WIRES: dict[str, ClientFormat] = {
+    "openai": wire_openai,
+    "anthropic": wire_anthropic,
+    "responses": wire_responses,
+}
+# What ends a complete stream in each client format, as it appears unescaped in the
+# bytes (inside a JSON string a quote would be escaped, so text cannot fake it); a
+# passthrough stream that never shows one, nor an error event of the upstream's own, was
+# cut off. A Responses stream's last event carries the whole response, so these are looked
+# for in every read, not only at the end.
+_TERMINAL: dict[str, tuple[bytes, ...]] = {
+    "openai": (b"data: [DONE]",),
+    "anthropic": (b'"message_stop"',),
+    "responses": (b'"response.completed"', b'"response.incomplete"', b'"response.failed"'),
+}
 _UPSTREAM_ERROR = b'"error"'  # a JSON key or type; inside a string it would be escaped
-_TAIL = 256  # bytes of a stream's end kept to look for its terminal event
+_CARRY = 32  # bytes of the previous read kept, for a marker split between two reads
 DROPPED_HEADER = "x-cherry-nb-dropped"
 # Client headers worth forwarding when the upstream speaks the client's protocol.
 _FORWARDED = frozenset(
@@ -89,17 +101,21 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
     if not upstream.is_event_stream:
         # One whole reply where a stream was asked for: the client still gets a stream.
         return await _whole_as_stream(call, upstream)
-    terminal = _TERMINAL[call.envelope]
+    markers = (*_TERMINAL[call.envelope], _UPSTREAM_ERROR)
 
     async def chunks() -> AsyncGenerator[bytes, None]:
-        tail = b""
+        ended = False
+        carry = b""
         try:
             async for chunk in upstream.chunks():
-                tail = chunk[-_TAIL:] if len(chunk) >= _TAIL else (tail + chunk)[-_TAIL:]
+                if not ended:
+                    window = carry + chunk
+                    ended = any(marker in window for marker in markers)
+                    carry = window[-_CARRY:]
                 yield chunk
         finally:
             await upstream.aclose()
-        if terminal not in tail and _UPSTREAM_ERROR not in tail:
+        if not ended:
             raise _cut_off(call)
 
     writer = WIRES[call.envelope].StreamWriter()
@@ -180,6 +196,8 @@ def _dropped(call: ChatCall, request: ChatRequest) -> dict[str, str]:
 def _writer(call: ChatCall) -> Any:
     if call.envelope == "anthropic":
         return wire_anthropic.StreamWriter()
+    if call.envelope == "responses":
+        return wire_responses.StreamWriter()
     options = call.body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
     return wire_openai.StreamWriter(include_usage=include_usage)

@@ -14,12 +14,14 @@ from .azure import AzureOpenAIAdapter
 from .base import Adapter, new_client
 from .gemini import GeminiAdapter
 from .openai import OpenAIAdapter
+from .openai_response import OpenAIResponseAdapter
 from .transport import DEFAULT_TIMEOUT, RetryPolicy
 
 # The adapter class of each provider kind (config/kinds.py), by kind id; a test checks
 # that every kind has one.
 ADAPTERS: dict[str, type[Adapter]] = {
     "openai": OpenAIAdapter,
+    "openai-response": OpenAIResponseAdapter,
     "anthropic": AnthropicAdapter,
     "gemini": GeminiAdapter,
     "azure-openai": AzureOpenAIAdapter,

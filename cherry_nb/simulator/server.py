@@ -1,4 +1,5 @@
-"""The simulator: one HTTP server answering the OpenAI, Anthropic, Gemini and Azure routes.
+"""The simulator: one HTTP server answering the OpenAI (Chat Completions and Responses),
+Anthropic, Gemini and Azure routes.
 
 This module routes, authenticates, applies scripted faults and records what it
 saw; the protocol modules decide the bytes and `_http` moves them. Everything
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, unquote
 from . import proto_anthropic as anth
 from . import proto_gemini as gem
 from . import proto_openai as oai
+from . import proto_responses as resp
 from ._http import HttpConnection, Reply, Request, ServerState
 from .plan import (
     DEFAULT_MODELS,
@@ -33,7 +35,7 @@ from .plan import (
 
 __all__ = ["RecordedRequest", "Simulator", "PROVIDER_TYPES"]
 
-PROVIDER_TYPES = ("openai", "anthropic", "gemini", "azure-openai")
+PROVIDER_TYPES = ("openai", "anthropic", "gemini", "azure-openai", "openai-response")
 MAX_RECORDED = 1000
 
 JSON = "application/json"
@@ -130,6 +132,7 @@ class Simulator:
             "/health": {"GET": self._health},
             "/v1/models": {"GET": self._v1_models},
             "/v1/chat/completions": {"POST": self._openai_chat},
+            "/v1/responses": {"POST": self._responses},
             "/v1/messages": {"POST": self._anthropic_messages},
             "/v1/messages/count_tokens": {"POST": self._anthropic_count},
             "/v1beta/models": {"GET": self._gemini_models},
@@ -147,7 +150,7 @@ class Simulator:
 
     def base_url(self, provider_type: str) -> str:
         """The base URL a user would configure for `provider_type` to reach this simulator."""
-        if provider_type == "openai":
+        if provider_type in ("openai", "openai-response"):
             return f"{self.url}/v1"
         if provider_type in ("anthropic", "gemini", "azure-openai"):
             return self.url
@@ -384,6 +387,48 @@ class Simulator:
             choices=conv.choices,
         )
         return Reply(200, body, JSON, headers, delay=opts.delay or 0.0, drop_after=opts.drop_after)
+
+    def _responses(self, req: Request, query: Query, data: Any) -> Reply:
+        """`POST /v1/responses`: OpenAI's auth, errors and faults; Responses' own replies."""
+        denied = self._openai_auth(req.headers)
+        if denied is not None:
+            return denied
+        if _not_an_object(data):
+            return Reply(400, oai.invalid_json())
+        body = data or {}
+        try:
+            conv, ask = resp.parse_responses(body)
+        except InvalidRequestError as exc:
+            return Reply(400, oai.invalid(exc))
+        if conv.model not in self._model_set:
+            return Reply(404, oai.model_not_found(conv.model))
+        previous = body.get("previous_response_id")
+        if isinstance(previous, str) and previous:
+            return Reply(404, resp.previous_not_found(previous))
+        opts = self._options(conv)
+        seq = next(self._seq)
+        headers = (("x-request-id", f"req_sim{seq:08d}"),)
+        if opts.fail is not None and 400 <= opts.fail <= 599:
+            body_bytes = oai.fault(opts.fail, conv.model, _retry_after(opts))
+            return self._fault_reply(opts, body_bytes, JSON, headers)
+        if opts.html:
+            return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
+        plan = resp.shaped(make_plan(conv, opts), ask)
+        ids = {"rid": f"resp_sim{seq:08d}", "call_id": f"call_sim{seq:08d}"}
+        created = int(time.time())
+        if conv.stream:
+            events, preamble = resp.response_events(plan, conv, ask, created=created, **ids)
+            return Reply(
+                200,
+                content_type=SSE,
+                headers=headers,
+                events=events,
+                preamble=preamble,
+                delay=opts.delay or 0.0,
+                drop_after=opts.drop_after,
+            )
+        reply = resp.response(plan, conv, ask, created=created, **ids)
+        return Reply(200, reply, JSON, headers, delay=opts.delay or 0.0, drop_after=opts.drop_after)
 
     def _fault_reply(
         self, opts: Options, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...]

@@ -17,7 +17,7 @@ from cherry_nb.simulator import SimulatorThread
 
 SIM_KEY = "sim-upstream-key-0123456789"
 GATEWAY_KEY = "cs-sk-test-gateway-key-0123456789"
-TYPES = ["openai", "anthropic", "gemini", "azure-openai"]
+TYPES = ["openai", "anthropic", "gemini", "azure-openai", "openai-response"]
 
 
 @dataclass

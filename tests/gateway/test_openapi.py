@@ -27,6 +27,10 @@ ROUTES = {
     "/v1/models": {"get"},
     "/metrics": {"get"},
     "/v1/chat/completions": {"post"},
+    "/v1/responses": {"post"},
+    "/{provider_id}/v1/responses": {"post"},
+    "/v1/responses/input_tokens": {"post"},
+    "/{provider_id}/v1/responses/input_tokens": {"post"},
     "/v1/messages": {"post"},
     "/v1/messages/count_tokens": {"post"},
     "/{provider_id}/v1/messages": {"post"},
@@ -107,6 +111,10 @@ def test_request_bodies_are_the_validating_models(doc: dict[str, Any]) -> None:
     components = doc["components"]["schemas"]
     expected = {
         "/v1/chat/completions": schemas.ChatCompletionRequest,
+        "/v1/responses": schemas.ResponsesRequest,
+        "/{provider_id}/v1/responses": schemas.ResponsesRequest,
+        "/v1/responses/input_tokens": schemas.ResponsesRequest,
+        "/{provider_id}/v1/responses/input_tokens": schemas.ResponsesRequest,
         "/v1/messages": schemas.MessagesRequest,
         "/{provider_id}/v1/messages": schemas.MessagesRequest,
         "/v1/messages/count_tokens": schemas.CountTokensRequest,
@@ -147,6 +155,10 @@ def test_responses_and_error_envelopes_per_route_family(doc: dict[str, Any]) -> 
     anthropic_envelope = "#/components/schemas/AnthropicErrorEnvelope"
     families = {
         "/v1/chat/completions": openai_envelope,
+        "/v1/responses": openai_envelope,
+        "/{provider_id}/v1/responses": openai_envelope,
+        "/v1/responses/input_tokens": openai_envelope,
+        "/{provider_id}/v1/responses/input_tokens": openai_envelope,
         "/v1/models": openai_envelope,
         "/v1/messages": anthropic_envelope,
         "/v1/messages/count_tokens": anthropic_envelope,
@@ -181,6 +193,8 @@ def test_responses_and_error_envelopes_per_route_family(doc: dict[str, Any]) -> 
 
 STREAMS = {
     "/v1/chat/completions": "ChatCompletionChunk",
+    "/v1/responses": "ResponseStreamEvent",
+    "/{provider_id}/v1/responses": "ResponseStreamEvent",
     "/v1/messages": "MessageStreamEvent",
     "/{provider_id}/v1/messages": "MessageStreamEvent",
 }
@@ -238,6 +252,7 @@ def test_stream_examples_are_events_the_schema_accepts(doc: dict[str, Any]) -> N
     models: dict[str, type[BaseModel]] = {
         "ChatCompletionChunk": schemas.ChatCompletionChunk,
         "MessageStreamEvent": schemas.MessageStreamEvent,
+        "ResponseStreamEvent": schemas.ResponseStreamEvent,
     }
     for path, event in STREAMS.items():
         sse = doc["paths"][path]["post"]["responses"]["200"]["content"]["text/event-stream"]
@@ -256,6 +271,20 @@ def test_stream_examples_are_events_the_schema_accepts(doc: dict[str, Any]) -> N
                 assert value["event"] == data["type"]
         if path == "/v1/chat/completions":
             assert [value["data"] for value in examples][-1] == "[DONE]"
+        elif event == "ResponseStreamEvent":
+            assert [value["event"] for value in examples] == [
+                "response.created",
+                "response.output_text.delta",
+                "response.completed",
+            ]
+            assert [json.loads(value["data"])["sequence_number"] for value in examples] == [
+                0,
+                1,
+                2,
+            ]
+            assert {value["event"] for value in examples} <= set(
+                schemas.RESPONSE_STREAM_EVENT_TYPES
+            )
         else:
             assert [value["event"] for value in examples] == [
                 "message_start",
@@ -295,6 +324,7 @@ def test_models_query_parameters(doc: dict[str, Any]) -> None:
         "anthropic",
         "gemini",
         "azure-openai",
+        "openai-response",
     ]
     assert params["limit"]["schema"] == {"type": "integer", "minimum": 1}
     assert params["offset"]["schema"]["minimum"] == 0

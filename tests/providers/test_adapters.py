@@ -24,7 +24,7 @@ from cherry_nb.wire.neutral import (
     ToolResult,
 )
 
-PROVIDER_TYPES = ["openai", "anthropic", "gemini", "azure-openai"]
+PROVIDER_TYPES = ["openai", "openai-response", "anthropic", "gemini", "azure-openai"]
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 24).decode()
 WEATHER = Tool(

@@ -1,14 +1,14 @@
 """The gateway's request and response bodies as pydantic models: one source for two jobs.
 
 1. Validating requests on the hot path (`validate_chat`, `validate_messages`,
-   `validate_count_tokens`): types of known fields are checked, unknown fields and
-   unknown content-block, part and tool types are accepted (`extra="allow"` and
+   `validate_responses`, `validate_count_tokens`): types of known fields are checked,
+   unknown fields and unknown content-block, part and tool types are accepted (`extra="allow"` and
    fallback models), so a new client feature never breaks a request. A bad body gets
    one sentence from `validation_message`, naming the field, never quoting the value.
 2. Generating the OpenAPI document (`cherry_nb.gateway.openapi`): class docstrings and
    field descriptions are what the API docs show, so they are written for API users.
 
-One module per wire format (`_openai`, `_anthropic`), the gateway's own bodies
+One module per wire format (`_openai`, `_anthropic`, `_responses`), the gateway's own bodies
 (`_service`), validation (`_validation`), and what they share (`_base`).
 """
 
@@ -35,6 +35,13 @@ from ._openai import (
     OtherTool,
     PromptFilterChunk,
 )
+from ._responses import (
+    RESPONSE_STREAM_EVENT_TYPES,
+    InputTokenCount,
+    ResponseObject,
+    ResponsesRequest,
+    ResponseStreamEvent,
+)
 from ._service import (
     AnthropicErrorEnvelope,
     Health,
@@ -47,11 +54,13 @@ from ._validation import (
     validate_chat,
     validate_count_tokens,
     validate_messages,
+    validate_responses,
     validation_message,
 )
 
 __all__ = [
     "MESSAGE_STREAM_EVENT_TYPES",
+    "RESPONSE_STREAM_EVENT_TYPES",
     "AnthropicErrorEnvelope",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -64,6 +73,7 @@ __all__ = [
     "Health",
     "ImageURL",
     "ImageURLPart",
+    "InputTokenCount",
     "Message",
     "MessageStreamEvent",
     "MessagesRequest",
@@ -72,10 +82,14 @@ __all__ = [
     "OpenAIErrorEnvelope",
     "OtherTool",
     "PromptFilterChunk",
+    "ResponseObject",
+    "ResponseStreamEvent",
+    "ResponsesRequest",
     "ServerTool",
     "ServiceInfo",
     "validate_chat",
     "validate_count_tokens",
     "validate_messages",
+    "validate_responses",
     "validation_message",
 ]

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ._anthropic import CountTokensRequest, MessagesRequest
 from ._base import _TAG_PREFIX
 from ._openai import ChatCompletionRequest
+from ._responses import ResponsesRequest
 
 
 def validate_chat(body: Any) -> ChatCompletionRequest:
@@ -23,6 +24,11 @@ def validate_chat(body: Any) -> ChatCompletionRequest:
 def validate_messages(body: Any) -> MessagesRequest:
     """Validate a parsed POST /v1/messages body; raises pydantic.ValidationError."""
     return MessagesRequest.model_validate(body)
+
+
+def validate_responses(body: Any) -> ResponsesRequest:
+    """Validate a parsed POST /v1/responses body; raises pydantic.ValidationError."""
+    return ResponsesRequest.model_validate(body)
 
 
 def validate_count_tokens(body: Any) -> CountTokensRequest:

@@ -1,0 +1,53 @@
+"""What every part of the format uses: errors naming a field, item ids, compact JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cherry_nb._exceptions import WireFormatError
+from cherry_nb._json import compact_json
+from cherry_nb.wire._common import new_id
+
+_dumps = compact_json
+
+
+def _fail(message: str, param: str | None) -> WireFormatError:
+    return WireFormatError(message, param=param)
+
+
+def _required_str(obj: Mapping[str, Any], key: str, param: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise _fail(f"`{key}` is required and must be a non-empty string.", param)
+    return value
+
+
+def _parse_arguments(value: Any, param: str) -> dict[str, Any]:
+    """A function call's `arguments` JSON text -> dict; empty text means no arguments."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if not isinstance(value, str):
+        raise _fail("`arguments` must be a string of JSON.", param)
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise _fail(f"`arguments` is not valid JSON ({exc}).", param) from None
+    if not isinstance(parsed, dict | None):
+        raise _fail("`arguments` must encode a JSON object.", param)
+    return parsed or {}
+
+
+def _response_id(upstream_id: str) -> str:
+    """A `resp_` id: the upstream's own when it is one, else made from it (or anew)."""
+    if upstream_id.startswith("resp_"):
+        return upstream_id
+    return "resp_" + upstream_id if upstream_id else new_id("resp_")
+
+
+def _item_id(prefix: str) -> str:
+    """An output item's id (`msg_`, `fc_`, `rs_`): items have ids of their own."""
+    return new_id(prefix)
