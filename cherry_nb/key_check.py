@@ -65,10 +65,6 @@ class CheckResult:
         """A line per key, when there are several (one key is the whole result)."""
         return [str(key) for key in self.keys] if len(self.keys) > 1 else []
 
-    @property
-    def failed_keys(self) -> tuple[KeyCheck, ...]:
-        return tuple(key for key in self.keys if not key.ok)
-
     def __str__(self) -> str:
         parts = [self.message, *self.key_lines]
         if not self.ok and self.hint:

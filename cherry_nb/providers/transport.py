@@ -2,7 +2,8 @@
 
 httpx exceptions and upstream error statuses are turned into the ProviderError
 tree here, once (as httpx maps httpcore's). Retries happen only before a
-response is handed to the caller, so no byte has reached anyone yet.
+response is handed to the caller, so no byte has reached anyone yet. Which key
+each attempt uses, and what an error means for it, is key_health's.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ ErrorParser = Callable[[int, bytes], tuple[str, "str | None"]]
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How hard to try: attempts in all, exponential backoff, and the longest
-    Retry-After worth waiting for (longer ones fail at once with RateLimitError)."""
+    Retry-After worth waiting for (longer ones fail at once with RateLimitError).
+    An immediate switch to another healthy key spends no attempt; `attempts=1`
+    allows none."""
 
     attempts: int = 3
     backoff: float = 0.5
