@@ -129,7 +129,8 @@ def gateway_key() -> str:
 
 
 def check(provider_id: str, model: str | None = None) -> CheckResult:
-    """Check a provider's key, address and model; the result says what to fix."""
+    """Check a provider's keys (every one), address and model; the result says what to fix
+    and, per key (masked), which failed."""
     from .notebook.runtime import get_runtime
 
     return get_runtime().check(provider_id, model)

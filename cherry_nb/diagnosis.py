@@ -36,6 +36,23 @@ class Category(StrEnum):
     CONFIG = "config"
 
 
+_SHORT_LABELS: dict[Category, str] = {
+    Category.OK: "works",
+    Category.BAD_KEY: "invalid key",
+    Category.MODEL_NOT_FOUND: "model not found",
+    Category.WRONG_ADDRESS: "wrong address",
+    Category.NETWORK: "unreachable",
+    Category.RATE_LIMITED: "rate limited or out of quota",
+    Category.UPSTREAM_ERROR: "upstream error",
+    Category.CONFIG: "configuration error",
+}
+
+
+def short_label(category: Category) -> str:
+    """A few words for a category, where a line per key has no room for the hint."""
+    return _SHORT_LABELS[category]
+
+
 # Path segments that mean a full endpoint was pasted, or a segment was doubled.
 _DOUBLED = re.compile(r"(/v\d+[a-z0-9]*)\1(/|$)|/chat/completions/|/messages/v1/|/models/models")
 

@@ -149,3 +149,27 @@ def test_no_hint_repeats_the_message(error, make_provider):
 )
 def test_closest_models(model, available, expected):
     assert closest_models(model, available)[0] == expected
+
+
+async def test_every_key_is_checked_and_reported_masked():
+    from cherry_nb.config.models import Provider
+    from cherry_nb.simulator import Simulator
+
+    good, bad = "sk-good-key-0123456789abcd", "sk-bad-key-SECRET98765wxyz"
+    async with Simulator(api_key=good) as sim:
+        fields = {"id": "two", "type": "openai", "base_url": sim.base_url("openai")}
+        provider = Provider.model_validate({**fields, "api_key": f"{good},{bad}"})
+        result = await check(provider, "sim-chat")
+        assert not result.ok and result.category is Category.BAD_KEY
+        assert result.key_lines == ["key 1 sk-…abcd ✓", "key 2 sk-…wxyz ✗ 401 invalid key"]
+        assert "1 key fails: key 2 (sk-…wxyz)" in result.message
+        assert bad not in str(result) + repr(result)
+        posts = [r for r in sim.requests if r.method == "POST"]
+        assert len(posts) == 2  # each key once, not the next in rotation
+
+        sim.api_key = None
+        result = await check(provider, "sim-chat")
+        assert result.ok and "all 2 keys work" in result.message
+        assert [k.ok for k in result.keys] == [True, True]
+        listing = await check(provider)
+        assert listing.ok and "sim-chat" in listing.models

@@ -70,6 +70,15 @@ def test_check_failure_exits_nonzero_with_diagnosis(capsys, upstream):
     assert "does not serve 'sim-chta'" in err and "Closest it lists: sim-chat" in err
 
 
+def test_check_tests_every_key_and_names_the_failing_one(capsys, upstream):
+    keys = f"{KEY},{SECRET}"
+    run(capsys, "providers", "add", "Two", "--base-url", upstream.url, "--api-key", keys)
+    code, out, err = run(capsys, "check", "two", "--model", "sim-chat")
+    assert code == 1
+    assert "key 1 sim…6789 ✓" in err and "key 2 sk-…cdef ✗ 401 invalid key" in err
+    assert "1 key fails: key 2" in err and SECRET not in out + err
+
+
 def test_config_failure_is_said_once(capsys, upstream, monkeypatch):
     monkeypatch.delenv("CHERRY_NB_CLI_UNSET", raising=False)
     key = "env:CHERRY_NB_CLI_UNSET"

@@ -63,6 +63,12 @@ class Provider(BaseModel):
     tags: list[str] = Field(default_factory=list)
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     api_version: str | None = Field(default=None, description="Azure OpenAI api-version.")
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many requests in flight to this provider per process "
+        "(a local server or a small relay); unset for no limit.",
+    )
 
     @field_validator("id")
     @classmethod

@@ -282,10 +282,13 @@ class ChatMagics(Magics):
     def _cmd_check(self, rest: list[str]) -> None:
         model = rest[rest.index("-m") + 1] if "-m" in rest else None
         result = self.runtime.check(rest[0], model)
+        keys = "\n".join(f"- {line}" for line in result.key_lines)
         if result.ok:
-            render.show_markdown(result.message)
+            render.show_markdown(f"{result.message}\n\n{keys}" if keys else result.message)
         else:
             render.show_error(f"Check of {rest[0]} failed", result.message, result.hint)
+            if keys:
+                render.show_markdown(keys)
 
     def _cmd_setup(self, rest: list[str]) -> Any:
         from .widgets import setup

@@ -10,8 +10,9 @@ rotation, streaming and error mapping.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, ClassVar
 
 import httpx
@@ -28,6 +29,7 @@ from ..wire.accumulate import response_events
 from ..wire.formats import StreamReader, UpstreamFormat
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
 from ..wire.sse import SSEEvent, SSEParser
+from .key_health import KeyRing
 from .plain_http import PlainHTTPTransport, plain_http_allowed
 from .transport import (
     DEFAULT_TIMEOUT,
@@ -51,6 +53,7 @@ class Adapter:
         provider: Provider,
         client: httpx.AsyncClient,
         policy: RetryPolicy | None = None,
+        limit: asyncio.Semaphore | None = None,
     ) -> None:
         self.provider = provider
         self.client = client
@@ -62,7 +65,10 @@ class Adapter:
         #: The wire format clients speak to reach this upstream unchanged.
         self.wire_format = self.kind.wire_format
         self._keys = provider.api_keys()
-        self._turn = 0
+        #: Which key next: rotation that skips keys cooling down or rejected.
+        self.keys = KeyRing(provider.id, self.base, self._keys)
+        #: At most `max_concurrency` requests in flight, each from sending to closing.
+        self.limit = limit if limit is not None else concurrency_limit(provider)
         self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
@@ -97,16 +103,9 @@ class Adapter:
 
     # ---- generic behaviour ----------------------------------------------------------
 
-    def _next_key(self) -> str:
-        if not self._keys:
-            return ""
-        key = self._keys[self._turn % len(self._keys)]
-        self._turn += 1
-        return key
-
-    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+    def _headers(self, key: str, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = auth_headers(
-            self.kind.auth_header, self._next_key(), self.provider.headers, bearer=self.kind.bearer
+            self.kind.auth_header, key, self.provider.headers, bearer=self.kind.bearer
         )
         headers.update(self.protocol_headers())
         if extra:
@@ -144,18 +143,22 @@ class Adapter:
             # Compressed SSE gets buffered by some proxies; ask for it plain.
             extra.setdefault("accept-encoding", "identity")
 
-        def build() -> httpx.Request:
+        def build(key: str) -> httpx.Request:
             return self.client.build_request(
-                method, self._url(url), content=content, headers=self._headers(extra)
+                method, self._url(url), content=content, headers=self._headers(key, extra)
             )
 
-        return await send(
+        sending = send(
             self.client,
             build,
             self.context(model),
             self.wire.parse_error,
             policy or self.policy,
+            self.keys,
         )
+        if self.limit is None:
+            return await sending
+        return await _limited(self.limit, sending)
 
     async def open_chat(
         self,
@@ -352,6 +355,51 @@ class Adapter:
                 provider_id=self.provider.id,
                 status=response.status_code,
             ) from exc
+
+
+def concurrency_limit(provider: Provider) -> asyncio.Semaphore | None:
+    """The semaphore enforcing the provider's `max_concurrency` (None: unlimited)."""
+    limit = provider.max_concurrency
+    return asyncio.Semaphore(limit) if limit is not None else None
+
+
+async def _limited(
+    limit: asyncio.Semaphore, sending: Coroutine[Any, Any, httpx.Response]
+) -> httpx.Response:
+    """`sending`'s response, holding a slot of `limit` until the response is closed
+    (a streamed body included): a waiting or failed request gives its slot back."""
+    try:
+        await limit.acquire()
+    except BaseException:
+        sending.close()  # never awaited: cancelled while waiting for a slot
+        raise
+    try:
+        response = await sending
+    except BaseException:
+        limit.release()
+        raise
+    response.stream = _SlotStream(response.stream, limit.release)
+    return response
+
+
+class _SlotStream(httpx.AsyncByteStream):
+    """A response body that gives back its concurrency slot once, when closed."""
+
+    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
+        self._inner = inner
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
 
 
 def _openai_models(body: Any) -> list[ModelEntry]:

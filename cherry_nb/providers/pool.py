@@ -6,12 +6,14 @@ gateway's server thread owns one pool; the notebook's background loop another.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from ..config.models import Provider
 from .anthropic import AnthropicAdapter
 from .azure import AzureOpenAIAdapter
-from .base import Adapter, new_client
+from .base import Adapter, concurrency_limit, new_client
 from .gemini import GeminiAdapter
 from .openai import OpenAIAdapter
 from .openai_response import OpenAIResponseAdapter
@@ -41,6 +43,9 @@ class AdapterPool:
         self._timeout = timeout
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._adapters: dict[str, Adapter] = {}
+        # Kept across a provider's edits while its limit stays the same, so requests
+        # already in flight still count against it.
+        self._limits: dict[str, tuple[int | None, asyncio.Semaphore | None]] = {}
 
     def adapter(self, provider: Provider) -> Adapter:
         """The adapter for `provider`; cheap when nothing changed (an identity check).
@@ -54,7 +59,13 @@ class AdapterPool:
         client = self._clients.get(provider.id)
         if client is None:
             client = self._clients[provider.id] = new_client(timeout=self._timeout)
-        adapter = ADAPTERS[provider.type](provider, client, self.policy)
+        limit = self._limits.get(provider.id)
+        if limit is None or limit[0] != provider.max_concurrency:
+            limit = self._limits[provider.id] = (
+                provider.max_concurrency,
+                concurrency_limit(provider),
+            )
+        adapter = ADAPTERS[provider.type](provider, client, self.policy, limit[1])
         self._adapters[provider.id] = adapter
         return adapter
 

@@ -2,13 +2,15 @@
 
 httpx exceptions and upstream error statuses are turned into the ProviderError
 tree here, once (as httpx maps httpcore's). Retries happen only before a
-response is handed to the caller, so no byte has reached anyone yet.
+response is handed to the caller, so no byte has reached anyone yet. Which key
+each attempt uses, and what an error means for it, is key_health's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import random
 import socket
 import ssl
@@ -32,6 +34,9 @@ from .._exceptions import (
     UpstreamTimeoutError,
 )
 from ..wire._text import readable_text
+from .key_health import KeyRing, verdict
+
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 # Phrases with which upstreams say "no such model" in a 400/404 body.
@@ -54,7 +59,9 @@ ErrorParser = Callable[[int, bytes], tuple[str, "str | None"]]
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How hard to try: attempts in all, exponential backoff, and the longest
-    Retry-After worth waiting for (longer ones fail at once with RateLimitError)."""
+    Retry-After worth waiting for (longer ones fail at once with RateLimitError).
+    An immediate switch to another healthy key spends no attempt; `attempts=1`
+    allows none."""
 
     attempts: int = 3
     backoff: float = 0.5
@@ -86,20 +93,26 @@ class RequestContext:
 
 async def send(
     client: httpx.AsyncClient,
-    build: Callable[[], httpx.Request],
+    build: Callable[[str], httpx.Request],
     context: RequestContext,
     parse_error: ErrorParser,
     policy: RetryPolicy,
+    keys: KeyRing | None = None,
 ) -> httpx.Response:
     """Send with retries and return an open, successful response (status < 400).
 
-    `build` is called per attempt so key rotation can pick the next key. The
-    caller owns the returned response and must close it (`aclose`).
+    `build(key)` makes each attempt's request with the key `keys` chose. An error
+    that is the key's (429, 5xx, 401/403, out of quota) is recorded against it, and
+    when another key is healthy the retry goes to it at once; only when none is
+    does a retryable status wait out the backoff. The caller owns the returned
+    response and must close it (`aclose`).
     """
-    attempt = 0
+    ring = keys if keys is not None else KeyRing(context.provider_id, "", [])
+    attempt = 1
+    switches = 0  # at most one immediate switch per key, whatever the Retry-Afters say
     while True:
-        attempt += 1
-        request = build()
+        key = ring.choose()
+        request = build(key)
         try:
             response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -107,7 +120,8 @@ async def send(
             wait = policy.delay(attempt, None) if _retryable_exception(exc) else None
             if wait is None:
                 raise error from exc
-            await asyncio.sleep(wait)
+            await _backoff(wait)
+            attempt += 1
             continue
         if 300 <= response.status_code < 400:
             await _read_error_body(response)
@@ -124,14 +138,30 @@ async def send(
                     status=response.status_code,
                     url=str(request.url.copy_with(query=None)),
                 )
+            ring.succeeded(key)
             return response
         body = await _read_error_body(response)
         retry_after = _retry_after(response.headers)
         error = map_status_error(response, body, context, parse_error, retry_after)
+        outcome = verdict(error, retry_after)
+        ring.failed(key, outcome)
+        switch = outcome.counts and policy.attempts > 1 and switches < len(ring)
+        if switch and ring.healthy_other_than(key):
+            switches += 1
+            log.info(
+                "%s: key %d of %d %s (%s); retrying at once with another key",
+                context.provider_id,
+                ring.position(key),
+                len(ring),
+                outcome.reason,
+                response.status_code,
+            )
+            continue  # another key, now: no backoff, and no attempt spent
         if response.status_code in RETRY_STATUSES:
             wait = policy.delay(attempt, retry_after)
             if wait is not None:
-                await asyncio.sleep(wait)
+                await _backoff(wait)
+                attempt += 1
                 continue
         raise error
 
@@ -161,6 +191,12 @@ def shown_url(url: httpx.URL) -> str:
         return str(url.copy_with(username=None, password=None, query=None, fragment=None))
     except (httpx.InvalidURL, TypeError, ValueError):
         return "(an unreadable address)"
+
+
+async def _backoff(seconds: float) -> None:
+    """The wait before retrying when no other key can take the request (one place,
+    so its use can be counted)."""
+    await asyncio.sleep(seconds)
 
 
 async def _read_error_body(response: httpx.Response) -> bytes:

@@ -126,8 +126,12 @@ def test_bad_key_panel_and_no_secret_in_notebook(nb_config, tmp_path):
         "%%chat\nhi",
         "%chat providers",
         "%chat check sim",
+        f"cherry_nb.registry().update('sim', api_key='{SIM_KEY},sk-test-WRONGKEY0123456789')",
+        "%chat check sim",
     )
     assert "rejected" in plain(nb.cells[2])
+    every_key = plain(nb.cells[6])  # each key checked, the failing one named, masked
+    assert "1 key fails: key 2" in every_key and "key 2 sk-…6789 ✗ 401 invalid key" in every_key
     path = tmp_path / "out.ipynb"
     nbformat.write(nb, path)
     outputs = json.dumps([cell.outputs for cell in nbformat.read(path, 4).cells])

@@ -309,6 +309,18 @@ def test_check_with_a_wrong_key_says_it_was_rejected(
     assert "wrong-key-0123456789" not in result
 
 
+def test_check_reports_every_key(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim, key=f"{SIM_KEY},wrong-key-0123456789")
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    manager.form.check_button.click()
+    result = manager.form.check_result.value
+    assert "key 1 " in result and "✓" in result and "key 2 wro…6789 ✗ 401 invalid key" in result
+    assert FAIL_COLOUR in result and "wrong-key-0123456789" not in result
+
+
 def test_check_saves_a_typed_key_first(
     runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
 ) -> None:

@@ -43,6 +43,15 @@ def check_html(result: CheckResult) -> str:
     return line
 
 
+def key_checks_html(result: CheckResult) -> str:
+    """A line per key of a provider with several, green or red ("" for one key)."""
+    lines = [
+        f'<div style="color:{OK_COLOUR if key.ok else FAIL_COLOUR}">{html.escape(str(key))}</div>'
+        for key in result.keys
+    ]
+    return "".join(lines) if len(lines) > 1 else ""
+
+
 display_url = shown_url  # `url` with any user:password@ hidden
 
 

@@ -32,6 +32,7 @@ from ._common import (
     check_html,
     close_tree,
     error_text,
+    key_checks_html,
     local_server_html,
     preview_html,
     provider_line_html,
@@ -306,7 +307,7 @@ class ProviderForm(w.VBox):
         except Exception as exc:  # shown in the form, never as a traceback
             self.check_result.value = status_html(error_text(exc), ok=False)
             return
-        self.check_result.value = check_html(result)
+        self.check_result.value = check_html(result) + key_checks_html(result)
 
     def _fetch(self, _: object) -> None:
         if self.provider_id is None:
