@@ -4,13 +4,16 @@ Widgets, magics, the CLI and the gateway all go through it, so every change is
 validated the same way, normalised the same way and saved at once. The snapshot
 in `registry.config` is never modified in place: each change builds and
 validates a new Config, saves it, then swaps the reference, so a gateway thread
-reading it sees either the old or the new config, never half of a change.
+reading it sees either the old or the new config, never half of a change. Each
+change is a read-modify-write under the file's cross-process lock, so another
+process's change made meanwhile is never lost.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -18,10 +21,18 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from .._exceptions import ConfigError, UnknownProviderError
+from .._exceptions import ConfigError, ConfigFileError, UnknownProviderError
 from .models import Config, ModelEntry, Provider, ProviderType, ServerSettings, split_model_ref
 from .presets import get_preset
-from .store import config_path, describe_errors, load_config, provider_to_dict, save_config
+from .store import (
+    SETTLE_SECONDS,
+    config_lock,
+    config_path,
+    describe_errors,
+    load_config,
+    provider_to_dict,
+    save_config,
+)
 from .urls import PLACEHOLDER_RESOURCE, normalize_base_url
 
 T = TypeVar("T")
@@ -48,6 +59,11 @@ class ProviderRegistry:
         self._lock = threading.Lock()
         self._stamp = self._file_stamp()
         self._config = load_config(self.path)
+        # An invalid file seen by a non-waiting reload: its stamp, when it was first
+        # seen, and whether it was reported (once per version of the file).
+        self._bad_stamp: tuple[int, int, int] | None = None
+        self._bad_since = 0.0
+        self._bad_reported = False
 
     def __repr__(self) -> str:
         ids = ", ".join(p.id for p in self._config.providers) or "no providers"
@@ -64,23 +80,34 @@ class ProviderRegistry:
 
     # ---- reloading ------------------------------------------------------------------
 
-    def reload_if_changed(self) -> bool:
+    def reload_if_changed(self, *, wait: bool = True) -> bool:
         """Reload when another process changed the file (one os.stat when it did not).
 
-        A corrupt file raises ConfigFileError (it is moved aside) and the snapshot in
-        memory is kept; the next change then writes that snapshot back.
+        An invalid file may be mid-save, so it is looked at again after a short pause:
+        with `wait`, by sleeping (kernel, CLI); without, at a later call (the gateway's
+        event loop must not sleep), so the first sighting is not reported. A file that
+        stays invalid raises ConfigFileError once; the last good snapshot stays in use
+        and the file is left where it is.
         """
         with self._lock:
-            return self._reload_locked()
+            return self._reload_locked(wait=wait)
 
-    def _reload_locked(self) -> bool:
+    def _reload_locked(self, *, wait: bool) -> bool:
         stamp = self._file_stamp()
         if stamp == self._stamp:
             return False
+        if stamp == self._bad_stamp and (
+            self._bad_reported or (not wait and time.monotonic() < self._bad_since + SETTLE_SECONDS)
+        ):
+            return False
         try:
-            config = load_config(self.path)
-        except ConfigError:
-            self._stamp = self._file_stamp()  # don't retry a file that was moved aside
+            config = load_config(self.path, settle=SETTLE_SECONDS if wait else 0)
+        except ConfigFileError:
+            now = self._file_stamp()
+            if not wait and now != self._bad_stamp:
+                self._bad_stamp, self._bad_since, self._bad_reported = now, time.monotonic(), False
+                return False  # perhaps half-saved: look again after a pause
+            self._bad_stamp, self._bad_reported = now, True
             raise
         self._config, self._stamp = config, stamp
         return True
@@ -97,10 +124,19 @@ class ProviderRegistry:
     def _mutate(self, change: Callable[[dict[str, Any]], T]) -> T:
         """Apply `change` to a copy of the config, validate, save, then swap it in.
 
-        If anything fails, the snapshot and the file are left as they were.
+        If anything fails, the snapshot and the file are left as they were. The file's
+        lock is held from reading to saving, so no other writer's change is lost; an
+        invalid file is never replaced (ConfigFileError, nothing changed).
         """
-        with self._lock:
-            self._reload_locked()  # never overwrite what another process just saved
+        with self._lock, config_lock(self.path):
+            if self._file_stamp() != self._stamp:  # another process saved meanwhile
+                try:
+                    self._config = load_config(self.path)
+                except ConfigFileError as exc:
+                    raise ConfigFileError(
+                        f"{exc.message} Nothing was changed.", path=exc.path
+                    ) from None
+                self._stamp = self._file_stamp()
             data = self._config.model_dump(mode="python")
             result = change(data)
             try:

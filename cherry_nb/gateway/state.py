@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from .._exceptions import ConfigFileError
 from ..config.models import Config
 from ..config.registry import ProviderRegistry
 from ..providers.pool import AdapterPool
+
+log = logging.getLogger("cherry_nb.gateway")
 
 
 @dataclass
@@ -43,8 +47,13 @@ class GatewayState:
             self._pool = None
 
     def config(self) -> Config:
+        """The registry's config, picking up edits; while the file is invalid (being
+        saved, or badly edited) the last good one keeps serving and the problem is logged."""
         if self.reload_config:
-            self.registry.reload_if_changed()
+            try:
+                self.registry.reload_if_changed(wait=False)  # the loop must not sleep
+            except ConfigFileError as exc:
+                log.warning("%s Serving the last valid config meanwhile.", exc.message)
         return self.registry.config
 
     def cors_headers(self, origin: str | None) -> dict[str, str]:
