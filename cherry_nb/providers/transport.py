@@ -34,6 +34,10 @@ from .._exceptions import (
 from ..wire._text import readable_text
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+# An upstream decides how much it sends; what is held of one reply is bounded. An error
+# body's first 64 KB say all a message needs; a whole reply beyond 32 MB is refused.
+MAX_ERROR_BODY = 64 * 1024
+MAX_REPLY_BYTES = 32 * 1024 * 1024
 # Phrases with which upstreams say "no such model" in a 400/404 body.
 _MODEL_MISSING_PHRASES = (
     "not found",
@@ -134,12 +138,31 @@ async def send(
 
 
 async def _read_error_body(response: httpx.Response) -> bytes:
+    """The first MAX_ERROR_BODY bytes of the body (the rest is never read); closes it."""
     try:
-        return await response.aread()
+        body, _ = await read_capped(response, MAX_ERROR_BODY)
+        return body
     except httpx.HTTPError:
         return b""
     finally:
         await response.aclose()
+
+
+async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of an open response's body, and whether there was more.
+
+    Reading stops at the limit, so an endless or huge body costs at most `limit`
+    bytes of memory; the caller closes the response.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
 
 
 def _retryable_exception(exc: httpx.HTTPError) -> bool:
