@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import CherryError
+from ._secrets import display_url
 from ._version import __version__
 from .config.models import DEFAULT_PORT, PROVIDER_TYPES
 
@@ -129,8 +130,11 @@ def _dispatch(args: argparse.Namespace, config_path: Path | None) -> int:
 
 def _providers(registry: Any, args: argparse.Namespace) -> int:
     if args.action == "export":
-        json.dump(registry.export(args.ids or None), sys.stdout, indent=2)
+        notes: list[str] = []
+        json.dump(registry.export(args.ids or None, notes=notes), sys.stdout, indent=2)
         print()
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
         return 0
     if args.action == "import":
         try:
@@ -156,7 +160,7 @@ def _providers(registry: Any, args: argparse.Namespace) -> int:
         )
         for note in notes:
             print(f"note: {note}")
-        print(f"Added {provider.id} ({provider.type}, {provider.base_url}).")
+        print(f"Added {provider.id} ({provider.type}, {display_url(provider.base_url)}).")
         return 0
     if args.action == "remove":
         registry.delete(args.provider_id)
@@ -171,7 +175,14 @@ def _providers(registry: Any, args: argparse.Namespace) -> int:
         return 0
     rows = [("ID", "TYPE", "ON", "MODELS", "KEY", "BASE URL")]
     rows += [
-        (p.id, p.type, "yes" if p.enabled else "no", str(len(p.models)), p.key_hint, p.base_url)
+        (
+            p.id,
+            p.type,
+            "yes" if p.enabled else "no",
+            str(len(p.models)),
+            p.key_hint,
+            display_url(p.base_url),
+        )
         for p in providers
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

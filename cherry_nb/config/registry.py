@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from .._exceptions import ConfigError, ConfigFileError, UnknownProviderError
+from .._secrets import is_secret_header, strip_userinfo
 from .models import Config, ModelEntry, Provider, ProviderType, ServerSettings, split_model_ref
 from .presets import get_preset
 from .store import (
@@ -40,8 +41,6 @@ ModelSpec = str | Mapping[str, Any] | ModelEntry
 
 EXPORT_VERSION = 1
 MAX_SLUG_LENGTH = 56  # leaves room for a -NN suffix within the 64-character limit
-# Header names that carry credentials: never exported.
-_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|passw|session", re.IGNORECASE)
 
 
 def slugify(name: str) -> str:
@@ -355,11 +354,14 @@ class ProviderRegistry:
 
     # ---- sharing ------------------------------------------------------------------------
 
-    def export(self, ids: Iterable[str] | None = None) -> dict[str, Any]:
+    def export(
+        self, ids: Iterable[str] | None = None, *, notes: list[str] | None = None
+    ) -> dict[str, Any]:
         """Provider definitions to share, without secrets.
 
-        Literal keys become "" and credential headers are left out; `env:VAR`
-        references are kept, as they name a variable, not a secret.
+        Literal keys are left out (`env:VAR` references are kept: they name a variable,
+        not a secret), as are credential headers and a `user:password@` in the address.
+        What was left out is appended to `notes`, one sentence per provider.
         """
         config = self._config
         if ids is None:
@@ -370,11 +372,23 @@ class ProviderRegistry:
         providers = []
         for provider in chosen:
             data = provider_to_dict(provider)
-            if not provider.api_key.startswith("env:"):
-                data["api_key"] = ""
-            data["headers"] = {
-                k: v for k, v in data["headers"].items() if not _SECRET_HEADER.search(k)
-            }
+            data["api_key"] = provider.shareable_key
+            data["base_url"] = strip_userinfo(provider.base_url)
+            data["headers"] = {k: v for k, v in data["headers"].items() if not is_secret_header(k)}
+            left_out = [
+                what
+                for what, dropped in (
+                    ("its keys", data["api_key"] != provider.api_key),
+                    (
+                        "the user name and password in its address",
+                        data["base_url"] != provider.base_url,
+                    ),
+                    ("its credential headers", data["headers"] != provider.headers),
+                )
+                if dropped
+            ]
+            if left_out and notes is not None:
+                notes.append(f"{provider.id}: left out {_and(left_out)}.")
             providers.append(data)
         return {"version": EXPORT_VERSION, "providers": providers}
 
@@ -450,6 +464,10 @@ def _set_address(entry: dict[str, Any], url: str, *, keep_api_version: bool) -> 
         entry["models"].append({"id": deployment})
         notes.append(f"Added the deployment {deployment!r} as a model.")
     return notes
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _index(data: dict[str, Any], provider_id: str) -> int:

@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .._exceptions import CherryError, ConfigError
-from .._secrets import redact
+from .._secrets import display_url, redact
 from ..config.models import Provider, split_model_ref
 from ..wire.neutral import ChatRequest
 from . import render
@@ -256,7 +256,7 @@ class ChatMagics(Magics):
         rows = ["| id | type | enabled | models | key | base URL |", "|---|---|---|---|---|---|"]
         rows += [
             f"| {p.id} | {p.type} | {'yes' if p.enabled else 'no'} | {len(p.models)} "
-            f"| {p.key_hint} | {p.base_url} |"
+            f"| {p.key_hint} | {display_url(p.base_url)} |"
             for p in providers
         ]
         render.show_markdown("\n".join(rows))

@@ -15,7 +15,7 @@ import httpx
 
 from .._exceptions import BadResponseError, ConfigError, ProviderError, WireFormatError
 from .._json import compact_json
-from .._secrets import mask_key
+from .._secrets import display_url, mask_key
 from ..config.models import ModelEntry, Provider
 from ..config.urls import strip_exact_marker
 from ..wire.formats import StreamReader, UpstreamFormat
@@ -31,6 +31,7 @@ from .transport import (
     map_httpx_error,
     read_capped,
     send,
+    shown_url,
 )
 
 
@@ -64,7 +65,7 @@ class Adapter:
         self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.provider.id} {self.provider.base_url}>"
+        return f"<{type(self).__name__} {self.provider.id} {display_url(self.provider.base_url)}>"
 
     # ---- protocol hooks ---------------------------------------------------------
 
@@ -293,7 +294,7 @@ class Adapter:
             return json.loads(raw)
         except ValueError as exc:
             raise BadResponseError(
-                f"{self.provider.id} answered {response.request.url.copy_with(query=None)} with "
+                f"{self.provider.id} answered {shown_url(response.request.url)} with "
                 f"something that is not JSON: {raw[:120]!r}",
                 provider_id=self.provider.id,
                 status=response.status_code,

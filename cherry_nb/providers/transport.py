@@ -31,7 +31,11 @@ from .._exceptions import (
     UpstreamError,
     UpstreamTimeoutError,
 )
+from .._secrets import display_url, redact_logs
 from ..wire._text import readable_text
+
+# httpx logs each request's URL at INFO, user:password@ included: mask it there too.
+redact_logs("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.proxy")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 # An upstream decides how much it sends; what is held of one reply is bounded. An error
@@ -117,13 +121,14 @@ async def send(
             if _is_html(response):
                 body = await _read_error_body(response)
                 page = readable_text(body.decode("utf-8", "replace")) or "(empty)"
+                shown = shown_url(request.url)
                 raise BadResponseError(
-                    f"{context.provider_id} answered {request.url.copy_with(query=None)} with an "
+                    f"{context.provider_id} answered {shown} with an "
                     "HTML page instead of JSON: the address is probably wrong, or a login or "
                     f"proxy page is in the way. The page says: {page}",
                     provider_id=context.provider_id,
                     status=response.status_code,
-                    url=str(request.url.copy_with(query=None)),
+                    url=shown,
                 )
             return response
         body = await _read_error_body(response)
@@ -204,7 +209,7 @@ def map_status_error(
 ) -> ProviderError:
     """The ProviderError subclass an upstream error status means."""
     status = response.status_code
-    url = str(response.request.url.copy_with(query=None))
+    url = shown_url(response.request.url)
     message, code = parse_error(status, body)
     where = f"{context.provider_id} ({context.upstream_type}) answered {status}"
     kwargs: dict[str, Any] = {
@@ -244,7 +249,7 @@ def map_httpx_error(
     exc: httpx.HTTPError, context: RequestContext, url: httpx.URL | str | None = None
 ) -> ProviderError | ConfigError:
     """The cherry_nb error for an httpx transport failure, with a plain-words cause."""
-    target = str(httpx.URL(str(url)).copy_with(query=None)) if url is not None else "the upstream"
+    target = shown_url(url) if url is not None else "the upstream"
     kwargs: dict[str, Any] = {"provider_id": context.provider_id, "url": target}
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
@@ -260,6 +265,15 @@ def map_httpx_error(
             **kwargs,
         )
     return NetworkError(f"Request to {target} failed: {detail}", **kwargs)
+
+
+def shown_url(url: httpx.URL | str) -> str:
+    """An upstream URL as error messages show it: no query (it may hold a key), no
+    user:password@."""
+    try:
+        return display_url(str(httpx.URL(str(url)).copy_with(query=None)))
+    except httpx.InvalidURL:
+        return display_url(str(url).partition("?")[0])
 
 
 def _connect_cause(exc: BaseException) -> str:

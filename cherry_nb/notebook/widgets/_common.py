@@ -8,12 +8,11 @@ user or an upstream wrote is HTML-escaped, and every status line passes `redact`
 from __future__ import annotations
 
 import html
-from urllib.parse import urlsplit, urlunsplit
 
 import ipywidgets as w
 
 from ..._exceptions import CherryError, ConfigError
-from ..._secrets import redact
+from ..._secrets import display_url, redact
 from ...config.models import Provider, ProviderType
 from ...config.urls import endpoint_preview, normalize_base_url
 from ...key_check import CheckResult
@@ -46,17 +45,6 @@ def check_html(result: CheckResult) -> str:
     if result.hint:
         line += f"<div>{html.escape(result.hint)}</div>"
     return line
-
-
-def display_url(url: str) -> str:
-    """`url` with any user:password@ hidden, for showing next to the field that holds it."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="…@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def preview_html(base_url: str, provider_type: ProviderType, api_version: str = "") -> str:
