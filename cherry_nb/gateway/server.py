@@ -36,13 +36,18 @@ def ensure_api_key(registry: ProviderRegistry, api_key: str | None = None) -> st
     """The gateway key: given, configured, or generated (`cs-sk-<uuid4>`) and saved."""
     key = api_key or registry.config.server.api_key
     if not key:
-        key = f"cs-sk-{uuid.uuid4()}"
+        key = new_gateway_key()
         registry.set_server(api_key=key)
     problem = gateway_key_problem(key)
     if problem is not None:
         raise ConfigError(f"The gateway key was refused: {problem}; {HOW_TO_MAKE_KEY}")
     register_secret(key)
     return key
+
+
+def new_gateway_key() -> str:
+    """`cs-sk-<uuid4>`: 122 random bits, strong enough to listen beyond loopback."""
+    return f"cs-sk-{uuid.uuid4()}"
 
 
 def is_loopback(host: str) -> bool:
