@@ -431,15 +431,16 @@ class ProviderRegistry:
                 raise ConfigError(
                     f"Providers already configured: {', '.join(clashes)}. Import with "
                     "replace=True to overwrite them (their stored keys are kept when the "
-                    "import has none). Nothing was imported."
+                    "import has none of its own). Nothing was imported."
                 )
             for entry in entries:
                 index = existing.get(entry["id"])
                 if index is None:
                     config["providers"].append(entry)
                     continue
-                if not entry["api_key"]:
-                    entry["api_key"] = config["providers"][index]["api_key"]
+                entry["api_key"] = _keep_stored_keys(
+                    entry["api_key"], config["providers"][index]["api_key"]
+                )
                 config["providers"][index] = entry
 
         self._mutate(change)
@@ -464,6 +465,18 @@ def _set_address(entry: dict[str, Any], url: str, *, keep_api_version: bool) -> 
         entry["models"].append({"id": deployment})
         notes.append(f"Added the deployment {deployment!r} as a model.")
     return notes
+
+
+def _keep_stored_keys(imported: str, stored: str) -> str:
+    """An imported `api_key` with the stored literal keys added back when it has none of
+    its own (exports never carry them): `env:` parts come from the import."""
+    parts = [p for p in imported.split(",") if p.strip()]
+    if any(not p.strip().startswith("env:") for p in parts):
+        return imported
+    literals = [p for p in stored.split(",") if p.strip() and not p.strip().startswith("env:")]
+    if not parts:
+        return stored
+    return ",".join(parts + literals)
 
 
 def _and(items: list[str]) -> str:

@@ -100,3 +100,9 @@ def test_mask_key_never_shows_a_short_secret_whole(secret: str) -> None:
     masked = mask_key(secret)
     assert secret not in masked
     assert len(masked.replace("…", "")) <= len(secret) // 4
+
+
+def test_reimporting_an_export_keeps_the_stored_literal_key(registry: ProviderRegistry) -> None:
+    document = json.loads(json.dumps(registry.export()))
+    assert registry.import_(document, replace=True) == ["mixed"]
+    assert registry.get("mixed").api_key == f"env:TEAM_KEY,{LITERAL}"

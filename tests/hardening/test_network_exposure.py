@@ -8,7 +8,6 @@ how to make one, and with a strong key print every address they can be reached a
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
