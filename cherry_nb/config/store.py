@@ -99,14 +99,23 @@ def config_lock(path: Path | None = None) -> Iterator[None]:
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
+    lock = FileLock(lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
     try:
-        with FileLock(lock_path, timeout=LOCK_TIMEOUT, mode=0o600):
-            yield
+        lock.acquire()
     except Timeout:
         raise ConfigError(
             f"Another program has been changing the config file {path} for over "
             f"{LOCK_TIMEOUT:.0f} seconds (it holds {lock_path}). Try again when it is done."
         ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot lock the config file {path} for a change: could not open {lock_path} "
+            f"({exc.strerror or type(exc).__name__}). Check that its directory is writable."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def save_config(config: Config, path: Path | None = None) -> None:
