@@ -2,7 +2,7 @@
 
     CherryError
     ├── ConfigError                 the config file or a value in it is unusable
-    │   ├── ConfigFileError         the file is corrupt or invalid (it is kept, moved aside)
+    │   ├── ConfigFileError         the file is corrupt or invalid (it is kept in place)
     │   ├── UnknownProviderError    no provider with that id
     │   ├── ProviderDisabledError   the provider exists but is switched off
     │   └── ModelRefError           a model reference names no single model
@@ -42,12 +42,11 @@ class ConfigError(CherryError):
 
 
 class ConfigFileError(ConfigError):
-    """The config file is corrupt or invalid; it was kept, moved to `moved_to`."""
+    """The config file at `path` is corrupt or invalid; it was left where it is."""
 
-    def __init__(self, message: str, *, path: str, moved_to: str | None = None) -> None:
+    def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
-        self.moved_to = moved_to
 
 
 class UnknownProviderError(ConfigError, LookupError):

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import CherryError
+from ._secrets import display_url
 from ._version import __version__
 from .config.kinds import PROVIDER_TYPES
 from .config.models import DEFAULT_PORT
-from .config.urls import provider_address, shown_url
+from .config.urls import provider_address
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,8 +161,11 @@ def _dispatch(args: argparse.Namespace, config_path: Path | None) -> int:
 
 def _providers(registry: Any, args: argparse.Namespace) -> int:
     if args.action == "export":
-        json.dump(registry.export(args.ids or None), sys.stdout, indent=2)
+        notes: list[str] = []
+        json.dump(registry.export(args.ids or None, notes=notes), sys.stdout, indent=2)
         print()
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
         return 0
     if args.action == "import":
         try:
@@ -187,8 +191,8 @@ def _providers(registry: Any, args: argparse.Namespace) -> int:
         )
         for note in notes:
             print(f"note: {note}")
-        print(f"Added {provider.id} ({provider.type}, {shown_url(provider.base_url)}).")
-        print(f"Requests go to {shown_url(provider_address(provider).chat_url())}")
+        print(f"Added {provider.id} ({provider.type}, {display_url(provider.base_url)}).")
+        print(f"Requests go to {display_url(provider_address(provider).chat_url())}")
         return 0
     if args.action == "remove":
         registry.delete(args.provider_id)
@@ -210,7 +214,7 @@ def _providers(registry: Any, args: argparse.Namespace) -> int:
             calls = "(unusable base URL)"
             readings.append(f"{p.id}: {error.message}")
         else:
-            calls = shown_url(place.chat_url())
+            calls = display_url(place.chat_url())
             readings.extend(f"{p.id}: {note}" for note in place.notes)
         state = "yes" if p.enabled else "no"
         rows.append((p.id, p.type, state, str(len(p.models)), p.key_hint, calls))

@@ -22,6 +22,7 @@ from ._exceptions import (
     RateLimitError,
     UpstreamTimeoutError,
 )
+from ._secrets import display_url
 from .config.models import Provider
 
 
@@ -105,8 +106,8 @@ def diagnose(
         return Category.WRONG_ADDRESS, _address_hint(provider, error.url)
     if isinstance(error, UpstreamTimeoutError):
         return Category.NETWORK, (
-            f"{provider.base_url} did not answer in time. The server may be overloaded or "
-            "still loading the model; check the base URL, a proxy (HTTPS_PROXY) or a "
+            f"{display_url(provider.base_url)} did not answer in time. The server may be "
+            "overloaded or still loading the model; check the base URL, a proxy (HTTPS_PROXY) or a "
             "firewall, or try again with a longer timeout."
         )
     if isinstance(error, NetworkError):
@@ -193,6 +194,6 @@ def _network_hint(provider: Provider, message: str) -> str:
     else:
         cause = "the connection failed."
     return (
-        f"Could not reach {provider.base_url}: {cause} Also check a proxy (HTTPS_PROXY) or a "
-        "firewall between here and the server."
+        f"Could not reach {display_url(provider.base_url)}: {cause} Also check a proxy "
+        "(HTTPS_PROXY) or a firewall between here and the server."
     )

@@ -29,7 +29,6 @@ from .urls import (
     is_exact,
     normalize_base_url,
     provider_address,
-    shown_url,
     strip_exact_marker,
 )
 
@@ -68,7 +67,6 @@ __all__ = [
     "provider_address",
     "resolve_model",
     "save_config",
-    "shown_url",
     "slugify",
     "split_model_ref",
     "strip_exact_marker",

@@ -13,7 +13,16 @@ from typing import Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._exceptions import ConfigError, UnknownProviderError
-from .._secrets import mask_key, register_secret
+from .._secrets import (
+    HOW_TO_MAKE_KEY,
+    display_url,
+    gateway_key_problem,
+    mask_key,
+    masked_headers,
+    register_header_secrets,
+    register_secret,
+    register_url_secrets,
+)
 from .ids import PROVIDER_ID_RE, check_id
 from .kinds import KINDS, PROVIDER_TYPES
 
@@ -55,7 +64,10 @@ class Provider(BaseModel):
     api_key: str = Field(
         default="",
         repr=False,
-        description="A key, several keys separated by commas (rotated), or env:VARNAME.",
+        description=(
+            "A key, or several separated by commas (rotated); each may be env:VARNAME, "
+            "read from the environment."
+        ),
     )
     enabled: bool = True
     models: list[ModelEntry] = Field(default_factory=list)
@@ -98,36 +110,60 @@ class Provider(BaseModel):
     def _default_name(self) -> Provider:
         if not self.name:
             self.name = self.id
+        # Credentials in the address or in headers are secrets like keys, from the moment
+        # a provider exists: `redact` must catch them in any message or log line.
+        register_url_secrets(self.base_url)
+        register_header_secrets(self.headers)
         return self
 
+    def __repr_args__(self) -> Any:
+        """The repr shows the address and headers as they may be displayed."""
+        for name, value in super().__repr_args__():
+            if name == "base_url":
+                value = display_url(value)
+            elif name == "headers":
+                value = masked_headers(value)
+            yield name, value
+
+    def key_parts(self) -> list[str]:
+        """`api_key` split at commas: each part a literal key or `env:VARNAME`."""
+        return [part for part in self.api_key.split(",") if part]
+
     def api_keys(self) -> list[str]:
-        """The usable keys, `env:` resolved; empty for servers that need none."""
-        raw = self.api_key
-        if raw.startswith("env:"):
-            var = raw[4:].strip()
+        """The usable keys, `env:` parts resolved; empty for servers that need none."""
+        keys: list[str] = []
+        for part in self.key_parts():
+            if not part.startswith("env:"):
+                keys.append(part)
+                continue
+            var = part[4:].strip()
             value = os.environ.get(var)
             if value is None:
                 raise ConfigError(
-                    f"Provider {self.id!r} takes its key from the environment variable "
+                    f"Provider {self.id!r} takes a key from the environment variable "
                     f"{var}, which is not set. Set it (e.g. in a .env file or with "
                     f"%env {var}=...) or store the key itself."
                 )
-            raw = value
-        keys = [k.strip() for k in raw.split(",") if k.strip()]
+            keys += [k.strip() for k in value.split(",") if k.strip()]
         for key in keys:
             register_secret(key)
         return keys
 
     @property
     def key_hint(self) -> str:
-        """What may be shown of the key: the env var name or a mask."""
-        if not self.api_key:
+        """What may be shown of the key: env var names as written, literal keys masked."""
+        parts = self.key_parts()
+        if not parts:
             return "(no key)"
-        if self.api_key.startswith("env:"):
-            return self.api_key
-        keys = self.api_key.split(",")
-        hint = mask_key(keys[0])
-        return hint if len(keys) == 1 else f"{hint} (+{len(keys) - 1} more)"
+        hints = [p if p.startswith("env:") else mask_key(p) for p in parts]
+        if all(not p.startswith("env:") for p in parts) and len(parts) > 1:
+            return f"{hints[0]} (+{len(parts) - 1} more)"
+        return ", ".join(hints)
+
+    @property
+    def shareable_key(self) -> str:
+        """`api_key` with its literal keys removed: only `env:` references may be shared."""
+        return ",".join(p for p in self.key_parts() if p.startswith("env:"))
 
     def model_ids(self) -> list[str]:
         return [m.id for m in self.models]
@@ -141,6 +177,11 @@ class GatewayKey(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     key: str = Field(min_length=1, repr=False)
     created: str | None = Field(default=None, description="When it was issued (ISO 8601, UTC).")
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        return _check_gateway_key(value)
 
 
 class ModelGroup(BaseModel):
@@ -175,6 +216,18 @@ class ServerSettings(BaseModel):
     upstream_read_timeout: float = Field(
         default=300.0, gt=0, description="Seconds to wait for the next byte from an upstream."
     )
+
+    @field_validator("api_key")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        return None if value is None else _check_gateway_key(value)
+
+
+def _check_gateway_key(key: str) -> str:
+    problem = gateway_key_problem(key)
+    if problem is not None:
+        raise ValueError(f"{problem}; {HOW_TO_MAKE_KEY}")
+    return key
 
 
 class Config(BaseModel):

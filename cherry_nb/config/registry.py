@@ -7,7 +7,9 @@ deployment land in their own fields); the adapters normalise again at use, by th
 same idempotent rules, so a hand-written address works the same. The snapshot
 in `registry.config` is never modified in place: each change builds and
 validates a new Config, saves it, then swaps the reference, so a gateway thread
-reading it sees either the old or the new config, never half of a change.
+reading it sees either the old or the new config, never half of a change. Each
+change is a read-modify-write under the file's cross-process lock, so another
+process's change made meanwhile is never lost.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -23,8 +26,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from .._exceptions import ConfigError, UnknownProviderError
-from .._secrets import register_secret
+from .._exceptions import ConfigError, ConfigFileError, UnknownProviderError
+from .._secrets import is_secret_header, register_secret, strip_userinfo
 from .ids import PROVIDER_ID_RE, is_reserved_id
 from .kinds import get_kind
 from .models import (
@@ -37,7 +40,15 @@ from .models import (
     split_model_ref,
 )
 from .presets import get_preset
-from .store import config_path, describe_errors, load_config, provider_to_dict, save_config
+from .store import (
+    SETTLE_SECONDS,
+    config_lock,
+    config_path,
+    describe_errors,
+    load_config,
+    provider_to_dict,
+    save_config,
+)
 from .urls import PLACEHOLDER_RESOURCE, normalize_base_url
 
 T = TypeVar("T")
@@ -46,8 +57,6 @@ ModelSpec = str | Mapping[str, Any] | ModelEntry
 EXPORT_VERSION = 1
 GATEWAY_KEY_PREFIX = "cs-sk-"
 MAX_SLUG_LENGTH = 56  # leaves room for a -NN suffix within the 64-character limit
-# Header names that carry credentials: never exported.
-_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|passw|session", re.IGNORECASE)
 
 
 def slugify(name: str) -> str:
@@ -65,6 +74,11 @@ class ProviderRegistry:
         self._lock = threading.Lock()
         self._stamp = self._file_stamp()
         self._config = load_config(self.path)
+        # An invalid file seen by a non-waiting reload: its stamp, when it was first
+        # seen, and whether it was reported (once per version of the file).
+        self._bad_stamp: tuple[int, int, int] | None = None
+        self._bad_since = 0.0
+        self._bad_reported = False
 
     def __repr__(self) -> str:
         ids = ", ".join(p.id for p in self._config.providers) or "no providers"
@@ -81,23 +95,34 @@ class ProviderRegistry:
 
     # ---- reloading ------------------------------------------------------------------
 
-    def reload_if_changed(self) -> bool:
+    def reload_if_changed(self, *, wait: bool = True) -> bool:
         """Reload when another process changed the file (one os.stat when it did not).
 
-        A corrupt file raises ConfigFileError (it is moved aside) and the snapshot in
-        memory is kept; the next change then writes that snapshot back.
+        An invalid file may be mid-save, so it is looked at again after a short pause:
+        with `wait`, by sleeping (kernel, CLI); without, at a later call (the gateway's
+        event loop must not sleep), so the first sighting is not reported. A file that
+        stays invalid raises ConfigFileError once; the last good snapshot stays in use
+        and the file is left where it is.
         """
         with self._lock:
-            return self._reload_locked()
+            return self._reload_locked(wait=wait)
 
-    def _reload_locked(self) -> bool:
+    def _reload_locked(self, *, wait: bool) -> bool:
         stamp = self._file_stamp()
         if stamp == self._stamp:
             return False
+        if stamp == self._bad_stamp and (
+            self._bad_reported or (not wait and time.monotonic() < self._bad_since + SETTLE_SECONDS)
+        ):
+            return False
         try:
-            config = load_config(self.path)
-        except ConfigError:
-            self._stamp = self._file_stamp()  # don't retry a file that was moved aside
+            config = load_config(self.path, settle=SETTLE_SECONDS if wait else 0)
+        except ConfigFileError:
+            now = self._file_stamp()
+            if not wait and now != self._bad_stamp:
+                self._bad_stamp, self._bad_since, self._bad_reported = now, time.monotonic(), False
+                return False  # perhaps half-saved: look again after a pause
+            self._bad_stamp, self._bad_reported = now, True
             raise
         self._config, self._stamp = config, stamp
         return True
@@ -114,10 +139,19 @@ class ProviderRegistry:
     def _mutate(self, change: Callable[[dict[str, Any]], T]) -> T:
         """Apply `change` to a copy of the config, validate, save, then swap it in.
 
-        If anything fails, the snapshot and the file are left as they were.
+        If anything fails, the snapshot and the file are left as they were. The file's
+        lock is held from reading to saving, so no other writer's change is lost; an
+        invalid file is never replaced (ConfigFileError, nothing changed).
         """
-        with self._lock:
-            self._reload_locked()  # never overwrite what another process just saved
+        with self._lock, config_lock(self.path):
+            if self._file_stamp() != self._stamp:  # another process saved meanwhile
+                try:
+                    self._config = load_config(self.path)
+                except ConfigFileError as exc:
+                    raise ConfigFileError(
+                        f"{exc.message} Nothing was changed.", path=exc.path
+                    ) from None
+                self._stamp = self._file_stamp()
             data = self._config.model_dump(mode="python")
             result = change(data)
             try:
@@ -375,11 +409,14 @@ class ProviderRegistry:
 
     # ---- sharing ------------------------------------------------------------------------
 
-    def export(self, ids: Iterable[str] | None = None) -> dict[str, Any]:
+    def export(
+        self, ids: Iterable[str] | None = None, *, notes: list[str] | None = None
+    ) -> dict[str, Any]:
         """Provider definitions to share, without secrets.
 
-        Literal keys become "" and credential headers are left out; `env:VAR`
-        references are kept, as they name a variable, not a secret.
+        Literal keys are left out (`env:VAR` references are kept: they name a variable,
+        not a secret), as are credential headers and a `user:password@` in the address.
+        What was left out is appended to `notes`, one sentence per provider.
         """
         config = self._config
         if ids is None:
@@ -390,11 +427,23 @@ class ProviderRegistry:
         providers = []
         for provider in chosen:
             data = provider_to_dict(provider)
-            if not provider.api_key.startswith("env:"):
-                data["api_key"] = ""
-            data["headers"] = {
-                k: v for k, v in data["headers"].items() if not _SECRET_HEADER.search(k)
-            }
+            data["api_key"] = provider.shareable_key
+            data["base_url"] = strip_userinfo(provider.base_url)
+            data["headers"] = {k: v for k, v in data["headers"].items() if not is_secret_header(k)}
+            left_out = [
+                what
+                for what, dropped in (
+                    ("its keys", data["api_key"] != provider.api_key),
+                    (
+                        "the user name and password in its address",
+                        data["base_url"] != provider.base_url,
+                    ),
+                    ("its credential headers", data["headers"] != provider.headers),
+                )
+                if dropped
+            ]
+            if left_out and notes is not None:
+                notes.append(f"{provider.id}: left out {_and(left_out)}.")
             providers.append(data)
         return {"version": EXPORT_VERSION, "providers": providers}
 
@@ -440,15 +489,16 @@ class ProviderRegistry:
                 raise ConfigError(
                     f"Providers already configured: {', '.join(clashes)}. Import with "
                     "replace=True to overwrite them (their stored keys are kept when the "
-                    "import has none). Nothing was imported."
+                    "import has none of its own). Nothing was imported."
                 )
             for entry in entries:
                 index = existing.get(entry["id"])
                 if index is None:
                     config["providers"].append(entry)
                     continue
-                if not entry["api_key"]:
-                    entry["api_key"] = config["providers"][index]["api_key"]
+                entry["api_key"] = _keep_stored_keys(
+                    entry["api_key"], config["providers"][index]["api_key"]
+                )
                 config["providers"][index] = entry
 
         self._mutate(change)
@@ -473,6 +523,22 @@ def _set_address(entry: dict[str, Any], url: str, *, keep_api_version: bool) -> 
         entry["models"].append({"id": deployment})
         notes.append(f"Added the deployment {deployment!r} as a model.")
     return notes
+
+
+def _keep_stored_keys(imported: str, stored: str) -> str:
+    """An imported `api_key` with the stored literal keys added back when it has none of
+    its own (exports never carry them): `env:` parts come from the import."""
+    parts = [p for p in imported.split(",") if p.strip()]
+    if any(not p.strip().startswith("env:") for p in parts):
+        return imported
+    literals = [p for p in stored.split(",") if p.strip() and not p.strip().startswith("env:")]
+    if not parts:
+        return stored
+    return ",".join(parts + literals)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _index(data: dict[str, Any], provider_id: str) -> int:

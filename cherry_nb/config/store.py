@@ -2,10 +2,14 @@
 
 * Writes are atomic (temp file in the same directory, fsync, os.replace) and the
   file is 0600 from the moment it exists: it holds API keys.
-* A file that cannot be read as a config is never overwritten: it is renamed
-  aside (`config.json.corrupt-YYYYmmddTHHMMSS`) and a ConfigFileError says where,
-  which provider and field is wrong and why, without quoting any value (values
-  may be keys).
+* A file that fails to parse may be mid-save (an editor truncates, writes, pauses,
+  writes the rest): it is read again after a short pause, and only a file that
+  stays invalid is reported. It is never moved, renamed or overwritten (DESIGN:
+  "reported clearly and kept"): a ConfigFileError says which file, provider and
+  field is wrong and why, without quoting any value (values may be keys), and
+  `save_config` refuses to replace it.
+* `config_lock` is the cross-process lock a read-modify-write holds, so two
+  writers (two kernels, parallel `cherry-nb providers add`) never lose an update.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import platformdirs
+from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from .._exceptions import ConfigError, ConfigFileError
@@ -28,6 +33,11 @@ from .models import PROVIDER_ID_RE, Config, ModelEntry, Provider
 ENV_VAR = "CHERRY_NB_CONFIG"
 APP_NAME = "cherry-nb"
 MAX_LISTED_ERRORS = 5
+# A file that fails to parse is read again after this pause, while it keeps changing
+# (at most SETTLE_READS reads): a text editor saving in place may be half-way through.
+SETTLE_SECONDS = 0.25
+SETTLE_READS = 8
+LOCK_TIMEOUT = 30.0  # seconds to wait for another writer of the same file
 
 
 def config_path() -> Path:
@@ -38,47 +48,91 @@ def config_path() -> Path:
     return platformdirs.user_config_path(APP_NAME) / "config.json"
 
 
-def load_config(path: Path | None = None) -> Config:
+def load_config(path: Path | None = None, *, settle: float = SETTLE_SECONDS) -> Config:
     """The config in `path`; a default Config when the file does not exist (nothing written).
 
-    A corrupt or invalid file is moved aside and ConfigFileError raised.
+    A file that fails to parse is read again after `settle` seconds while it keeps
+    changing; one that stays invalid raises ConfigFileError and is left where it is.
     """
     path = Path(path) if path is not None else config_path()
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return Config()
-    except OSError as exc:
-        raise ConfigError(
-            f"Cannot read the config file {path}: {exc.strerror or type(exc).__name__}. "
-            "Check that it is a file you are allowed to read."
-        ) from None
-    if not raw.strip():
-        return Config()  # an empty file holds nothing to lose
+    raw = _read(path)
+    for _ in range(SETTLE_READS - 1):
+        try:
+            return parse_config(raw, path)
+        except ConfigFileError:
+            if settle <= 0:
+                raise
+        time.sleep(settle)
+        again = _read(path)
+        if again == raw:
+            break  # unchanged over a pause: not a save in progress
+        raw = again
+    return parse_config(raw, path)
 
+
+def parse_config(raw: bytes | None, path: Path) -> Config:
+    """The Config the bytes of `path` hold (None: the file does not exist)."""
+    if raw is None or not raw.strip():
+        return Config()  # an empty file holds nothing to lose
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        _fail_corrupt(path, "is not UTF-8 text")
+        _fail_invalid(path, "is not UTF-8 text")
     except json.JSONDecodeError as exc:
-        _fail_corrupt(
+        _fail_invalid(
             path, f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
         )
     if not isinstance(data, dict):
-        _fail_corrupt(
+        _fail_invalid(
             path, f"must hold a JSON object {{...}} at the top level, not {_json_kind(data)}"
         )
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        _fail_corrupt(path, "is not a valid cherry_nb config: " + describe_errors(exc, data))
+        _fail_invalid(path, "is not a valid cherry_nb config: " + describe_errors(exc, data))
+
+
+@contextlib.contextmanager
+def config_lock(path: Path | None = None) -> Iterator[None]:
+    """Hold the cross-process lock of the config file at `path` (`NAME.lock` beside it)."""
+    path = _target(Path(path) if path is not None else config_path())
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    lock = FileLock(lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ConfigError(
+            f"Another program has been changing the config file {path} for over "
+            f"{LOCK_TIMEOUT:.0f} seconds (it holds {lock_path}). Try again when it is done."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot lock the config file {path} for a change: could not open {lock_path} "
+            f"({exc.strerror or type(exc).__name__}). Check that its directory is writable."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def save_config(config: Config, path: Path | None = None) -> None:
-    """Write `config` atomically, readable by the user only (0600)."""
-    path = Path(path) if path is not None else config_path()
-    if path.is_symlink():  # dotfile managers link the file: write where it points
-        path = path.resolve()
+    """Write `config` atomically, readable by the user only (0600).
+
+    Refuses (ConfigFileError, nothing written) to replace a file that is not a valid
+    config: it may hold work the user has not finished, and would be lost.
+    """
+    path = _target(Path(path) if path is not None else config_path())
+    try:
+        parse_config(_read(path), path)
+    except ConfigFileError as exc:
+        raise ConfigFileError(
+            f"{exc.message} Nothing was saved, so nothing in it is lost: fix the file "
+            "(or remove it to start again), then try again.",
+            path=str(path),
+        ) from None
     directory = path.parent
     if not directory.exists():
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -176,45 +230,31 @@ def _json_kind(value: Any) -> str:
     return kinds.get(type(value), "a number")
 
 
-def _fail_corrupt(path: Path, problem: str) -> NoReturn:
-    """Move the bad file aside and raise ConfigFileError saying why and where it went."""
+def _read(path: Path) -> bytes | None:
+    """The bytes of `path`, None if it does not exist; ConfigError if it cannot be read."""
     try:
-        moved = _move_aside(path)
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
     except OSError as exc:
-        raise ConfigFileError(
-            f"The config file {path} {problem}. It could not be moved aside "
-            f"({exc.strerror or type(exc).__name__}), so it was left as it is and nothing "
-            "was written; fix or remove it and try again.",
-            path=str(path),
+        raise ConfigError(
+            f"Cannot read the config file {path}: {exc.strerror or type(exc).__name__}. "
+            "Check that it is a file you are allowed to read."
         ) from None
+
+
+def _target(path: Path) -> Path:
+    """Where writes go: dotfile managers link the file, so write where it points."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def _fail_invalid(path: Path, problem: str) -> NoReturn:
+    """Raise ConfigFileError saying why; the file stays where it is, untouched."""
     raise ConfigFileError(
-        f"The config file {path} {problem}. Nothing was lost: the file was moved to "
-        f"{moved}. Fix it and move it back, or start again with a new config.",
+        f"The config file {path} {problem}. It was left as it is: fix it, or remove it "
+        "to start again with a new config.",
         path=str(path),
-        moved_to=str(moved),
     )
-
-
-def _move_aside(path: Path) -> Path:
-    """Rename `path` to a new `NAME.corrupt-TIMESTAMP[-N]` next to it, never replacing one."""
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    for attempt in range(1, 1000):
-        suffix = "" if attempt == 1 else f"-{attempt}"
-        target = path.with_name(f"{path.name}.corrupt-{stamp}{suffix}")
-        if target.exists():
-            continue
-        try:
-            os.link(path, target)  # fails if target exists: no race can overwrite one
-        except FileExistsError:
-            continue
-        except OSError:
-            if target.exists():
-                continue
-            os.rename(path, target)  # filesystems without hard links
-            return target
-        os.unlink(path)
-        return target
-    raise FileExistsError(f"too many {path.name}.corrupt-* files")
 
 
 def _fsync_directory(directory: Path) -> None:

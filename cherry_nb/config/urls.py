@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 from .._exceptions import ConfigError
 from .kinds import DEFAULT_AZURE_API_VERSION, KINDS, ProviderKind, get_kind
@@ -36,7 +36,6 @@ __all__ = [
     "is_exact",
     "normalize_base_url",
     "provider_address",
-    "shown_url",
     "strip_exact_marker",
 ]
 
@@ -179,17 +178,6 @@ def normalize_base_url(url: str, provider_type: str) -> NormalizedURL:
     path = _apply_kind_rules(path, kind, notes)
     base = f"{parts.scheme}://{parts.netloc}{path}"
     return NormalizedURL(base, tuple(notes), api_version=api_version, deployment=deployment)
-
-
-def shown_url(url: str) -> str:
-    """`url` with any user:password@ hidden, for showing to the user (it is a secret)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="…@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def strip_exact_marker(base: str) -> str:

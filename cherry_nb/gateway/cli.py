@@ -14,7 +14,15 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from .._secrets import mask_key
 from ..config.registry import ProviderRegistry
 from .app import create_app, gateway_state
-from .server import LOCAL_HOSTS, bind_socket, ending_streams, ensure_api_key, hypercorn_config
+from .server import (
+    bind_socket,
+    check_exposure,
+    ending_streams,
+    ensure_api_key,
+    hypercorn_config,
+    is_loopback,
+    reachable_urls,
+)
 
 KEY_ENV = "CHERRY_NB_GATEWAY_KEY"
 
@@ -33,15 +41,19 @@ def serve(
     host = host or settings.host
     port = settings.port if port is None else port
     key = ensure_api_key(registry, api_key)
-    if host not in LOCAL_HOSTS:
-        print(
-            f"warning: listening on {host}: anyone who can reach this machine can use your "
-            "providers with the gateway key.",
-            file=sys.stderr,
-        )
+    check_exposure(host, registry, key)
     sock = bind_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
-    print(f"Listening on http://{shown}:{sock.getsockname()[1]}", flush=True)
+    bound = sock.getsockname()[1]
+    print(f"Listening on http://{shown}:{bound}", flush=True)
+    if not is_loopback(host):
+        print(
+            f"warning: listening on {host}: anyone who can reach this machine can use your "
+            "providers with the gateway key. Reachable at:",
+            file=sys.stderr,
+        )
+        for url in reachable_urls(host, bound):
+            print(f"  {url}", file=sys.stderr)
     print(
         f"Gateway key {mask_key(key)} (server.api_key in {registry.path}); "
         f"{len(registry.config.providers)} provider(s) configured.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import socket
 import threading
@@ -22,7 +23,7 @@ from hypercorn.config import Config as HypercornConfig
 from quart import Quart
 
 from .._exceptions import ConfigError
-from .._secrets import mask_key, register_secret
+from .._secrets import HOW_TO_MAKE_KEY, gateway_key_problem, mask_key, register_secret
 from ..config.registry import ProviderRegistry
 from ..ledger.recorder import Recorder
 from .app import create_app, gateway_state
@@ -36,10 +37,79 @@ def ensure_api_key(registry: ProviderRegistry, api_key: str | None = None) -> st
     """The gateway key: given, configured, or generated (`cs-sk-<uuid4>`) and saved."""
     key = api_key or registry.config.server.api_key
     if not key:
-        key = f"cs-sk-{uuid.uuid4()}"
+        key = new_gateway_key()
         registry.set_server(api_key=key)
+    problem = gateway_key_problem(key)
+    if problem is not None:
+        raise ConfigError(f"The gateway key was refused: {problem}; {HOW_TO_MAKE_KEY}")
     register_secret(key)
     return key
+
+
+def new_gateway_key() -> str:
+    """`cs-sk-<uuid4>`: 122 random bits, strong enough to listen beyond loopback."""
+    return f"cs-sk-{uuid.uuid4()}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, registry: ProviderRegistry, key: str) -> None:
+    """Refuse to listen beyond loopback unless every gateway key is strong: there, the
+    key is all that keeps anyone who can reach the machine from spending your keys."""
+    if is_loopback(host):
+        return
+    named = [(f"the key named {k.name!r}", k.key) for k in registry.config.server.keys]
+    for which, candidate in [("the gateway key", key), *named]:
+        problem = gateway_key_problem(candidate, public=True)
+        if problem is not None:
+            raise ConfigError(
+                f"Refusing to listen on {host}, where other machines can reach the gateway: "
+                f"{problem} ({which}). {HOW_TO_MAKE_KEY[0].upper()}{HOW_TO_MAKE_KEY[1:]}, "
+                "then pass it with --api-key or set it as server.api_key; or listen on "
+                "127.0.0.1."
+            )
+
+
+def reachable_urls(host: str, port: int) -> list[str]:
+    """Every http://ADDRESS:PORT the gateway bound to `host` can be reached at: each
+    interface's address for a wildcard host (as the host name resolves), loopback too."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [_url(host, port)]
+    families = [socket.AF_INET] if host == "0.0.0.0" else [socket.AF_INET, socket.AF_INET6]
+    addresses: list[str] = []
+    for family in families:
+        addresses.append("127.0.0.1" if family == socket.AF_INET else "::1")
+        try:
+            infos = socket.getaddrinfo(socket.gethostname(), None, family, socket.SOCK_STREAM)
+        except OSError:
+            infos = []
+        addresses += [str(info[4][0]) for info in infos]
+        addresses += _outbound_address(family)
+    return [_url(address, port) for address in dict.fromkeys(addresses)]
+
+
+def _outbound_address(family: socket.AddressFamily) -> list[str]:
+    """The address this machine's default route leaves from (a host name often resolves
+    to loopback only). Connecting a UDP socket sends nothing."""
+    target = ("10.254.254.254", 9) if family == socket.AF_INET else ("fd00::1", 9)
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect(target)
+            return [str(probe.getsockname()[0])]
+    except OSError:
+        return []
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -93,15 +163,6 @@ def ending_streams(
     return wait
 
 
-def warn_if_public(host: str) -> None:
-    if host not in LOCAL_HOSTS:
-        log.warning(
-            "The gateway listens on %s: every machine that can reach it can use your "
-            "providers with the gateway key. Prefer 127.0.0.1 unless you mean it.",
-            host,
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class GatewayStatus:
     running: bool
@@ -127,6 +188,8 @@ class GatewayServer:
         self._app: Quart | None = None
         self._api_key: str | None = None
         self._error: BaseException | None = None
+        #: Every URL the running gateway can be reached at (one unless on a wildcard host).
+        self.addresses: list[str] = []
 
     def __repr__(self) -> str:
         state = f"running at {self.url}" if self.running else "stopped"
@@ -140,8 +203,7 @@ class GatewayServer:
     def url(self) -> str | None:
         if not self.running or self.port is None:
             return None
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return _url(self.host, self.port)
 
     @property
     def api_key(self) -> str:
@@ -160,9 +222,18 @@ class GatewayServer:
         self.host = host or settings.host
         wanted = settings.port if port is None else port
         self._api_key = ensure_api_key(self.registry)
-        warn_if_public(self.host)
+        check_exposure(self.host, self.registry, self._api_key)
         sock = bind_socket(self.host, wanted)
         self.port = sock.getsockname()[1]
+        self.addresses = reachable_urls(self.host, self.port)
+        if not is_loopback(self.host):
+            log.warning(
+                "The gateway listens on %s: every machine that can reach it can use your "
+                "providers with the gateway key. Prefer 127.0.0.1 unless you mean it. "
+                "It can be reached at %s.",
+                self.host,
+                ", ".join(self.addresses),
+            )
         self._app = create_app(
             self.registry,
             api_key=self._api_key,

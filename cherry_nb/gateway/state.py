@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from .._exceptions import ConfigError
+from .._exceptions import ConfigError, ConfigFileError
 from .._secrets import mask_key
 from ..config.models import Config
 from ..config.registry import ProviderRegistry
@@ -49,6 +50,9 @@ def derive(config: Config, api_key: str) -> Derived:
     return Derived(keys, HostPolicy(server.allowed_hosts), secrets)
 
 
+log = logging.getLogger("cherry_nb.gateway")
+
+
 @dataclass
 class GatewayState:
     registry: ProviderRegistry
@@ -81,8 +85,13 @@ class GatewayState:
             self._pool = None
 
     def config(self) -> Config:
+        """The registry's config, picking up edits; while the file is invalid (being
+        saved, or badly edited) the last good one keeps serving and the problem is logged."""
         if self.reload_config:
-            self.registry.reload_if_changed()
+            try:
+                self.registry.reload_if_changed(wait=False)  # the loop must not sleep
+            except ConfigFileError as exc:
+                log.warning("%s Serving the last valid config meanwhile.", exc.message)
         return self.registry.config
 
     def derived(self) -> Derived:

@@ -12,10 +12,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .._exceptions import CherryError, ConfigError
-from .._secrets import redact
+from .._secrets import display_url, redact
 from ..config.models import Provider
 from ..config.resolve import resolve_model
-from ..config.urls import provider_address, shown_url
+from ..config.urls import provider_address
 from ..wire.neutral import ChatRequest
 from . import render
 from .chat import ChatReply, Outcome, describe_error, run_stream, run_streams
@@ -262,7 +262,7 @@ class ChatMagics(Magics):
         rows = ["| id | type | enabled | models | key | calls |", "|---|---|---|---|---|---|"]
         for p in providers:
             try:
-                calls = shown_url(provider_address(p).chat_url())
+                calls = display_url(provider_address(p).chat_url())
             except CherryError as error:  # a hand-edited address that cannot be used
                 calls = f"unusable base URL: {error.message}"
             rows.append(

@@ -28,16 +28,19 @@ from ..wire._text import readable_text
 from ..wire.accumulate import response_events
 from ..wire.formats import StreamReader, UpstreamFormat
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
-from ..wire.sse import SSEEvent, SSEParser
+from ..wire.sse import SSEParser
 from .key_health import KeyRing
 from .plain_http import PlainHTTPTransport, plain_http_allowed
 from .transport import (
     DEFAULT_TIMEOUT,
+    MAX_REPLY_BYTES,
     RequestContext,
     RetryPolicy,
     auth_headers,
     map_httpx_error,
+    read_capped,
     send,
+    shown_url,
 )
 from .upstream import UpstreamStream
 
@@ -285,9 +288,10 @@ class Adapter:
         sse = SSEParser()
         parser = self.stream_parser(model)
 
-        def decode(events: list[SSEEvent], batch: list[StreamEvent]) -> Exception | None:
+        def decode(chunk: bytes | None, batch: list[StreamEvent]) -> Exception | None:
+            """Frame `chunk` (None: the end) and decode its events into `batch`."""
             try:
-                for event in events:
+                for event in sse.feed(chunk) if chunk is not None else sse.close():
                     batch += parser.feed(event)
             except WireFormatError as exc:  # the upstream's fault, not the client's
                 return self._malformed(exc)
@@ -298,13 +302,13 @@ class Adapter:
         try:
             async for chunk in response.aiter_bytes():
                 batch: list[StreamEvent] = []
-                error = decode(sse.feed(chunk), batch)
+                error = decode(chunk, batch)
                 if batch:
                     yield batch
                 if error is not None:
                     raise error
             batch = []
-            error = decode(sse.close(), batch)
+            error = decode(None, batch)
             if error is None:
                 batch += parser.close()
             if batch:
@@ -317,9 +321,18 @@ class Adapter:
             await response.aclose()
 
     async def read_body(self, response: httpx.Response, model: str | None) -> bytes:
-        """The whole body of an open response, which is then closed."""
+        """The whole body of an open response, which is then closed; BadResponseError
+        (502) beyond MAX_REPLY_BYTES, which no chat reply comes near."""
         try:
-            return await response.aread()
+            body, more = await read_capped(response, MAX_REPLY_BYTES)
+            if more:
+                raise BadResponseError(
+                    f"{self.provider.id} ({self.provider.type}) sent a reply larger than "
+                    f"{MAX_REPLY_BYTES // (1024 * 1024)} MB; it was not read further.",
+                    provider_id=self.provider.id,
+                    status=response.status_code,
+                )
+            return body
         except httpx.HTTPError as exc:
             raise self.map_error(exc, response, model) from exc
         finally:
@@ -350,7 +363,7 @@ class Adapter:
             return json.loads(raw)
         except ValueError as exc:
             raise BadResponseError(
-                f"{self.provider.id} answered {response.request.url.copy_with(query=None)} with "
+                f"{self.provider.id} answered {shown_url(response.request.url)} with "
                 f"something that is not JSON: {raw[:120]!r}",
                 provider_id=self.provider.id,
                 status=response.status_code,

@@ -33,12 +33,20 @@ from .._exceptions import (
     UpstreamError,
     UpstreamTimeoutError,
 )
+from .._secrets import display_url, redact_logs
 from ..wire._text import readable_text
 from .key_health import KeyRing, verdict
 
 log = logging.getLogger(__name__)
 
+# httpx logs each request's URL at INFO, user:password@ included: mask it there too.
+redact_logs("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.proxy")
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+# An upstream decides how much it sends; what is held of one reply is bounded. An error
+# body's first 64 KB say all a message needs; a whole reply beyond 32 MB is refused.
+MAX_ERROR_BODY = 64 * 1024
+MAX_REPLY_BYTES = 32 * 1024 * 1024
 # Phrases with which upstreams say "no such model" in a 400/404 body.
 _MODEL_MISSING_PHRASES = (
     "not found",
@@ -130,13 +138,14 @@ async def send(
             if _is_html(response):
                 body = await _read_error_body(response)
                 page = readable_text(body.decode("utf-8", "replace")) or "(empty)"
+                shown = shown_url(request.url)
                 raise BadResponseError(
-                    f"{context.provider_id} answered {request.url.copy_with(query=None)} with an "
+                    f"{context.provider_id} answered {shown} with an "
                     "HTML page instead of JSON: the address is probably wrong, or a login or "
                     f"proxy page is in the way. The page says: {page}",
                     provider_id=context.provider_id,
                     status=response.status_code,
-                    url=str(request.url.copy_with(query=None)),
+                    url=shown,
                 )
             ring.succeeded(key)
             return response
@@ -185,14 +194,6 @@ def _redirected(response: httpx.Response, context: RequestContext) -> BadRespons
     )
 
 
-def shown_url(url: httpx.URL) -> str:
-    """`url` fit to show: no userinfo (a password), no query (it may hold a key)."""
-    try:
-        return str(url.copy_with(username=None, password=None, query=None, fragment=None))
-    except (httpx.InvalidURL, TypeError, ValueError):
-        return "(an unreadable address)"
-
-
 async def _backoff(seconds: float) -> None:
     """The wait before retrying when no other key can take the request (one place,
     so its use can be counted)."""
@@ -200,12 +201,31 @@ async def _backoff(seconds: float) -> None:
 
 
 async def _read_error_body(response: httpx.Response) -> bytes:
+    """The first MAX_ERROR_BODY bytes of the body (the rest is never read); closes it."""
     try:
-        return await response.aread()
+        body, _ = await read_capped(response, MAX_ERROR_BODY)
+        return body
     except httpx.HTTPError:
         return b""
     finally:
         await response.aclose()
+
+
+async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of an open response's body, and whether there was more.
+
+    Reading stops at the limit, so an endless or huge body costs at most `limit`
+    bytes of memory; the caller closes the response.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
 
 
 def _retryable_exception(exc: httpx.HTTPError) -> bool:
@@ -247,7 +267,7 @@ def map_status_error(
 ) -> ProviderError:
     """The ProviderError subclass an upstream error status means."""
     status = response.status_code
-    url = str(response.request.url.copy_with(query=None))
+    url = shown_url(response.request.url)
     message, code = parse_error(status, body)
     where = f"{context.provider_id} ({context.upstream_type}) answered {status}"
     kwargs: dict[str, Any] = {
@@ -287,7 +307,7 @@ def map_httpx_error(
     exc: httpx.HTTPError, context: RequestContext, url: httpx.URL | str | None = None
 ) -> ProviderError | ConfigError:
     """The cherry_nb error for an httpx transport failure, with a plain-words cause."""
-    target = str(httpx.URL(str(url)).copy_with(query=None)) if url is not None else "the upstream"
+    target = shown_url(url) if url is not None else "the upstream"
     kwargs: dict[str, Any] = {"provider_id": context.provider_id, "url": target}
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
@@ -303,6 +323,15 @@ def map_httpx_error(
             **kwargs,
         )
     return NetworkError(f"Request to {target} failed: {detail}", **kwargs)
+
+
+def shown_url(url: httpx.URL | str) -> str:
+    """An upstream URL as error messages show it: no query (it may hold a key), no
+    user:password@."""
+    try:
+        return display_url(str(httpx.URL(str(url)).copy_with(query=None)))
+    except httpx.InvalidURL:
+        return display_url(str(url).partition("?")[0])
 
 
 def _connect_cause(exc: BaseException) -> str:

@@ -86,35 +86,37 @@ def test_explicit_path_wins(tmp_path: Path, cfg: Path) -> None:
     assert load_config(other) == sample()
 
 
-def _corrupt_files(path: Path) -> list[Path]:
-    return sorted(path.parent.glob(path.name + ".corrupt-*"))
+def _others(path: Path) -> list[Path]:
+    """Files next to `path` other than it and its lock: a moved-aside copy would be one."""
+    return sorted(
+        p for p in path.parent.iterdir() if p.name not in {path.name, path.name + ".lock"}
+    )
 
 
-def test_corrupt_json_is_moved_aside_and_reported(cfg: Path) -> None:
+def test_corrupt_json_is_kept_in_place_and_reported(cfg: Path) -> None:
     cfg.parent.mkdir()
     original = '{"providers": [{"id": "a", "api_key": "' + SECRET + '", }'
     cfg.write_text(original)
     with pytest.raises(ConfigFileError) as info:
-        load_config()
+        load_config(settle=0)
     err = info.value
-    [moved] = _corrupt_files(cfg)
-    assert moved.read_text() == original  # kept byte for byte
-    assert not cfg.exists()
-    assert err.path == str(cfg) and err.moved_to == str(moved)
+    assert cfg.read_text() == original  # never moved, renamed or changed
+    assert _others(cfg) == []
+    assert err.path == str(cfg)
     message = str(err)
-    assert str(cfg) in message and str(moved) in message
+    assert str(cfg) in message and "left as it is" in message
     assert "not valid JSON" in message and "line 1" in message
     assert SECRET not in message
     assert "\n" not in message  # one paragraph
 
 
 @pytest.mark.parametrize(("content", "kind"), [("[1, 2]", "a list"), ('"text"', "a string")])
-def test_non_object_is_moved_aside(cfg: Path, content: str, kind: str) -> None:
+def test_non_object_is_reported_and_kept(cfg: Path, content: str, kind: str) -> None:
     cfg.parent.mkdir()
     cfg.write_text(content)
     with pytest.raises(ConfigFileError, match=kind):
-        load_config()
-    assert len(_corrupt_files(cfg)) == 1
+        load_config(settle=0)
+    assert cfg.read_text() == content
 
 
 def test_invalid_content_names_provider_and_field_without_values(cfg: Path) -> None:
@@ -129,15 +131,13 @@ def test_invalid_content_names_provider_and_field_without_values(cfg: Path) -> N
     }
     cfg.write_text(json.dumps(document))
     with pytest.raises(ConfigFileError) as info:
-        load_config()
+        load_config(settle=0)
     message = str(info.value)
     assert SECRET not in message
     assert "provider 'bad-type' (providers[1]), field 'type'" in message
     assert "provider providers[2], field 'id'" in message
     assert "field 'server.port'" in message
-    assert "moved to" in message
-    [moved] = _corrupt_files(cfg)
-    assert json.loads(moved.read_text()) == document
+    assert json.loads(cfg.read_text()) == document
 
 
 def test_unique_id_error_is_reported(cfg: Path) -> None:
@@ -145,19 +145,17 @@ def test_unique_id_error_is_reported(cfg: Path) -> None:
     provider = {"id": "twice", "base_url": "https://x.example.com/v1"}
     cfg.write_text(json.dumps({"providers": [provider, provider]}))
     with pytest.raises(ConfigFileError, match="'twice' is used twice"):
-        load_config()
+        load_config(settle=0)
 
 
-def test_a_second_corrupt_file_never_overwrites_the_first(cfg: Path) -> None:
+def test_save_refuses_to_replace_an_invalid_file(cfg: Path) -> None:
     cfg.parent.mkdir()
-    cfg.write_text("first {")
-    with pytest.raises(ConfigFileError):
-        load_config()
-    cfg.write_text("second {")
-    with pytest.raises(ConfigFileError):
-        load_config()
-    kept = sorted(p.read_text() for p in _corrupt_files(cfg))
-    assert kept == ["first {", "second {"]
+    cfg.write_text("{ unfinished work")
+    with pytest.raises(ConfigFileError) as info:
+        save_config(sample())
+    message = str(info.value)
+    assert str(cfg) in message and "not valid JSON" in message and "Nothing was saved" in message
+    assert cfg.read_text() == "{ unfinished work"
 
 
 def test_unreadable_path_is_a_config_error_and_not_moved(cfg: Path) -> None:
@@ -165,7 +163,6 @@ def test_unreadable_path_is_a_config_error_and_not_moved(cfg: Path) -> None:
     with pytest.raises(ConfigError, match="Cannot read"):
         load_config()
     assert cfg.is_dir()
-    assert _corrupt_files(cfg) == []
 
 
 # ---- saving --------------------------------------------------------------------------

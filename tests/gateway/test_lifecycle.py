@@ -68,7 +68,16 @@ def test_provider_changes_apply_without_restart(stack: Stack):
 def test_cli_serve_prints_listening_and_stops_on_sigterm(tmp_path):
     env = {**os.environ, "CHERRY_NB_CONFIG": str(tmp_path / "c.json")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cherry_nb", "serve", "--port", "0", "--api-key", "cs-sk-cli-test"],
+        [
+            sys.executable,
+            "-m",
+            "cherry_nb",
+            "serve",
+            "--port",
+            "0",
+            "--api-key",
+            "cs-sk-cli-test-0123456789",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -79,7 +88,7 @@ def test_cli_serve_prints_listening_and_stops_on_sigterm(tmp_path):
         assert line.startswith("Listening on http://127.0.0.1:")
         url = line.removeprefix("Listening on ")
         assert httpx.get(f"{url}/health", timeout=10).json()["status"] == "ok"
-        models = httpx.get(f"{url}/v1/models", headers={"x-api-key": "cs-sk-cli-test"})
+        models = httpx.get(f"{url}/v1/models", headers={"x-api-key": "cs-sk-cli-test-0123456789"})
         assert models.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -101,7 +110,7 @@ def test_cli_serve_with_workers(tmp_path):
             "--workers",
             "2",
             "--api-key",
-            "cs-sk-workers-test",
+            "cs-sk-workers-test-0123456789",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -113,10 +122,14 @@ def test_cli_serve_with_workers(tmp_path):
         for _ in range(4):
             health = httpx.get(f"{url}/health", timeout=20)
             assert health.json()["status"] == "ok"
-        models = httpx.get(f"{url}/v1/models", headers={"x-api-key": "cs-sk-workers-test"})
+        models = httpx.get(
+            f"{url}/v1/models", headers={"x-api-key": "cs-sk-workers-test-0123456789"}
+        )
         assert models.status_code == 200
         # Metrics in prometheus_client's multi-process mode: whichever worker answers.
-        metrics = httpx.get(f"{url}/metrics", headers={"x-api-key": "cs-sk-workers-test"})
+        metrics = httpx.get(
+            f"{url}/metrics", headers={"x-api-key": "cs-sk-workers-test-0123456789"}
+        )
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith(
             "text/plain"
         )

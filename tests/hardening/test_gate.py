@@ -335,7 +335,7 @@ async def test_an_upstream_redirect_is_a_502_that_says_where(tmp_path: Path) -> 
     assert plain.status_code == 502 and is_openai_error(plain.json())
     assert streamed.status_code == 502 and is_anthropic_error(streamed.json())
     message = plain.json()["error"]["message"]
-    assert "http://api.elsewhere.example/v2" in message and "302" in message
+    assert "api.elsewhere.example/v2" in message and "302" in message
     assert "S3cret" not in plain.text and "key=abc" not in plain.text
 
 

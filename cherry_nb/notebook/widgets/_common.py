@@ -12,10 +12,10 @@ import html
 import ipywidgets as w
 
 from ..._exceptions import CherryError, ConfigError
-from ..._secrets import redact
+from ..._secrets import display_url, redact
 from ...config.kinds import KINDS
 from ...config.models import Provider, ProviderType
-from ...config.urls import address, normalize_base_url, provider_address, shown_url
+from ...config.urls import address, normalize_base_url, provider_address
 from ...key_check import CheckResult
 from ..detect import LocalServer
 
@@ -50,9 +50,6 @@ def key_checks_html(result: CheckResult) -> str:
         for key in result.keys
     ]
     return "".join(lines) if len(lines) > 1 else ""
-
-
-display_url = shown_url  # `url` with any user:password@ hidden
 
 
 def preview_html(base_url: str, provider_type: ProviderType, api_version: str = "") -> str:
