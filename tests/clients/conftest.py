@@ -409,6 +409,16 @@ class NodeClients:
     def bin(self, name: str) -> str:
         return str(self.node_dir / "node_modules" / ".bin" / name)
 
+    def script(self, name: str) -> str:
+        """A script of scripts/, placed where Node resolves the installed packages."""
+        source = HERE / "scripts" / name
+        if self.node_dir == HERE:
+            return str(source)
+        target = self.node_dir / "cherry-nb-scripts" / name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(source, target)
+        return str(target)
+
     def version(self, package: str) -> str:
         manifest = self.node_dir / "node_modules" / package / "package.json"
         return str(json.loads(manifest.read_text())["version"])
