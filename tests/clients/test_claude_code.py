@@ -81,7 +81,10 @@ def test_claude_code_print_mode(stack: ClientStack, node_clients, upstream, tmp_
     assert len(main.json.get("tools", [])) >= 10
     if upstream == "anthropic":
         version = node_clients.version("@anthropic-ai/claude-code")
-        record_fixture(f"claude-code-{version}_print_request", main)
+        first = next(r for r in sent if r.json.get("tools"))
+        record_fixture(f"claude-code-{version}_print_request", first)
+        if main is not first:  # the turn after the tool the simulator called
+            record_fixture(f"claude-code-{version}_print_tool_result_request", main)
 
 
 def test_claude_code_provider_path_and_bare_model(stack, node_clients, tmp_path):

@@ -6,6 +6,12 @@
 - Structured output honoured end to end (branch translate; the simulator answering
   `response_format` with JSON that fits the schema): LangChain ChatOpenAI's default
   `with_structured_output` (response_format json_schema) through every upstream kind.
+- Claude Code's recorded requests (branch formats, and a fix to route): its first turn has
+  a `{"role": "system"}` entry in `messages`, refused with 400 "messages.1.role" on every
+  upstream kind; its turn after the ToolSearch tool has `tool_reference` blocks in a
+  `tool_result`, refused (400) for non-Anthropic upstreams instead of being carried as text
+  or dropped. Claude Code shrugs both off (it retries without them), which is why the live
+  tests in test_claude_code.py pass; the replays here pin the gateway's answers.
 """
 
 from __future__ import annotations
@@ -37,11 +43,14 @@ from .test_vercel_ai import vercel
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skip(
-        reason="waits on POST /v1/responses (branch responses) and response_format honoured "
-        "by the simulator and translation (branch translate); the lead removes this skip"
+        reason="waits on POST /v1/responses (branch responses), response_format honoured "
+        "by the simulator and translation (branch translate), Claude Code's system-role "
+        "messages (branch formats) and tool_reference blocks; the lead removes this skip"
     ),
 ]
 
+#: Recorded requests replayed here rather than in test_recorded_requests.py.
+PENDING_FIXTURES = frozenset(p.name for p in FIXTURES.glob("claude-code-*_request.json"))
 CODEX_FIXTURES = sorted(p.name for p in FIXTURES.glob("codex-*_request.json"))
 # Features that would reach outside hosts (plugins, apps, updates, a background daemon).
 CODEX_FEATURES_OFF = (
@@ -180,3 +189,14 @@ def test_langchain_openai_structured_output(stack: ClientStack, upstream):
     assert isinstance(model.invoke(f"Describe a town (via {upstream})"), Town)
     sent = stack.proxy.taken("/v1/chat/completions")[-1].json
     assert sent["response_format"]["type"] == "json_schema"
+
+
+@pytest.mark.parametrize("fixture", sorted(PENDING_FIXTURES))
+def test_claude_code_recorded_turns(stack: ClientStack, upstream, fixture):
+    """Claude Code's first turn (a system-role message) and its turn after ToolSearch
+    (tool_reference blocks in a tool_result), streamed through every upstream kind."""
+    from .test_recorded_requests import replay
+
+    status, text = replay(stack, fixture, routed(upstream))
+    assert status == 200, text
+    assert "event: message_stop" in text
