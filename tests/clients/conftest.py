@@ -76,14 +76,16 @@ def routed(kind: str) -> str:
 # -- the capturing proxy ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Captured:
-    """One request as the client sent it (header names lower-cased, body decoded)."""
+    """One request as the client sent it (header names lower-cased, body decoded), and
+    the status the gateway answered it with once the answer has started."""
 
     method: str
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int | None = None
 
     @property
     def json(self) -> Any:
@@ -209,6 +211,15 @@ class CaptureProxy:
         with self._lock:
             return [r for r in self.requests if r.path.split("?")[0].endswith(path_suffix)]
 
+    def refused(self) -> list[str]:
+        """The requests the gateway answered with a 4xx or 5xx status, as "status method path"."""
+        with self._lock:
+            return [
+                f"{r.status} {r.method} {r.path}"
+                for r in self.requests
+                if r.status is not None and r.status >= 400
+            ]
+
     def _record(self, request: Captured) -> None:
         with self._lock:
             self.requests.append(request)
@@ -219,7 +230,13 @@ class CaptureProxy:
         except OSError:
             writer.close()
             return
-        parser = _RequestReader(self._record)
+        sent: list[Captured] = []
+
+        def record(request: Captured) -> None:
+            sent.append(request)
+            self._record(request)
+
+        requests, responses = _RequestReader(record), _ResponseReader(sent)
 
         async def pipe(
             src: asyncio.StreamReader,
@@ -235,7 +252,60 @@ class CaptureProxy:
             with contextlib.suppress(OSError):
                 dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer, parser.feed), pipe(up_reader, writer, None))
+        await asyncio.gather(
+            pipe(reader, up_writer, requests.feed), pipe(up_reader, writer, responses.feed)
+        )
+
+
+class _ResponseReader:
+    """Follows the gateway-to-client bytes of one connection and sets each request's status.
+
+    HTTP/1.1 answers in order, so the n-th response on a connection answers its n-th request.
+    """
+
+    def __init__(self, sent: list[Captured]) -> None:
+        self._sent = sent
+        self._answered = 0
+        self._conn: h11.Connection | None = h11.Connection(h11.CLIENT)
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        if self._conn is None:
+            return
+        self._pending += data
+        try:
+            self._drain()
+        except h11.ProtocolError:
+            self._conn = None
+
+    def _drain(self) -> None:
+        while self._conn is not None:
+            if self._conn.our_state is h11.IDLE:
+                if self._answered >= len(self._sent):
+                    return  # the answer came before the request was whole; wait
+                request = self._sent[self._answered]
+                self._conn.send(
+                    h11.Request(
+                        method=request.method, target=request.path, headers=[("host", "gateway")]
+                    )
+                )
+                self._conn.send(h11.EndOfMessage())
+            if self._pending:
+                self._conn.receive_data(bytes(self._pending))
+                self._pending.clear()
+            event = self._conn.next_event()
+            if event is h11.NEED_DATA:
+                return
+            if isinstance(event, h11.Response):
+                self._sent[self._answered].status = event.status_code
+            elif isinstance(event, h11.EndOfMessage):
+                self._answered += 1
+                if self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE:
+                    self._conn.start_next_cycle()
+                else:
+                    self._conn = None  # the gateway closes the connection after this one
+            elif isinstance(event, h11.ConnectionClosed):
+                return
 
 
 # -- the gateway --------------------------------------------------------------------------

@@ -73,6 +73,8 @@ def test_claude_code_print_mode(stack: ClientStack, node_clients, upstream, tmp_
     # tool named in Claude Code's context) came back, and the prompt reached the upstream.
     assert simulator_answered(out), out
     assert stack.upstream_saw(upstream, prompt)
+    # Whether the gateway refused none of Claude Code's requests (it retries without what was
+    # refused, so the answer still arrives) is test_pending.py's test_claude_code_nothing_refused.
     sent = _chat_requests(stack)
     assert sent, "Claude Code sent no POST /v1/messages"
     main = max(sent, key=lambda r: len(r.body))

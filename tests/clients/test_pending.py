@@ -11,7 +11,8 @@
   upstream kind; its turn after the ToolSearch tool has `tool_reference` blocks in a
   `tool_result`, refused (400) for non-Anthropic upstreams instead of being carried as text
   or dropped. Claude Code shrugs both off (it retries without them), which is why the live
-  tests in test_claude_code.py pass; the replays here pin the gateway's answers.
+  tests in test_claude_code.py pass; the replays here, and the live run that must see no
+  refused request, pin the gateway's answers.
 """
 
 from __future__ import annotations
@@ -200,3 +201,18 @@ def test_claude_code_recorded_turns(stack: ClientStack, upstream, fixture):
     status, text = replay(stack, fixture, routed(upstream))
     assert status == 200, text
     assert "event: message_stop" in text
+
+
+def test_claude_code_nothing_refused(stack: ClientStack, node_clients, upstream, tmp_path):
+    """Claude Code print mode with every request it makes answered 2xx."""
+    from .test_claude_code import claude
+
+    out = claude(
+        node_clients,
+        tmp_path,
+        base_url=stack.url,
+        model=routed(upstream),
+        auth={"ANTHROPIC_API_KEY": GATEWAY_KEY},
+    )
+    assert simulator_answered(out), out
+    assert not stack.proxy.refused()

@@ -53,6 +53,7 @@ async def test_agents_sdk_chat_completions_model_with_tool(stack: ClientStack, u
         )
     # The simulator called the tool named in the prompt, then quoted its result.
     assert "sunny in example" in result.final_output
+    assert not stack.proxy.refused()
     sent = stack.proxy.taken("/v1/chat/completions")
     assert len(sent) == 2 and sent[1].json["messages"][-1]["role"] == "tool"
     if upstream == "openai":
@@ -87,6 +88,7 @@ def test_langchain_invoke_and_stream(stack, upstream, chat):
     streamed = "".join(chunk.text for chunk in model.stream(f"{prompt}, streamed"))
     assert f"{prompt}, streamed" in streamed
     assert stack.upstream_saw(upstream, f"{prompt}, streamed")
+    assert not stack.proxy.refused()
     sent = stack.proxy.taken(PATHS[chat])
     assert [r.json.get("stream", False) for r in sent] == [False, True]
     if upstream == "openai":
@@ -100,6 +102,7 @@ def test_langchain_bound_tool(stack, upstream, chat):
     assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
         ("lookup_weather", {"city": "example"})
     ]
+    assert not stack.proxy.refused()
 
 
 def test_langchain_anthropic_structured_output(stack, upstream):
@@ -108,3 +111,4 @@ def test_langchain_anthropic_structured_output(stack, upstream):
     model = chat_anthropic(stack, upstream).with_structured_output(Town)
     town = model.invoke(f"Describe a town (via {upstream})")
     assert town == Town(name="example", population=1)
+    assert not stack.proxy.refused()

@@ -53,6 +53,7 @@ def test_vercel_text(stack, node_clients, upstream, tmp_path, api, mode):
     assert prompt in out["text"]
     assert out["finishReason"] == "stop"
     assert stack.upstream_saw(upstream, prompt)
+    assert not stack.proxy.refused()
     sent = stack.proxy.taken(APIS[api])
     assert sent and sent[-1].json.get("stream", False) is (mode == "stream")
     if upstream == "openai" and mode == "stream":
@@ -76,3 +77,4 @@ def test_vercel_tool_round_trip(stack, node_clients, upstream, tmp_path, api):
     assert out["toolCalls"] == [{"name": "weather", "input": {"city": "example"}}]
     assert out["toolResults"] == ["sunny in example"]
     assert "sunny in example" in out["text"]
+    assert not stack.proxy.refused()
