@@ -7,13 +7,13 @@ imports), which the lead removes when that piece has landed.
 - Structured output honoured end to end (branch translate; the simulator answering
   `response_format` with JSON that fits the schema): LangChain ChatOpenAI's default
   `with_structured_output` (response_format json_schema) through every upstream kind.
-- Claude Code's recorded requests (branch formats, and a fix to route): its first turn has
-  a `{"role": "system"}` entry in `messages`, refused with 400 "messages.1.role" on every
-  upstream kind; its turn after the ToolSearch tool has `tool_reference` blocks in a
+- Claude Code's recorded requests: its first turn has a `{"role": "system"}` entry in
+  `messages`, refused with 400 "messages.1.role" on every upstream kind (branch formats
+  fixes it); its turn after the ToolSearch tool has `tool_reference` blocks in a
   `tool_result`, refused (400) for non-Anthropic upstreams instead of being carried as text
-  or dropped. Claude Code shrugs both off (it retries without them), which is why the live
-  tests in test_claude_code.py pass; the replays here, and the live run that must see no
-  refused request, pin the gateway's answers.
+  or dropped (not fixed on any branch yet). Claude Code shrugs both off (it retries without
+  them), which is why the live tests in test_claude_code.py pass; the replays here, and the
+  live run that must see no refused request, pin the gateway's answers.
 """
 
 from __future__ import annotations
@@ -53,12 +53,20 @@ needs_structured_output = pytest.mark.skip(
     "(branch translate); the lead removes this mark"
 )
 needs_claude_code_shape = pytest.mark.skip(
-    reason="waits on Claude Code's system-role messages (branch formats) and tool_reference "
-    "blocks in tool results accepted by the gateway; the lead removes this mark"
+    reason="waits on Claude Code's system-role messages (branch formats); the lead removes "
+    "this mark"
+)
+needs_tool_reference = pytest.mark.skip(
+    reason="waits on tool_reference blocks in a tool_result carried to non-Anthropic "
+    "upstreams (no branch has it yet); the lead removes this mark"
 )
 
 #: Recorded requests replayed here rather than in test_recorded_requests.py.
-PENDING_FIXTURES = frozenset(p.name for p in FIXTURES.glob("claude-code-*_request.json"))
+CLAUDE_FIRST_TURNS = sorted(p.name for p in FIXTURES.glob("claude-code-*_print_request.json"))
+CLAUDE_TOOL_REFERENCE_TURNS = sorted(
+    p.name for p in FIXTURES.glob("claude-code-*_tool_result_request.json")
+)
+PENDING_FIXTURES = frozenset(CLAUDE_FIRST_TURNS + CLAUDE_TOOL_REFERENCE_TURNS)
 CODEX_FIXTURES = sorted(p.name for p in FIXTURES.glob("codex-*_request.json"))
 # Features that would reach outside hosts (plugins, apps, updates, a background daemon).
 CODEX_FEATURES_OFF = (
@@ -204,16 +212,26 @@ def test_langchain_openai_structured_output(stack: ClientStack, upstream):
     assert sent["response_format"]["type"] == "json_schema"
 
 
-@needs_claude_code_shape
-@pytest.mark.parametrize("fixture", sorted(PENDING_FIXTURES))
-def test_claude_code_recorded_turns(stack: ClientStack, upstream, fixture):
-    """Claude Code's first turn (a system-role message) and its turn after ToolSearch
-    (tool_reference blocks in a tool_result), streamed through every upstream kind."""
+def _replay_streams(stack: ClientStack, fixture: str, model: str) -> None:
     from .test_recorded_requests import replay
 
-    status, text = replay(stack, fixture, routed(upstream))
+    status, text = replay(stack, fixture, model)
     assert status == 200, text
     assert "event: message_stop" in text
+
+
+@needs_claude_code_shape
+@pytest.mark.parametrize("fixture", CLAUDE_FIRST_TURNS)
+def test_claude_code_system_role_turn(stack: ClientStack, upstream, fixture):
+    """Claude Code's first turn: a `{"role": "system"}` entry in `messages`."""
+    _replay_streams(stack, fixture, routed(upstream))
+
+
+@needs_tool_reference
+@pytest.mark.parametrize("fixture", CLAUDE_TOOL_REFERENCE_TURNS)
+def test_claude_code_tool_reference_turn(stack: ClientStack, upstream, fixture):
+    """Claude Code's turn after ToolSearch: `tool_reference` blocks in a `tool_result`."""
+    _replay_streams(stack, fixture, routed(upstream))
 
 
 @needs_claude_code_shape
