@@ -101,14 +101,15 @@ def codex_home(base: Path, gateway_url: str, model: str) -> Path:
     return home
 
 
-@needs_responses
-def test_codex_exec(stack: ClientStack, node_clients: NodeClients, upstream, tmp_path):
-    home = codex_home(tmp_path, stack.url, routed(upstream))
+def run_codex(
+    stack: ClientStack, node: NodeClients, tmp_path: Path, model: str, prompt: str
+) -> str:
+    home = codex_home(tmp_path, stack.url, model)
     work = tmp_path / "work"
     work.mkdir()
     run = run_client(
         [
-            node_clients.bin("codex"),
+            node.bin("codex"),
             "exec",
             "--skip-git-repo-check",
             "--ephemeral",
@@ -116,19 +117,39 @@ def test_codex_exec(stack: ClientStack, node_clients: NodeClients, upstream, tmp
             "read-only",
             "-c",
             'approval_policy="never"',
-            f"say hi via {upstream}",
+            prompt,
         ],
         home=tmp_path / "home",
         cwd=work,
         env={"CODEX_HOME": str(home), "CHERRY_NB_GATEWAY_KEY": GATEWAY_KEY},
     )
-    assert simulator_answered(run.ok()), run.stdout
+    return run.ok()
+
+
+@needs_responses
+def test_codex_exec(stack: ClientStack, node_clients: NodeClients, upstream, tmp_path):
+    out = run_codex(stack, node_clients, tmp_path, routed(upstream), f"say hi via {upstream}")
+    assert simulator_answered(out), out
     assert stack.upstream_saw(upstream, f"say hi via {upstream}")
     sent = [r for r in stack.proxy.requests if r.method == "POST"]
-    # Only the gateway was called, and only on the Responses route.
+    # Only the gateway was called, only on the Responses route, and nothing was refused.
     assert sent and all(r.path.startswith("/v1/responses") for r in sent)
+    assert not stack.proxy.refused()
     if upstream == "openai":
         record_fixture(f"codex-{node_clients.version('@openai/codex')}_exec_request", sent[0])
+
+
+@needs_responses
+def test_codex_runs_a_tool(stack: ClientStack, node_clients: NodeClients, upstream, tmp_path):
+    """The simulator calls exec_command (cmd "example"); Codex runs it in its sandbox and
+    sends the output back; the simulator's next reply quotes it."""
+    out = run_codex(
+        stack, node_clients, tmp_path, routed(upstream), f"Please use exec_command ({upstream})"
+    )
+    assert "Tool exec_command returned:" in out and "example: command not found" in out, out
+    assert not stack.proxy.refused()
+    turns = [r.json for r in stack.proxy.taken("/v1/responses") if r.method == "POST"]
+    assert any(i.get("type") == "function_call_output" for i in turns[-1]["input"])
 
 
 @needs_responses
