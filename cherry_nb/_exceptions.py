@@ -5,6 +5,7 @@
     │   ├── ConfigFileError         the file is corrupt or invalid (it is kept, moved aside)
     │   └── UnknownProviderError    no provider with that id
     ├── WireFormatError             a request or response breaks its wire format
+    │   └── UntranslatableError     valid, but not expressible in another format
     ├── RequestError                the gateway refuses a client's request (auth, routing)
     └── ProviderError               talking to an upstream failed
         ├── AuthenticationError     401/403: the key is wrong, revoked or missing
@@ -61,6 +62,12 @@ class WireFormatError(CherryError, ValueError):
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class UntranslatableError(WireFormatError):
+    """A request valid in its own format that another format cannot express (a server
+    tool, a file id, an unknown block type): refused only when translating, since a
+    same-format upstream takes the body as it is."""
 
 
 class RequestError(CherryError):

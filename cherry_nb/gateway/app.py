@@ -23,10 +23,10 @@ from ..config.models import PROVIDER_TYPES, Config
 from ..config.registry import ProviderRegistry
 from ..providers.anthropic import AnthropicAdapter
 from ..wire import anthropic as wire_anthropic
-from . import schemas
+from ..wire.formats import ANTHROPIC, CheckedRequest
 from .auth import authenticate
 from .chat_routes import ChatRoutes
-from .checks import json_object, resolve_model, validate
+from .checks import check_request, json_object, resolve_model
 from .docs import docs_blueprint
 from .errors import (
     envelope_for_path,
@@ -159,11 +159,11 @@ def create_app(
 
     @app.post("/v1/messages/count_tokens")
     async def count_tokens() -> Response:
-        return to_response(await _count_tokens(state, await _checked_body()))
+        return to_response(await _count_tokens(state, *await _checked_body()))
 
     @app.post("/<provider_id>/v1/messages/count_tokens")
     async def provider_count_tokens(provider_id: str) -> Response:
-        return to_response(await _count_tokens(state, await _checked_body(), provider_id))
+        return to_response(await _count_tokens(state, *await _checked_body(), provider_id))
 
     return app
 
@@ -179,10 +179,10 @@ def to_response(reply: Reply) -> Response:
     )
 
 
-async def _checked_body() -> dict[str, Any]:
+async def _checked_body() -> tuple[dict[str, Any], CheckedRequest]:
+    """A count_tokens body, validated as a Messages request (which needs `max_tokens`)."""
     body = json_object(await request.get_data(cache=False, as_text=False, parse_form_data=False))
-    validate(schemas.validate_count_tokens, body)
-    return body
+    return body, check_request(ANTHROPIC, dict(body, max_tokens=body.get("max_tokens") or 1))
 
 
 def _preflight(state: GatewayState) -> Response:
@@ -205,7 +205,10 @@ def _preflight(state: GatewayState) -> Response:
 
 
 async def _count_tokens(
-    state: GatewayState, body: dict[str, Any], provider_id: str | None = None
+    state: GatewayState,
+    body: dict[str, Any],
+    checked: CheckedRequest,
+    provider_id: str | None = None,
 ) -> Reply:
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
     adapter = state.pool.adapter(provider)
@@ -218,7 +221,7 @@ async def _count_tokens(
             model=model,
         )
         return Reply(200, await adapter.read_body(upstream, model))
-    parsed = wire_anthropic.parse_request(dict(body, max_tokens=body.get("max_tokens") or 1))
+    parsed = checked.to_translate()
     return json_reply({"input_tokens": wire_anthropic.count_tokens(parsed)})
 
 

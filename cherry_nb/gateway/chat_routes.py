@@ -17,9 +17,9 @@ from typing import Any
 
 from .._exceptions import CherryError, ModelNotFoundError, RequestError
 from ..config.models import Provider
-from . import schemas
+from ..wire.formats import ANTHROPIC, OPENAI, CheckedRequest, WireFormat
 from .auth import authenticate
-from .checks import json_object, resolve_model, validate
+from .checks import check_request, json_object, resolve_model
 from .errors import (
     INTERNAL_ERROR,
     Envelope,
@@ -38,13 +38,11 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]  # Quart's own, with its precise ASGI types
-Validator = Callable[[dict[str, Any]], object]
-
 log = logging.getLogger("cherry_nb.gateway")
 
-_FIXED: dict[str, tuple[Envelope, Validator]] = {
-    "/v1/chat/completions": ("openai", schemas.validate_chat),
-    "/v1/messages": ("anthropic", schemas.validate_messages),
+_FIXED: dict[str, tuple[Envelope, WireFormat]] = {
+    "/v1/chat/completions": ("openai", OPENAI),
+    "/v1/messages": ("anthropic", ANTHROPIC),
 }
 _PROVIDER_SUFFIX = "/v1/messages"
 _SLASHES = re.compile(rb"/{2,}")
@@ -53,15 +51,15 @@ BODY_TIMEOUT = 60.0
 SHUTDOWN_MESSAGE = "The gateway is shutting down; this reply was cut short. Send it again."
 
 
-def chat_route(path: str) -> tuple[Envelope, Validator, str | None] | None:
-    """The envelope, validator and path provider id of a chat route, or None."""
+def chat_route(path: str) -> tuple[Envelope, WireFormat, str | None] | None:
+    """The envelope, the client's wire format and the path provider id of a chat route."""
     fixed = _FIXED.get(path)
     if fixed is not None:
         return (*fixed, None)
     if path.endswith(_PROVIDER_SUFFIX) and path.startswith("/"):
         provider_id = path[1 : -len(_PROVIDER_SUFFIX)]
         if provider_id and "/" not in provider_id:
-            return "anthropic", schemas.validate_messages, provider_id
+            return "anthropic", ANTHROPIC, provider_id
     return None
 
 
@@ -106,7 +104,7 @@ class ChatRoutes:
         receive: Receive,
         send: Send,
         envelope: Envelope,
-        validator: Validator,
+        wire: WireFormat,
         provider_id: str | None,
     ) -> None:
         state = self.state
@@ -136,10 +134,10 @@ class ChatRoutes:
             if raw is None:
                 return await _send_reply(send, too_large(scope["path"], state.max_body_bytes), cors)
             body = json_object(raw)
-            validate(validator, body)
+            checked = check_request(wire, body)
             # From here on, a client that leaves cancels the work (and the upstream call).
             watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
-            reply = await _chat(state, envelope, body, provider_id, scope["headers"])
+            reply = await _chat(state, envelope, body, checked, provider_id, scope["headers"])
             if isinstance(reply, StreamReply):
                 return await self._stream(send, reply, cors, task, watcher, scope["path"])
             return await _send_reply(send, reply, cors)
@@ -206,6 +204,7 @@ async def _chat(
     state: GatewayState,
     envelope: Envelope,
     body: dict[str, Any],
+    checked: CheckedRequest,
     provider_id: str | None,
     headers: list[tuple[bytes, bytes]],
 ) -> Reply | StreamReply:
@@ -214,6 +213,7 @@ async def _chat(
     call = ChatCall(
         envelope=envelope,
         body=body,
+        checked=checked,
         adapter=state.pool.adapter(provider),
         model=model,
         requested_model=str(requested),

@@ -1,21 +1,19 @@
 """What a client's request must pass before anything goes upstream.
 
-A JSON object body that is valid Unicode, a body the route's schema accepts, and a
-model id that names an enabled provider and is safe to put in a URL or a header.
+A JSON object body that is valid Unicode, a body the route's wire format accepts (its
+`parse_request`, the one validator), and a model id that names an enabled provider and
+is safe to put in a URL or a header.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
-
-from .._exceptions import RequestError, UnknownProviderError
+from .._exceptions import RequestError, UnknownProviderError, WireFormatError
 from .._json import LoneSurrogateError, loads
 from ..config.models import PROVIDER_ID_RE, Config, Provider
-from . import schemas
+from ..wire.formats import CheckedRequest, WireFormat
 
 # Model ids travel into URLs and headers upstream: no control characters there.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -62,13 +60,12 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def validate(validator: Callable[[dict[str, Any]], object], body: dict[str, Any]) -> None:
-    """Run a route's schema validator; its complaint becomes a 400 naming the field."""
+def check_request(wire: WireFormat, body: dict[str, Any]) -> CheckedRequest:
+    """The body validated by its wire format; a complaint is a 400 naming the field."""
     try:
-        validator(body)
-    except ValidationError as exc:
-        message, param = schemas.validation_message(exc)
-        raise RequestError(message, status=400, param=param) from None
+        return wire.check_request(body)
+    except WireFormatError as error:
+        raise RequestError(error.message, status=400, param=error.param) from None
     except RecursionError:
         raise RequestError("The request body is nested too deeply.", status=400) from None
 

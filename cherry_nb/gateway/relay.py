@@ -20,15 +20,12 @@ import httpx
 from .._exceptions import CherryError
 from .._json import compact_json
 from ..providers.base import Adapter
-from ..wire import anthropic as wire_anthropic
-from ..wire import openai as wire_openai
-from ..wire.formats import ClientFormat
+from ..wire.formats import CheckedRequest, StreamWriterProtocol, WireFormat, wire_format
 from ..wire.neutral import StreamEvent, StreamStart
 from .errors import Envelope
 from .reply import JSON, Reply, StreamReply
 from .scrub import StreamScrubber, scrub
 
-WIRES: dict[str, ClientFormat] = {"openai": wire_openai, "anthropic": wire_anthropic}
 # Client headers worth forwarding when the upstream speaks the client's protocol.
 _FORWARDED = frozenset(
     {b"anthropic-beta", b"anthropic-version", b"openai-organization", b"openai-project"}
@@ -41,6 +38,7 @@ class ChatCall:
 
     envelope: Envelope
     body: dict[str, Any]
+    checked: CheckedRequest  # the body, validated by its format (`WireFormat.check_request`)
     adapter: Adapter
     model: str  # the upstream's bare model id
     requested_model: str  # what the client wrote, echoed in translated replies
@@ -51,8 +49,13 @@ class ChatCall:
         return bool(self.body.get("stream"))
 
     @property
+    def wire(self) -> WireFormat:
+        """The client's wire format."""
+        return wire_format(self.envelope)
+
+    @property
     def passthrough(self) -> bool:
-        return self.adapter.wire_format == self.envelope
+        return self.adapter.wire is self.wire
 
 
 async def relay_chat(call: ChatCall) -> Reply | StreamReply:
@@ -84,7 +87,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
         finally:
             await upstream.aclose()
 
-    writer = WIRES[call.envelope].StreamWriter()
+    writer = call.wire.StreamWriter()
     return StreamReply(chunks(), writer.error, content_type)
 
 
@@ -108,8 +111,8 @@ def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 async def _translate(call: ChatCall) -> Reply | StreamReply:
-    wire = WIRES[call.envelope]
-    request = wire.parse_request(call.body)
+    wire = call.wire
+    request = call.checked.to_translate()
     request.model = call.model
     if not call.stream:
         response = await call.adapter.chat(request)
@@ -122,23 +125,15 @@ async def _translate(call: ChatCall) -> Reply | StreamReply:
     except BaseException:
         await batches.aclose()
         raise
-    writer = _writer(call)
+    writer = wire.stream_writer(call.body)
     return StreamReply(_translated(call, batches, first, writer), writer.error)
-
-
-def _writer(call: ChatCall) -> Any:
-    if call.envelope == "anthropic":
-        return wire_anthropic.StreamWriter()
-    options = call.body.get("stream_options")
-    include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    return wire_openai.StreamWriter(include_usage=include_usage)
 
 
 async def _translated(
     call: ChatCall,
     batches: AsyncGenerator[list[StreamEvent], None],
     first: list[StreamEvent],
-    writer: Any,
+    writer: StreamWriterProtocol,
 ) -> AsyncGenerator[bytes, None]:
     """The client's stream: one write per upstream read, however many events it held.
 

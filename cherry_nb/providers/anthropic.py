@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..config.models import ModelEntry
-from ..wire import anthropic as wire_anthropic
-from ..wire.formats import UpstreamFormat
+from ..wire.formats import ANTHROPIC, WireFormat
 from .base import Adapter
 
 ANTHROPIC_VERSION = "2023-06-01"
 
 
 class AnthropicAdapter(Adapter):
-    wire: ClassVar[UpstreamFormat] = wire_anthropic
-    wire_format: ClassVar[str] = "anthropic"
+    wire: ClassVar[WireFormat] = ANTHROPIC
     auth_header: ClassVar[str] = "x-api-key"
 
     def chat_url(self, model: str, *, stream: bool) -> str:

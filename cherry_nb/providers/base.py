@@ -18,7 +18,7 @@ from .._json import compact_json
 from .._secrets import mask_key
 from ..config.models import ModelEntry, Provider
 from ..config.urls import strip_exact_marker
-from ..wire.formats import StreamReader, UpstreamFormat
+from ..wire.formats import StreamReader, WireFormat
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
 from ..wire.sse import SSEEvent, SSEParser
 from .plain_http import PlainHTTPTransport, plain_http_allowed
@@ -35,10 +35,9 @@ from .transport import (
 class Adapter:
     """One provider's upstream. Use from one event loop; see `AdapterPool`."""
 
-    #: The pure converter module for this protocol (cherry_nb.wire.<format>).
-    wire: ClassVar[UpstreamFormat]
-    #: The wire format clients speak to reach this upstream unchanged.
-    wire_format: ClassVar[str]
+    #: This upstream's wire format: its converters, and what clients speak to reach
+    #: it unchanged (the gateway's passthrough).
+    wire: ClassVar[WireFormat]
     #: Header that carries the key ("authorization" means `Bearer KEY`).
     auth_header: ClassVar[str] = "authorization"
 

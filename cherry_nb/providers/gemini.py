@@ -7,13 +7,12 @@ from urllib.parse import quote
 
 from ..config.models import ModelEntry
 from ..wire import gemini as wire_gemini
-from ..wire.formats import UpstreamFormat
+from ..wire.formats import GEMINI, WireFormat
 from .base import Adapter
 
 
 class GeminiAdapter(Adapter):
-    wire: ClassVar[UpstreamFormat] = wire_gemini
-    wire_format: ClassVar[str] = "gemini"
+    wire: ClassVar[WireFormat] = GEMINI
     auth_header: ClassVar[str] = "x-goog-api-key"
 
     def chat_url(self, model: str, *, stream: bool) -> str:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..wire import openai as wire_openai
-from ..wire.formats import UpstreamFormat
+from ..wire.formats import OPENAI, WireFormat
 from .base import Adapter
 
 
 class OpenAIAdapter(Adapter):
-    wire: ClassVar[UpstreamFormat] = wire_openai
-    wire_format: ClassVar[str] = "openai"
+    wire: ClassVar[WireFormat] = OPENAI
 
     def chat_url(self, model: str, *, stream: bool) -> str:
         return f"{self.base}/chat/completions"

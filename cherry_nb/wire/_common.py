@@ -1,9 +1,13 @@
 """What the format packages share beyond the neutral types: made-up ids, inline media
-(data: URLs, the media type of a base64 image). Pure."""
+(data: URLs, the media type of a base64 image), type rules for top-level request fields.
+Pure."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from .._exceptions import WireFormatError
 
@@ -48,3 +52,45 @@ def split_data_url(url: str, param: str) -> tuple[str | None, str] | None:
             param=param,
         )
     return header[:-7].split(";", 1)[0] or None, data
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """The JSON type (and range) a top-level request field must have, if present."""
+
+    types: type | tuple[type, ...]
+    what: str  # "a number from 0 to 2", for the error message
+    low: float | None = None
+    high: float | None = None
+
+    def allows(self, value: Any) -> bool:
+        if isinstance(value, bool) and not (self.types is bool or bool in _as_tuple(self.types)):
+            return False
+        if not isinstance(value, self.types):
+            return False
+        number: Any = value  # compared only when the rule has a range, i.e. is numeric
+        if self.low is not None and number < self.low:
+            return False
+        return self.high is None or number <= self.high
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+NUMBER = (int, float)
+OBJECT = Mapping
+
+
+def check_fields(
+    body: Mapping[str, Any],
+    rules: Mapping[str, FieldRule],
+    fail: Callable[[str, str], WireFormatError],
+) -> None:
+    """Refuse a present, non-null field that breaks its rule; `fail(param, problem)` makes
+    the format's own error. Fields a reader does not carry are still type-checked, so a
+    body gets the same answer whichever upstream it goes to."""
+    for key, rule in rules.items():
+        value = body.get(key)
+        if value is not None and not rule.allows(value):
+            raise fail(key, f"must be {rule.what}.")

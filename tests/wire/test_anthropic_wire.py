@@ -167,6 +167,9 @@ def test_request_round_trip_drops_only_reasoning() -> None:
     request = wire.parse_request(load("claude_code_request.json"))
     built = wire.build_request(request)
 
+    # the client's extra fields and its server tool are named once, in `dropped`
+    assert request.dropped == ["metadata", "thinking", "context_management", "tools.4"]
+    request.dropped = []
     assert wire.parse_request(built) == without_reasoning(request)
     assert isinstance(built["system"], str)
     assert not {"metadata", "thinking", "context_management"} & built.keys()
@@ -367,7 +370,9 @@ BAD_REQUESTS = [
     (minimal(messages=...), "messages"),
     (minimal(messages="hi"), "messages"),
     (minimal(messages=["hi"]), "messages.0"),
-    (minimal(messages=[{"role": "system", "content": "x"}]), "messages.0.role"),
+    (minimal(messages=[{"role": "tool", "content": "x"}]), "messages.0.role"),
+    (minimal(messages=[{"role": "system", "content": 3}]), "messages.0.content"),
+    (minimal(messages=[]), "messages"),
     (minimal(messages=[USER, {"role": "assistant", "content": 5}]), "messages.1.content"),
     (minimal(messages=[{"role": "user", "content": ["hi"]}]), "messages.0.content.0"),
     (

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..._exceptions import WireFormatError
-from .._common import image_media_type, split_data_url
+from ..._exceptions import UntranslatableError, WireFormatError
+from .._common import NUMBER, OBJECT, FieldRule, check_fields, image_media_type, split_data_url
 from ..neutral import (
     ChatRequest,
     Document,
@@ -38,22 +38,75 @@ PDF = "application/pdf"
 # ---- requests: Anthropic -> neutral ----------------------------------------------------
 
 
+READ_FIELDS = frozenset(
+    {
+        "model",
+        "max_tokens",
+        "messages",
+        "system",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop_sequences",
+        "tools",
+        "tool_choice",
+        "stream",
+    }
+)
+"""Top-level fields parse_request carries; any other a client sends (thinking,
+output_config, context_management, metadata, cache_control, ...) is named in
+`ChatRequest.dropped` (forward compatibility: never refused for being new)."""
+
+
+FIELD_RULES = {
+    "temperature": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
+    "top_p": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
+    "top_k": FieldRule(int, "a non-negative integer", 0),
+    "metadata": FieldRule(OBJECT, "an object"),
+    "thinking": FieldRule(OBJECT, "an object"),
+    "output_config": FieldRule(OBJECT, "an object"),
+    "context_management": FieldRule(OBJECT, "an object"),
+    "cache_control": FieldRule(OBJECT, "an object"),
+    "service_tier": FieldRule(str, "a string"),
+    "mcp_servers": FieldRule(list, "an array"),
+    "container": FieldRule((str, OBJECT), "a string or an object"),
+}
+"""Types (and ranges) of top-level fields, carried or not: the format's own rules."""
+
+
 def parse_request(body: Mapping[str, Any]) -> ChatRequest:
-    """A client's /v1/messages JSON -> ChatRequest; WireFormatError names the bad field."""
+    """A client's /v1/messages JSON -> ChatRequest; WireFormatError names a field the format
+    forbids, UntranslatableError (a subclass) one that is valid but has no neutral form.
+
+    System-role entries inside `messages` (Claude Code's mid-conversation system text)
+    join the top-level `system`, in order, so each upstream format gets them in its own
+    place."""
     if not isinstance(body, Mapping):
         raise WireFormatError("The request body must be a JSON object.")
     model = _get(body, "model", str, "a model id", required=True)
     max_tokens = _get(body, "max_tokens", int, "a positive integer", required=True)
     if max_tokens < 1:
         raise _fail("max_tokens", "must be a positive integer.")
-    messages = _get(body, "messages", list, "a list of messages", required=True)
+    raw_messages = _get(body, "messages", list, "a list of messages", required=True)
+    if not raw_messages:
+        raise _fail("messages", "must hold at least one message.")
     stop = _get(body, "stop_sequences", list, "a list of strings")
     if stop is not None and not all(isinstance(s, str) for s in stop):
         raise _fail("stop_sequences", "must be a list of strings.")
+    check_fields(body, FIELD_RULES, _fail)
+    system = _parse_system(body.get("system"))
+    systems = [system] if system else []
+    messages = []
+    for i, raw in enumerate(raw_messages):
+        message = _parse_message(raw, f"messages.{i}")
+        if isinstance(message, Message):
+            messages.append(message)
+        elif message:
+            systems.append(message)
     return ChatRequest(
         model=model,
-        messages=[_parse_message(m, f"messages.{i}") for i, m in enumerate(messages)],
-        system=_parse_system(body.get("system")),
+        messages=messages,
+        system="\n\n".join(systems) if systems else None,
         max_tokens=max_tokens,
         temperature=_float(body, "temperature"),
         top_p=_float(body, "top_p"),
@@ -62,7 +115,18 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         tools=_parse_tools(body.get("tools")),
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
         stream=bool(_get(body, "stream", bool, "a boolean")),
+        dropped=[key for key in body if key not in READ_FIELDS] + _server_tools(body),
     )
+
+
+def _server_tools(body: Mapping[str, Any]) -> list[str]:
+    """`tools.N` of each server tool, which `_parse_tools` leaves out."""
+    tools = body.get("tools")
+    return [
+        f"tools.{i}"
+        for i, tool in enumerate(tools if isinstance(tools, list) else ())
+        if tool.get("input_schema") is None and tool.get("type") not in (None, "custom")
+    ]
 
 
 def _float(body: Mapping[str, Any], key: str) -> float | None:
@@ -70,22 +134,27 @@ def _float(body: Mapping[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def _parse_system(value: Any) -> str | None:
+def _parse_system(value: Any, path: str = "system") -> str | None:
     """A string, or text blocks (their cache_control ignored) joined by blank lines."""
     if value is None or isinstance(value, str):
         return value
     if not isinstance(value, list):
-        raise _fail("system", "must be a string or a list of text blocks.")
-    texts = [p.text for p in _parse_blocks(value, "system", _SYSTEM_PARSERS)]
+        raise _fail(path, "must be a string or a list of text blocks.")
+    texts = [p.text for p in _parse_blocks(value, path, _SYSTEM_PARSERS)]
     return "\n\n".join(texts) if texts else None
 
 
-def _parse_message(raw: Any, path: str) -> Message:
+def _parse_message(raw: Any, path: str) -> Message | str | None:
+    """A user or assistant turn; a system-role entry's text (None if empty)."""
     if not isinstance(raw, Mapping):
         raise _fail(path, "must be an object.")
     role = raw.get("role")
+    if role == "system":
+        if raw.get("content") is None:
+            raise _fail(f"{path}.content", "must be a string or a list of text blocks.")
+        return _parse_system(raw.get("content"), f"{path}.content")
     if role not in ("user", "assistant"):
-        raise _fail(f"{path}.role", f"must be 'user' or 'assistant', not {role!r}.")
+        raise _fail(f"{path}.role", f"must be 'user', 'assistant' or 'system', not {role!r}.")
     content = raw.get("content")
     if isinstance(content, str):
         return Message(role, [Text(content)] if content else [])
@@ -107,10 +176,11 @@ def _parse_blocks(
         if not isinstance(block, Mapping):
             raise _fail(f"{path}.{i}", "a content block must be an object.")
         kind = block.get("type")
-        key = kind if isinstance(kind, str) else ""
-        parser = parsers.get(key)
+        if not isinstance(kind, str):
+            raise _fail(f"{path}.{i}.type", "must be a string naming the block type.")
+        parser = parsers.get(kind)
         if parser is None:
-            if strict and key not in DROPPED_PART_TYPES:
+            if strict and kind not in DROPPED_PART_TYPES:
                 raise _untranslatable(f"{path}.{i}", kind, parsers)
             continue
         part = parser(block, f"{path}.{i}")
@@ -121,9 +191,13 @@ def _parse_blocks(
     return parts
 
 
+def _cannot(param: str, problem: str) -> UntranslatableError:
+    return UntranslatableError(f"{param}: {problem}", param=param)
+
+
 def _untranslatable(path: str, kind: Any, parsers: Mapping[str, Callable]) -> WireFormatError:
     known = ", ".join(parsers)
-    return WireFormatError(
+    return UntranslatableError(
         f"Content block type {kind!r} at {path} cannot be translated to another wire "
         f"format (supported here: {known}).",
         param=f"{path}.type",
@@ -146,7 +220,7 @@ def _parse_image(block: Mapping[str, Any], path: str) -> Image | None:
         inline = split_data_url(url, f"{path}.url")
         return Image(url=url) if inline is None else Image(*inline)
     # A file id (Anthropic's Files API) or a later source kind: no other format can use it.
-    raise _fail(f"{path}.type", f"image source type {kind!r} cannot be translated.")
+    raise _cannot(f"{path}.type", f"image source type {kind!r} cannot be translated.")
 
 
 def _parse_tool_use(block: Mapping[str, Any], path: str) -> ToolCall:
@@ -206,7 +280,7 @@ def _parse_document(
         else:
             document = Document(PDF, inline[1], title=title)
     else:
-        raise _fail(f"{source_path}.type", f"document source type {kind!r} cannot be translated.")
+        raise _cannot(f"{source_path}.type", f"document source type {kind!r} cannot be translated.")
     return [Text(context), document] if context else document
 
 
@@ -239,8 +313,13 @@ def _parse_tools(value: Any) -> list[Tool]:
         path = f"tools.{i}"
         if not isinstance(raw, Mapping):
             raise _fail(path, "must be an object.")
+        if not isinstance(raw.get("type"), str | None):
+            raise _fail(f"{path}.type", "must be a string.")
         if raw.get("input_schema") is None and raw.get("type") not in (None, "custom"):
-            continue  # a server tool (web_search_..., bash_..., ...): the upstream's business
+            # A server tool (web_search_..., code_execution_...): only Anthropic runs it, so
+            # when translating it is left out (named in `dropped`), not refused: Claude Code
+            # lists web_search among its tools, and the model can still answer without it.
+            continue
         schema = _get(raw, "input_schema", Mapping, "a JSON schema object", path, required=True)
         name = _get(raw, "name", str, "a string", path, required=True)
         description = _get(raw, "description", str, "a string", path) or ""
