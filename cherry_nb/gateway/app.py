@@ -182,7 +182,8 @@ def to_response(reply: Reply) -> Response:
 async def _checked_body() -> tuple[dict[str, Any], CheckedRequest]:
     """A count_tokens body, validated as a Messages request (which needs `max_tokens`)."""
     body = json_object(await request.get_data(cache=False, as_text=False, parse_form_data=False))
-    return body, check_request(ANTHROPIC, dict(body, max_tokens=body.get("max_tokens") or 1))
+    counted = body if body.get("max_tokens") is not None else dict(body, max_tokens=1)
+    return body, check_request(ANTHROPIC, counted)
 
 
 def _preflight(state: GatewayState) -> Response:

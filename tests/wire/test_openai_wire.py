@@ -12,7 +12,6 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from cherry_nb._exceptions import UpstreamError, WireFormatError
 from cherry_nb.wire import openai as wire
-from cherry_nb.wire.openai import _requests as wire_requests
 from cherry_nb.wire.neutral import (
     ChatRequest,
     ChatResponse,
@@ -33,6 +32,7 @@ from cherry_nb.wire.neutral import (
     ToolResult,
     Usage,
 )
+from cherry_nb.wire.openai import _requests as wire_requests
 from cherry_nb.wire.sse import SSEEvent, SSEParser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai"

@@ -179,7 +179,10 @@ MessageContent: TypeAlias = Annotated[
 class InputMessage(_Model):
     """One turn of the conversation."""
 
-    role: Literal["user", "assistant"] = Field(description='"user" or "assistant".')
+    role: Literal["user", "assistant", "system"] = Field(
+        description='"user" or "assistant"; "system" for instructions given mid-conversation '
+        "(text only), which join the system prompt in order when translated."
+    )
     content: MessageContent = Field(description="A string, or an array of content blocks.")
 
 
@@ -309,7 +312,23 @@ class _MessagesBody(_Model):
         '{"type": "tool", "name": "..."}.',
     )
     metadata: RequestMetadata | None = Field(None, description="Request metadata.")
-    thinking: ThinkingConfig | None = Field(None, description="Extended thinking settings.")
+    thinking: ThinkingConfig | None = Field(
+        None,
+        description='Thinking: {"type": "adaptive"}, "enabled" (with budget_tokens) or "disabled".',
+    )
+    output_config: dict[str, Any] | None = Field(
+        None, description="Output settings: `effort` and `format` (structured output)."
+    )
+    context_management: dict[str, Any] | None = Field(
+        None, description="Context editing (honoured by Anthropic upstreams)."
+    )
+    cache_control: CacheControl | None = Field(None, description="Prompt caching, request-wide.")
+    mcp_servers: list[Any] | None = Field(
+        None, description="MCP servers (Anthropic upstreams only)."
+    )
+    container: str | dict[str, Any] | None = Field(
+        None, description="A code-execution container (Anthropic upstreams only)."
+    )
     service_tier: str | None = Field(None, description='"auto" or "standard_only".')
 
 
