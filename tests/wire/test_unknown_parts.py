@@ -118,16 +118,6 @@ REFUSED = [
     pytest.param(
         wire_anthropic.parse_request,
         anthropic_body(
-            {"role": "assistant", "content": [{"type": "mcp_tool_use", "id": "m", "input": {}}]}
-        ),
-        "mcp_tool_use",
-        "messages.1.content.0",
-        "messages.1.content.0.type",
-        id="anthropic-assistant-mcp",
-    ),
-    pytest.param(
-        wire_anthropic.parse_request,
-        anthropic_body(
             {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f"}]},
             {
                 "role": "user",
@@ -242,6 +232,21 @@ def test_anthropic_drops_opaque_blocks_clients_send_back() -> None:
         anthropic_body({"role": "assistant", "content": assistant})
     )
     assert request.messages[1] == Message("assistant", [Reasoning("hmm", "sig"), Text("found it")])
+
+
+def test_anthropic_unknown_blocks_in_assistant_turns_are_dropped_and_named() -> None:
+    """The model's own replayed output (a newer server tool's call and result) cannot
+    mislead anyone by its absence: left out when translating, and named in `dropped`."""
+    assistant = [
+        {"type": "mcp_tool_use", "id": "m", "name": "lookup", "server_name": "s", "input": {}},
+        {"type": "mcp_tool_result", "tool_use_id": "m", "content": [{"type": "text"}]},
+        {"type": "text", "text": "done"},
+    ]
+    request = wire_anthropic.parse_request(
+        anthropic_body({"role": "assistant", "content": assistant})
+    )
+    assert request.messages[1] == Message("assistant", [Text("done")])
+    assert request.dropped == ["messages.1.content.0", "messages.1.content.1"]
 
 
 def test_anthropic_text_documents_become_text() -> None:

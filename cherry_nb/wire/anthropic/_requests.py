@@ -97,8 +97,9 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     system = _parse_system(body.get("system"))
     systems = [system] if system else []
     messages = []
+    dropped_blocks: list[str] = []
     for i, raw in enumerate(raw_messages):
-        message = _parse_message(raw, f"messages.{i}")
+        message = _parse_message(raw, f"messages.{i}", dropped_blocks)
         if isinstance(message, Message):
             messages.append(message)
         elif message:
@@ -115,7 +116,9 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         tools=_parse_tools(body.get("tools")),
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
         stream=bool(_get(body, "stream", bool, "a boolean")),
-        dropped=[key for key in body if key not in READ_FIELDS] + _server_tools(body),
+        dropped=[key for key in body if key not in READ_FIELDS]
+        + _server_tools(body)
+        + dropped_blocks,
     )
 
 
@@ -144,8 +147,9 @@ def _parse_system(value: Any, path: str = "system") -> str | None:
     return "\n\n".join(texts) if texts else None
 
 
-def _parse_message(raw: Any, path: str) -> Message | str | None:
-    """A user or assistant turn; a system-role entry's text (None if empty)."""
+def _parse_message(raw: Any, path: str, dropped: list[str]) -> Message | str | None:
+    """A user or assistant turn; a system-role entry's text (None if empty). Blocks of
+    unknown types in an assistant turn are named in `dropped` (see `_parse_blocks`)."""
     if not isinstance(raw, Mapping):
         raise _fail(path, "must be an object.")
     role = raw.get("role")
@@ -160,28 +164,39 @@ def _parse_message(raw: Any, path: str) -> Message | str | None:
         return Message(role, [Text(content)] if content else [])
     if not isinstance(content, list):
         raise _fail(f"{path}.content", "must be a string or a list of blocks.")
-    return Message(role, _parse_blocks(content, f"{path}.content", _BLOCK_PARSERS))
+    sink = dropped if role == "assistant" else None
+    return Message(role, _parse_blocks(content, f"{path}.content", _BLOCK_PARSERS, dropped=sink))
 
 
 def _parse_blocks(
-    blocks: list[Any], path: str, parsers: Mapping[str, Callable], *, strict: bool = True
+    blocks: list[Any],
+    path: str,
+    parsers: Mapping[str, Callable],
+    *,
+    strict: bool = True,
+    dropped: list[str] | None = None,
 ) -> list[Any]:
     """Blocks of the types in `parsers`; parsers return None to drop one, a list for several.
 
-    Other types are refused when `strict` (a client's request), unless listed in
-    DROPPED_PART_TYPES; they are skipped when not (an upstream's response).
+    Other types, in a client's request (`strict`), are refused as untranslatable unless
+    listed in DROPPED_PART_TYPES, or — given a `dropped` list (an assistant turn, the
+    model's own replayed output, e.g. a newer server tool's result) — left out and
+    named there. In an upstream's response (not `strict`) they are skipped.
     """
     parts = []
     for i, block in enumerate(blocks):
         if not isinstance(block, Mapping):
             raise _fail(f"{path}.{i}", "a content block must be an object.")
         kind = block.get("type")
-        if not isinstance(kind, str):
+        if not isinstance(kind, str) and strict:
             raise _fail(f"{path}.{i}.type", "must be a string naming the block type.")
-        parser = parsers.get(kind)
+        parser = parsers.get(kind) if isinstance(kind, str) else None
         if parser is None:
-            if strict and kind not in DROPPED_PART_TYPES:
+            if not strict or kind in DROPPED_PART_TYPES:
+                continue
+            if dropped is None:
                 raise _untranslatable(f"{path}.{i}", kind, parsers)
+            dropped.append(f"{path}.{i}")
             continue
         part = parser(block, f"{path}.{i}")
         if isinstance(part, list):
