@@ -97,6 +97,8 @@ MESSAGES_VALID = [
     messages(thinking={"type": "disabled"}, context_management={"edits": []}),
     messages(mcp_servers=[], container="c", service_tier="auto", cache_control={}),
     messages(temperature=1, top_p=0, top_k=0),
+    messages(tool_choice={"type": "some_future_choice"}),
+    messages(messages=user({"type": "search_result", "source": "s", "title": "t", "content": []})),
 ]
 MESSAGES_INVALID = [
     {},
@@ -118,6 +120,9 @@ MESSAGES_INVALID = [
     messages(stream=1),
     messages(temperature=1.5),
     messages(top_k=-1),
+    messages(tool_choice={"type": 5}),
+    messages(tool_choice={"type": "tool"}),  # no name
+    messages(stream="yes"),
 ]
 
 

@@ -248,14 +248,30 @@ class NamedToolChoiceBlock(_Model):
     )
 
 
+class OtherToolChoice(_Model):
+    """A kind of choice newer than this document: passed to Anthropic upstreams as is,
+    refused when the request is translated."""
+
+    type: str = Field(description="The choice's type.")
+
+
+_TOOL_CHOICE_MODES = frozenset({"auto", "any", "none"})
+
+
+def _tool_choice_tag(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    kind = value.get("type")
+    if kind == "tool":
+        return "tool"
+    return "other" if isinstance(kind, str) and kind not in _TOOL_CHOICE_MODES else "mode"
+
+
 MessagesToolChoice: TypeAlias = Annotated[
-    Annotated[NamedToolChoiceBlock, _tag("tool")] | Annotated[ModeToolChoice, _tag("mode")],
-    _pick(
-        lambda v: (
-            None if not isinstance(v, dict) else "tool" if v.get("type") == "tool" else "mode"
-        ),
-        "Input should be an object with a type",
-    ),
+    Annotated[NamedToolChoiceBlock, _tag("tool")]
+    | Annotated[ModeToolChoice, _tag("mode")]
+    | Annotated[OtherToolChoice, _tag("other")],
+    _pick(_tool_choice_tag, "Input should be an object with a type"),
 ]
 
 

@@ -59,6 +59,7 @@ output_config, context_management, metadata, cache_control, ...) is named in
 
 
 FIELD_RULES = {
+    "stream": FieldRule(bool, "a boolean"),
     "temperature": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
     "top_p": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
     "top_k": FieldRule(int, "a non-negative integer", 0),
@@ -348,9 +349,11 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
     if not isinstance(value, Mapping):
         raise _fail("tool_choice", "must be an object.")
     kind = value.get("type")
-    mode = _TOOL_CHOICE_FROM_ANTHROPIC.get(kind) if isinstance(kind, str) else None
-    if mode is None:
+    if not isinstance(kind, str):
         raise _fail("tool_choice.type", "must be auto, any, tool or none.")
+    mode = _TOOL_CHOICE_FROM_ANTHROPIC.get(kind)
+    if mode is None:  # a newer kind of choice: the API may know it, no other format does
+        raise _cannot("tool_choice.type", f"tool_choice type {kind!r} cannot be translated.")
     name = _get(value, "name", str, "a string", "tool_choice", required=mode == "tool")
     return ToolChoice(mode, name if mode == "tool" else None)  # type: ignore[arg-type]
 

@@ -73,6 +73,7 @@ READ_FIELDS = frozenset(
 
 
 FIELD_RULES = {
+    "stream": FieldRule(bool, "a boolean"),
     "max_tokens": FieldRule(int, "a positive integer", 1),
     "max_completion_tokens": FieldRule(int, "a positive integer", 1),
     "temperature": FieldRule(NUMBER, "a number from 0 to 2", 0, 2),
