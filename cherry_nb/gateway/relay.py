@@ -20,7 +20,7 @@ import httpx
 from .._exceptions import CherryError
 from .._json import compact_json
 from ..providers.base import Adapter
-from ..wire.formats import CheckedRequest, StreamWriterProtocol, WireFormat, wire_format
+from ..wire.formats import CheckedRequest, StreamWriterProtocol, WireFormat
 from ..wire.neutral import StreamEvent, StreamStart
 from .errors import Envelope
 from .reply import JSON, Reply, StreamReply
@@ -51,7 +51,7 @@ class ChatCall:
     @property
     def wire(self) -> WireFormat:
         """The client's wire format."""
-        return wire_format(self.envelope)
+        return self.checked.wire
 
     @property
     def passthrough(self) -> bool:

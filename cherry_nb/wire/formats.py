@@ -92,9 +92,9 @@ class WireFormat:
         that only another format cannot express is held until `CheckedRequest.to_translate`.
         """
         try:
-            return CheckedRequest(self.parse_request(body), None)
+            return CheckedRequest(self, self.parse_request(body), None)
         except UntranslatableError as error:
-            return CheckedRequest(None, error)
+            return CheckedRequest(self, None, error)
 
     def stream_writer(self, body: Mapping[str, Any]) -> StreamWriterProtocol:
         """A writer of this format's stream, as the client's request asked for it."""
@@ -106,8 +106,10 @@ class WireFormat:
 
 @dataclass(frozen=True, slots=True)
 class CheckedRequest:
-    """A validated client body: its neutral request, or why another format cannot carry it."""
+    """A validated client body: its format, and its neutral request or why another format
+    cannot carry it."""
 
+    wire: WireFormat
     request: ChatRequest | None
     untranslatable: UntranslatableError | None
 
