@@ -92,7 +92,8 @@ class ToolUseBlock(_Model):
 class OtherBlock(_Model):
     """A block of any other type (server_tool_use, search_result, container_upload, ...):
     passed to Anthropic upstreams. For others, the opaque blocks clients replay
-    (redacted_thinking, server-tool blocks) are dropped and other types refused (400)."""
+    (redacted_thinking, server-tool blocks) and unknown blocks in assistant turns are
+    dropped (named in the x-cherry-nb-dropped header); other types are refused (400)."""
 
     type: str = Field(description="The block's type.")
 
