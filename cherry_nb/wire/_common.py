@@ -85,12 +85,18 @@ OBJECT = Mapping
 def check_fields(
     body: Mapping[str, Any],
     rules: Mapping[str, FieldRule],
+    carried: frozenset[str],
     fail: Callable[[str, str], WireFormatError],
-) -> None:
-    """Refuse a present, non-null field that breaks its rule; `fail(param, problem)` makes
+) -> list[str]:
+    """The top-level fields of `body` not in `carried` (for `ChatRequest.dropped`), after
+    refusing a present, non-null field that breaks its rule; `fail(param, problem)` makes
     the format's own error. Fields a reader does not carry are still type-checked, so a
-    body gets the same answer whichever upstream it goes to."""
-    for key, rule in rules.items():
-        value = body.get(key)
-        if value is not None and not rule.allows(value):
+    body gets the same answer whichever upstream it goes to. One pass over the body."""
+    dropped = []
+    for key, value in body.items():
+        rule = rules.get(key)
+        if rule is not None and value is not None and not rule.allows(value):
             raise fail(key, f"must be {rule.what}.")
+        if key not in carried:
+            dropped.append(key)
+    return dropped

@@ -94,7 +94,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     stop = _get(body, "stop_sequences", list, "a list of strings")
     if stop is not None and not all(isinstance(s, str) for s in stop):
         raise _fail("stop_sequences", "must be a list of strings.")
-    check_fields(body, FIELD_RULES, _fail)
+    dropped = check_fields(body, FIELD_RULES, READ_FIELDS, _fail)
     system = _parse_system(body.get("system"))
     systems = [system] if system else []
     messages = []
@@ -117,9 +117,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         tools=_parse_tools(body.get("tools")),
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
         stream=bool(_get(body, "stream", bool, "a boolean")),
-        dropped=[key for key in body if key not in READ_FIELDS]
-        + _server_tools(body)
-        + dropped_blocks,
+        dropped=dropped + _server_tools(body) + dropped_blocks,
     )
 
 

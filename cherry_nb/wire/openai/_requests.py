@@ -119,7 +119,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list) or not raw_messages:
         raise _fail("`messages` is required and must be a non-empty array.", "messages")
-    check_fields(body, FIELD_RULES, _fail_field)
+    dropped = check_fields(body, FIELD_RULES, READ_FIELDS, _fail_field)
     reader = _MessageReader()
     for i, raw in enumerate(raw_messages):
         reader.add(i, raw)
@@ -136,7 +136,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         tools=_parse_tools(body.get("tools")),
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
         stream=bool(_opt(body, "stream", "a boolean")),
-        dropped=[key for key in body if key not in READ_FIELDS],
+        dropped=dropped,
     )
 
 
