@@ -79,6 +79,14 @@ CHAT_INVALID = [
     chat(n=0),
     chat(seed=1.5),
     chat(presence_penalty=3),
+    # found by schemathesis against the document, after the validator became the reader
+    chat(modalities=[1]),
+    chat(response_format={}),
+    chat(response_format={"type": "json_schema", "json_schema": {"strict": True}}),
+    chat(logit_bias={"50256": "x"}),
+    chat(messages=[{"role": {}, "content": "x"}]),
+    chat(tool_choice={"type": None, "function": {"name": "f"}}),
+    chat(stream_options={"include_usage": "yes"}),
 ]
 MESSAGES_VALID = [
     messages(),
@@ -98,6 +106,8 @@ MESSAGES_VALID = [
     messages(mcp_servers=[], container="c", service_tier="auto", cache_control={}),
     messages(temperature=1, top_p=0, top_k=0),
     messages(tool_choice={"type": "some_future_choice"}),
+    messages(cache_control={"type": "ephemeral", "ttl": "1h"}, metadata={"user_id": None}),
+    messages(thinking={"type": "enabled", "budget_tokens": 1024}),
     messages(messages=user({"type": "search_result", "source": "s", "title": "t", "content": []})),
 ]
 MESSAGES_INVALID = [
@@ -123,6 +133,14 @@ MESSAGES_INVALID = [
     messages(tool_choice={"type": 5}),
     messages(tool_choice={"type": "tool"}),  # no name
     messages(stream="yes"),
+    messages(cache_control={"type": "ephemeral", "ttl": 5}),
+    messages(cache_control={"type": None}),
+    messages(messages=user({"type": "text", "text": "x", "cache_control": {"ttl": 5}})),
+    messages(tools=[{"type": "web_search_20250305", "name": 5}]),
+    messages(tools=[{"name": "t", "input_schema": {}, "cache_control": []}]),
+    messages(thinking={}),
+    messages(thinking={"type": "enabled", "budget_tokens": 0}),
+    messages(metadata={"user_id": 5}),
 ]
 
 

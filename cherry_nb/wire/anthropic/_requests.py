@@ -7,7 +7,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..._exceptions import UntranslatableError, WireFormatError
-from .._common import NUMBER, OBJECT, FieldRule, check_fields, image_media_type, split_data_url
+from .._common import (
+    NUMBER,
+    OBJECT,
+    REQUIRED_STRING,
+    STRING,
+    FieldRule,
+    check_fields,
+    image_media_type,
+    split_data_url,
+)
 from ..neutral import (
     ChatRequest,
     Document,
@@ -63,8 +72,15 @@ FIELD_RULES = {
     "temperature": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
     "top_p": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
     "top_k": FieldRule(int, "a non-negative integer", 0),
-    "metadata": FieldRule(OBJECT, "an object"),
-    "thinking": FieldRule(OBJECT, "an object"),
+    "metadata": FieldRule(OBJECT, "an object", fields={"user_id": STRING}),
+    "thinking": FieldRule(
+        OBJECT,
+        "an object",
+        fields={
+            "type": REQUIRED_STRING,
+            "budget_tokens": FieldRule(int, "a positive integer", 1),
+        },
+    ),
     "output_config": FieldRule(OBJECT, "an object"),
     "context_management": FieldRule(OBJECT, "an object"),
     "cache_control": FieldRule(OBJECT, "an object"),
@@ -95,6 +111,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     if stop is not None and not all(isinstance(s, str) for s in stop):
         raise _fail("stop_sequences", "must be a list of strings.")
     dropped = check_fields(body, FIELD_RULES, READ_FIELDS, _fail)
+    _check_cache_control(body, "")
     system = _parse_system(body.get("system"))
     systems = [system] if system else []
     messages = []
@@ -187,8 +204,10 @@ def _parse_blocks(
         if not isinstance(block, Mapping):
             raise _fail(f"{path}.{i}", "a content block must be an object.")
         kind = block.get("type")
-        if not isinstance(kind, str) and strict:
-            raise _fail(f"{path}.{i}.type", "must be a string naming the block type.")
+        if strict:
+            if not isinstance(kind, str):
+                raise _fail(f"{path}.{i}.type", "must be a string naming the block type.")
+            _check_cache_control(block, f"{path}.{i}.")
         parser = parsers.get(kind) if isinstance(kind, str) else None
         if parser is None:
             if not strict or kind in DROPPED_PART_TYPES:
@@ -203,6 +222,21 @@ def _parse_blocks(
         elif part is not None:
             parts.append(part)
     return parts
+
+
+def _check_cache_control(obj: Mapping[str, Any], prefix: str) -> None:
+    """`cache_control`, allowed on every block, tool and the request: an object whose
+    `type` and `ttl` are strings. Not carried to other formats, but checked everywhere,
+    so a body gets the same answer whichever upstream it goes to."""
+    value = obj.get("cache_control")
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise _fail(f"{prefix}cache_control", "must be an object.")
+    if not isinstance(value.get("type", ""), str):  # may be absent, never null
+        raise _fail(f"{prefix}cache_control.type", "must be a string.")
+    if not isinstance(value.get("ttl"), str | None):
+        raise _fail(f"{prefix}cache_control.ttl", "must be a string.")
 
 
 def _cannot(param: str, problem: str) -> UntranslatableError:
@@ -329,6 +363,9 @@ def _parse_tools(value: Any) -> list[Tool]:
             raise _fail(path, "must be an object.")
         if not isinstance(raw.get("type"), str | None):
             raise _fail(f"{path}.type", "must be a string.")
+        _check_cache_control(raw, f"{path}.")
+        if not isinstance(raw.get("name"), str | None):
+            raise _fail(f"{path}.name", "must be a string.")
         if raw.get("input_schema") is None and raw.get("type") not in (None, "custom"):
             # A server tool (web_search_..., code_execution_...): only Anthropic runs it, so
             # when translating it is left out (named in `dropped`), not refused: Claude Code

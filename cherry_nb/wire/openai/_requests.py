@@ -8,8 +8,11 @@ from typing import Any
 
 from cherry_nb._exceptions import UntranslatableError, WireFormatError
 from cherry_nb.wire._common import (
+    BOOLEAN,
     NUMBER,
     OBJECT,
+    REQUIRED_STRING,
+    STRING,
     FieldRule,
     check_fields,
     image_media_type,
@@ -82,17 +85,33 @@ FIELD_RULES = {
     "n": FieldRule(int, "a positive integer", 1),
     "presence_penalty": FieldRule(NUMBER, "a number from -2 to 2", -2, 2),
     "frequency_penalty": FieldRule(NUMBER, "a number from -2 to 2", -2, 2),
-    "logit_bias": FieldRule(OBJECT, "an object"),
+    "logit_bias": FieldRule(OBJECT, "an object of numbers", items=NUMBER),
     "logprobs": FieldRule(bool, "a boolean"),
     "top_logprobs": FieldRule(int, "an integer from 0 to 20", 0, 20),
     "seed": FieldRule(int, "an integer"),
     "user": FieldRule(str, "a string"),
     "parallel_tool_calls": FieldRule(bool, "a boolean"),
-    "response_format": FieldRule(OBJECT, "an object"),
-    "stream_options": FieldRule(OBJECT, "an object"),
+    "response_format": FieldRule(
+        OBJECT,
+        "an object",
+        fields={
+            "type": REQUIRED_STRING,
+            "json_schema": FieldRule(
+                OBJECT,
+                "an object",
+                fields={
+                    "name": REQUIRED_STRING,
+                    "description": STRING,
+                    "schema": FieldRule(OBJECT, "an object"),
+                    "strict": BOOLEAN,
+                },
+            ),
+        },
+    ),
+    "stream_options": FieldRule(OBJECT, "an object", fields={"include_usage": BOOLEAN}),
     "reasoning_effort": FieldRule(str, "a string"),
     "verbosity": FieldRule(str, "a string"),
-    "modalities": FieldRule(list, "an array of strings"),
+    "modalities": FieldRule(list, "an array of strings", items=str),
     "audio": FieldRule(OBJECT, "an object"),
     "prediction": FieldRule(OBJECT, "an object"),
     "metadata": FieldRule(OBJECT, "an object"),
@@ -161,6 +180,8 @@ class _MessageReader:
         if not isinstance(raw, Mapping):
             raise _fail("Each message must be an object.", param)
         role, content = raw.get("role"), raw.get("content")
+        if not isinstance(role, str):
+            raise _fail("`role` must be a string.", f"{param}.role")
         if role in SYSTEM_ROLES:
             parts = _parts(content, f"{param}.content", images=False)
             if parts:
@@ -400,6 +421,8 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
         return ToolChoice(value)  # type: ignore[arg-type]
     if not isinstance(value, Mapping):
         raise _fail("`tool_choice` must be a mode or a function object.", "tool_choice")
+    if not isinstance(value.get("type"), str):
+        raise _fail("`tool_choice.type` must be a string.", "tool_choice.type")
     if value.get("type") != "function":  # allowed_tools, custom, ...: OpenAI's own
         raise _untranslatable(
             f"tool_choice type {value.get('type')!r} cannot be translated to another wire "
