@@ -9,6 +9,7 @@
     │       ├── UnknownModelError   no enabled provider lists that model
     │       └── AmbiguousModelError several enabled providers list it
     ├── WireFormatError             a request or response breaks its wire format
+    │   └── UntranslatableError     valid, but not expressible in another format
     ├── RequestError                the gateway refuses a client's request (auth, routing)
     ├── LedgerError                 the usage ledger cannot be read, or a usage query is invalid
     └── ProviderError               talking to an upstream failed
@@ -125,6 +126,12 @@ class WireFormatError(CherryError, ValueError):
 
 class LedgerError(CherryError):
     """The usage ledger cannot be opened or read, or a usage query is malformed."""
+
+
+class UntranslatableError(WireFormatError):
+    """A request valid in its own format that another format cannot express (a server
+    tool, a file id, an unknown block type): refused only when translating, since a
+    same-format upstream takes the body as it is."""
 
 
 class RequestError(CherryError):

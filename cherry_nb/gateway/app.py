@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 from quart import Quart, Response, request
@@ -26,10 +25,9 @@ from ..config.models import Config
 from ..config.registry import ProviderRegistry
 from ..ledger.recorder import Recorder
 from ..wire import anthropic as wire_anthropic
-from ..wire import responses as wire_responses
-from . import schemas
+from ..wire.formats import ANTHROPIC, RESPONSES, CheckedRequest, WireFormat
 from .chat_routes import ChatRoutes
-from .checks import json_object, resolve_model, validate
+from .checks import check_request, json_object, resolve_model
 from .docs import docs_blueprint
 from .errors import (
     envelope_for_path,
@@ -157,20 +155,19 @@ def create_app(
 
     @app.post("/v1/messages/count_tokens")
     async def count_tokens() -> Response:
-        return to_response(await _count_tokens(state, await _checked_body()))
+        return to_response(await _count_tokens(state, *await _checked_body()))
 
     @app.post("/<provider_id>/v1/messages/count_tokens")
     async def provider_count_tokens(provider_id: str) -> Response:
-        return to_response(await _count_tokens(state, await _checked_body(), provider_id))
+        return to_response(await _count_tokens(state, *await _checked_body(), provider_id))
 
     @app.post("/v1/responses/input_tokens")
     async def input_tokens() -> Response:
-        return to_response(_input_tokens(state, await _checked_body(schemas.validate_responses)))
+        return to_response(_input_tokens(state, *await _checked_body(RESPONSES)))
 
     @app.post("/<provider_id>/v1/responses/input_tokens")
     async def provider_input_tokens(provider_id: str) -> Response:
-        body = await _checked_body(schemas.validate_responses)
-        return to_response(_input_tokens(state, body, provider_id))
+        return to_response(_input_tokens(state, *await _checked_body(RESPONSES), provider_id))
 
     return app
 
@@ -186,16 +183,21 @@ def to_response(reply: Reply) -> Response:
     )
 
 
-async def _checked_body(
-    validator: Callable[[dict[str, Any]], object] = schemas.validate_count_tokens,
-) -> dict[str, Any]:
+async def _checked_body(wire: WireFormat = ANTHROPIC) -> tuple[dict[str, Any], CheckedRequest]:
+    """A body validated by `wire`; a count_tokens body as a Messages request, which
+    needs a `max_tokens` that count_tokens does not."""
     body = json_object(await request.get_data(cache=False, as_text=False, parse_form_data=False))
-    validate(validator, body)
-    return body
+    checked = body
+    if wire is ANTHROPIC and body.get("max_tokens") is None:
+        checked = dict(body, max_tokens=1)
+    return body, check_request(wire, checked)
 
 
 async def _count_tokens(
-    state: GatewayState, body: dict[str, Any], provider_id: str | None = None
+    state: GatewayState,
+    body: dict[str, Any],
+    checked: CheckedRequest,
+    provider_id: str | None = None,
 ) -> Reply:
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
     counted = await state.pool.adapter(provider).count_tokens(body, model)
@@ -203,13 +205,15 @@ async def _count_tokens(
 
 
 def _input_tokens(
-    state: GatewayState, body: dict[str, Any], provider_id: str | None = None
+    state: GatewayState,
+    body: dict[str, Any],
+    checked: CheckedRequest,
+    provider_id: str | None = None,
 ) -> Reply:
     """A Responses request's input tokens, estimated locally for every upstream (as
     count_tokens does for non-Anthropic ones): the model must still name one."""
     resolve_model(state.config(), body.get("model"), provider_id)
-    parsed = wire_responses.parse_request(body)
-    count = wire_anthropic.count_tokens(parsed)
+    count = wire_anthropic.count_tokens(checked.to_translate())
     return json_reply({"object": "response.input_tokens", "input_tokens": count})
 
 

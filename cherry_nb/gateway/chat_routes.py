@@ -3,7 +3,8 @@
 Chat requests are nearly all of a gateway's traffic, and Quart's per-request machinery
 (request and response objects, two tasks and a body timer per request) cost more CPU
 than the relay itself (bench/README.md). So the routes the route table marks `fast`
-(POST /v1/chat/completions, /v1/messages, /{provider-id}/v1/messages) are answered here,
+(POST /v1/chat/completions, /v1/messages, /v1/responses, and each under /{provider-id})
+are answered here,
 and every other request goes on to Quart. The gate in front (gateway/gate.py) has
 already checked the Host, the key, the method and the body's size.
 """
@@ -17,32 +18,21 @@ from typing import Any
 
 from .._exceptions import CherryError, ModelNotFoundError, RequestError
 from ..config.models import Provider
-from . import schemas
-from .checks import json_object, resolve_model, validate
+from ..wire.formats import CheckedRequest, wire_format
+from .checks import check_request, json_object, resolve_model
 from .errors import INTERNAL_ERROR, Envelope, error_reply, log_unexpected
 from .gate import ROUTE, send_reply, start_message
 from .relay import ChatCall, forwarded_headers, relay_chat
 from .reply import Reply, StreamReply
-from .routes import PROVIDER, Route
+from .routes import Route
 from .state import GatewayState
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]  # Quart's own, with its precise ASGI types
-Validator = Callable[[dict[str, Any]], object]
-
 log = logging.getLogger("cherry_nb.gateway")
 
-#: The validator of each fast route's body, by route template.
-VALIDATORS: dict[str, Validator] = {
-    "/v1/chat/completions": schemas.validate_chat,
-    f"/{PROVIDER}/v1/chat/completions": schemas.validate_chat,
-    "/v1/messages": schemas.validate_messages,
-    f"/{PROVIDER}/v1/messages": schemas.validate_messages,
-    "/v1/responses": schemas.validate_responses,
-    f"/{PROVIDER}/v1/responses": schemas.validate_responses,
-}
 # Quart's default: a client that starts a body must finish it within this time.
 BODY_TIMEOUT = 60.0
 SHUTDOWN_MESSAGE = "The gateway is shutting down; this reply was cut short. Send it again."
@@ -82,10 +72,11 @@ class ChatRoutes:
         try:
             raw = await _read_body(receive)
             body = json_object(raw)
-            validate(VALIDATORS[route.template], body)
+            # The one validator: the client's wire format, named like the route's envelope.
+            checked = check_request(wire_format(route.envelope), body)
             # From here on, a client that leaves cancels the work (and the upstream call).
             watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
-            reply = await _chat(state, envelope, body, provider_id, scope["headers"])
+            reply = await _chat(state, envelope, body, checked, provider_id, scope["headers"])
             if isinstance(reply, StreamReply):
                 return await self._stream(send, reply, task, watcher, scope["path"])
             return await send_reply(send, reply, {})
@@ -149,6 +140,7 @@ async def _chat(
     state: GatewayState,
     envelope: Envelope,
     body: dict[str, Any],
+    checked: CheckedRequest,
     provider_id: str | None,
     headers: list[tuple[bytes, bytes]],
 ) -> Reply | StreamReply:
@@ -157,6 +149,7 @@ async def _chat(
     call = ChatCall(
         envelope=envelope,
         body=body,
+        checked=checked,
         adapter=state.pool.adapter(provider),
         model=model,
         requested_model=str(requested),

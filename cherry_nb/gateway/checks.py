@@ -1,17 +1,15 @@
 """What a client's request must pass before anything goes upstream.
 
-A JSON object body that is valid Unicode, a body the route's schema accepts, and a
-model id that names an enabled provider and is safe to put in a URL or a header
-(resolved by the config layer's resolver; here only mapped to the caller's terms).
+A JSON object body that is valid Unicode, a body the route's wire format accepts (its
+`parse_request`, the one validator), and a model id that names an enabled provider and
+is safe to put in a URL or a header (resolved by the config layer's resolver; here only
+mapped to the caller's terms).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
-
-from pydantic import ValidationError
 
 from .._exceptions import (
     AmbiguousModelError,
@@ -20,13 +18,14 @@ from .._exceptions import (
     RequestError,
     UnknownModelError,
     UnknownProviderError,
+    WireFormatError,
 )
 from .._json import LoneSurrogateError, loads
 from ..config.ids import PROVIDER_ID_RE
 from ..config.kinds import get_kind
 from ..config.models import Config, Provider
 from ..config.resolve import resolve_model as resolve_ref
-from . import schemas
+from ..wire.formats import CheckedRequest, WireFormat
 
 # Model ids travel into URLs and headers upstream: no control characters there.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -72,13 +71,12 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def validate(validator: Callable[[dict[str, Any]], object], body: dict[str, Any]) -> None:
-    """Run a route's schema validator; its complaint becomes a 400 naming the field."""
+def check_request(wire: WireFormat, body: dict[str, Any]) -> CheckedRequest:
+    """The body validated by its wire format; a complaint is a 400 naming the field."""
     try:
-        validator(body)
-    except ValidationError as exc:
-        message, param = schemas.validation_message(exc)
-        raise RequestError(message, status=400, param=param) from None
+        return wire.check_request(body)
+    except WireFormatError as error:
+        raise RequestError(error.message, status=400, param=error.param) from None
     except RecursionError:
         raise RequestError("The request body is nested too deeply.", status=400) from None
 

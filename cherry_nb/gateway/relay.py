@@ -27,22 +27,14 @@ from .._exceptions import BadResponseError, CherryError
 from .._json import compact_json
 from ..providers.base import Adapter
 from ..providers.upstream import UpstreamStream
-from ..wire import anthropic as wire_anthropic
-from ..wire import openai as wire_openai
-from ..wire import responses as wire_responses
 from ..wire.accumulate import response_events
-from ..wire.formats import ClientFormat
+from ..wire.formats import CheckedRequest, StreamWriterProtocol, WireFormat
 from ..wire.neutral import ChatRequest, StreamEnd, StreamEvent, StreamStart
 from .errors import Envelope
 from .reply import JSON, SSE_HEADERS, Reply, StreamReply
 
 log = logging.getLogger("cherry_nb.gateway")
 
-WIRES: dict[str, ClientFormat] = {
-    "openai": wire_openai,
-    "anthropic": wire_anthropic,
-    "responses": wire_responses,
-}
 # What ends a complete stream in each client format, as it appears unescaped in the
 # bytes (inside a JSON string a quote would be escaped, so text cannot fake it); a
 # passthrough stream that never shows one, nor an error event of the upstream's own, was
@@ -68,6 +60,7 @@ class ChatCall:
 
     envelope: Envelope
     body: dict[str, Any]
+    checked: CheckedRequest  # the body, validated by its format (`WireFormat.check_request`)
     adapter: Adapter
     model: str  # the upstream's bare model id
     requested_model: str  # what the client wrote, echoed in translated replies
@@ -78,8 +71,13 @@ class ChatCall:
         return bool(self.body.get("stream"))
 
     @property
+    def wire(self) -> WireFormat:
+        """The client's wire format."""
+        return self.checked.wire
+
+    @property
     def passthrough(self) -> bool:
-        return self.adapter.wire_format == self.envelope
+        return self.adapter.wire is self.wire
 
 
 async def relay_chat(call: ChatCall) -> Reply | StreamReply:
@@ -118,7 +116,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
         if not ended:
             raise _cut_off(call)
 
-    writer = WIRES[call.envelope].StreamWriter()
+    writer = call.wire.StreamWriter()
     return StreamReply(chunks(), writer.error, upstream.content_type)
 
 
@@ -128,7 +126,7 @@ async def _whole_as_stream(call: ChatCall, upstream: UpstreamStream) -> StreamRe
     if not upstream.is_json:
         raise call.adapter.not_a_stream(upstream, data)
     response = call.adapter.parse_reply(data)
-    writer = _writer(call)
+    writer = call.wire.stream_writer(call.body)
 
     async def chunks() -> AsyncGenerator[bytes, None]:
         yield b"".join(writer.write(event) for event in response_events(response))
@@ -164,24 +162,24 @@ def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 async def _translate(call: ChatCall) -> Reply | StreamReply:
-    wire = WIRES[call.envelope]
-    request = wire.parse_request(call.body)
+    wire = call.wire
+    request = call.checked.to_translate()
     request.model = call.model
-    headers = _dropped(call, request)
     if not call.stream:
         response = await call.adapter.chat(request)
         response.model = call.requested_model
         data = compact_json(wire.build_response(response)).encode()
-        return Reply(200, data, headers=headers)
+        # After the upstream request was built: its builder adds what it could not carry.
+        return Reply(200, data, headers=_dropped(call, request))
     batches = call.adapter.stream_batches(request)
     try:
         first = await anext(batches)  # errors before the first byte keep their status
     except BaseException:
         await batches.aclose()
         raise
-    writer = _writer(call)
+    writer = wire.stream_writer(call.body)
     chunks = _translated(call, batches, first, writer)
-    return StreamReply(chunks, writer.error, headers={**SSE_HEADERS, **headers})
+    return StreamReply(chunks, writer.error, headers={**SSE_HEADERS, **_dropped(call, request)})
 
 
 def _dropped(call: ChatCall, request: ChatRequest) -> dict[str, str]:
@@ -193,21 +191,11 @@ def _dropped(call: ChatCall, request: ChatRequest) -> dict[str, str]:
     return {DROPPED_HEADER: names}
 
 
-def _writer(call: ChatCall) -> Any:
-    if call.envelope == "anthropic":
-        return wire_anthropic.StreamWriter()
-    if call.envelope == "responses":
-        return wire_responses.StreamWriter()
-    options = call.body.get("stream_options")
-    include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    return wire_openai.StreamWriter(include_usage=include_usage)
-
-
 async def _translated(
     call: ChatCall,
     batches: AsyncGenerator[list[StreamEvent], None],
     first: list[StreamEvent],
-    writer: Any,
+    writer: StreamWriterProtocol,
 ) -> AsyncGenerator[bytes, None]:
     """The client's stream: one write per upstream read, however many events it held.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
@@ -26,7 +26,7 @@ from ..wire import anthropic as wire_anthropic
 from ..wire import gemini as wire_gemini
 from ..wire._text import readable_text
 from ..wire.accumulate import response_events
-from ..wire.formats import StreamReader, UpstreamFormat
+from ..wire.formats import StreamReader, WireFormat, wire_format
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
 from ..wire.sse import SSEParser
 from .key_health import KeyRing
@@ -48,8 +48,9 @@ from .upstream import UpstreamStream
 class Adapter:
     """One provider's upstream. Use from one event loop; see `AdapterPool`."""
 
-    #: The pure converter module for this protocol (cherry_nb.wire.<format>).
-    wire: ClassVar[UpstreamFormat]
+    #: This upstream's wire format (from its kind): its converters, and what clients
+    #: speak to reach it unchanged (the gateway's passthrough).
+    wire: WireFormat
 
     def __init__(
         self,
@@ -66,7 +67,7 @@ class Adapter:
         self.kind: ProviderKind = self.address.kind
         self.base = self.address.base
         #: The wire format clients speak to reach this upstream unchanged.
-        self.wire_format = self.kind.wire_format
+        self.wire = wire_format(self.kind.wire_format)
         self._keys = provider.api_keys()
         #: Which key next: rotation that skips keys cooling down or rejected.
         self.keys = KeyRing(provider.id, self.base, self._keys)

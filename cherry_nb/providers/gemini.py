@@ -6,16 +6,13 @@ from the `gemini` kind.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from ..wire import gemini as wire_gemini
-from ..wire.formats import UpstreamFormat
 from .base import Adapter
 
 
 class GeminiAdapter(Adapter):
-    wire: ClassVar[UpstreamFormat] = wire_gemini
-
     def place_model(self, body: dict[str, Any], model: str, stream: bool) -> None:
         # Gemini carries both in the URL; stray fields would be rejected.
         body.pop("model", None)

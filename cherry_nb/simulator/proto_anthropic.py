@@ -106,8 +106,11 @@ def parse_messages(body: dict[str, Any], *, count_only: bool = False) -> Convers
         if not isinstance(msg, dict):
             raise InvalidRequestError(f"messages.{i}: Input should be a valid dictionary")
         role = msg.get("role")
-        if role not in ("user", "assistant"):
-            raise InvalidRequestError(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+        # "system": instructions mid-conversation, which the current API accepts.
+        if role not in ("user", "assistant", "system"):
+            raise InvalidRequestError(
+                f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'"
+            )
         content = msg.get("content")
         if content is None:
             raise InvalidRequestError(f"messages.{i}.content: Field required")

@@ -1,9 +1,13 @@
 """What the format packages share beyond the neutral types: made-up ids, inline media
-(data: URLs, the media type of a base64 image). Pure."""
+(data: URLs, the media type of a base64 image), type rules for top-level request fields.
+Pure."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from .._exceptions import WireFormatError
 
@@ -48,3 +52,80 @@ def split_data_url(url: str, param: str) -> tuple[str | None, str] | None:
             param=param,
         )
     return header[:-7].split(";", 1)[0] or None, data
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """The JSON type (and range, items, keys) a request field must have, if present."""
+
+    types: type | tuple[type, ...]
+    what: str  # "a number from 0 to 2", for the error message
+    low: float | None = None
+    high: float | None = None
+    items: type | tuple[type, ...] | None = None  # an array's items, an object's values
+    fields: Mapping[str, FieldRule] | None = None  # an object's keys, checked if present
+    required: bool = False  # inside `fields`: the key must be there, and not null
+
+    def problem(self, value: Any, param: str) -> tuple[str, str] | None:
+        """(param, what it must be) if `value` breaks the rule, else None."""
+        if isinstance(value, bool) and not (self.types is bool or bool in _as_tuple(self.types)):
+            return param, self.what
+        if not isinstance(value, self.types):
+            return param, self.what
+        checked: Any = value  # iterated only with `items` (an array), compared with a range
+        if self.items is not None:
+            items = checked.values() if isinstance(checked, Mapping) else checked
+            if not all(_is(item, self.items) for item in items):
+                return param, self.what
+        if (self.low is not None and checked < self.low) or (
+            self.high is not None and checked > self.high
+        ):
+            return param, self.what
+        for key, rule in (self.fields or {}).items():
+            inner = checked.get(key)
+            if inner is None:
+                if rule.required:
+                    return f"{param}.{key}", rule.what
+                continue
+            if (found := rule.problem(inner, f"{param}.{key}")) is not None:
+                return found
+        return None
+
+
+def _is(value: Any, types: type | tuple[type, ...]) -> bool:
+    """isinstance, except that a boolean is not a number."""
+    if isinstance(value, bool):
+        return types is bool or bool in _as_tuple(types)
+    return isinstance(value, types)
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+NUMBER = (int, float)
+OBJECT = Mapping
+STRING = FieldRule(str, "a string")
+REQUIRED_STRING = FieldRule(str, "a string", required=True)
+BOOLEAN = FieldRule(bool, "a boolean")
+
+
+def check_fields(
+    body: Mapping[str, Any],
+    rules: Mapping[str, FieldRule],
+    carried: frozenset[str],
+    fail: Callable[[str, str], WireFormatError],
+) -> list[str]:
+    """The top-level fields of `body` not in `carried` (for `ChatRequest.dropped`), after
+    refusing a present, non-null field that breaks its rule; `fail(param, problem)` makes
+    the format's own error. Fields a reader does not carry are still type-checked, so a
+    body gets the same answer whichever upstream it goes to. One pass over the body."""
+    dropped = []
+    for key, value in body.items():
+        rule = rules.get(key)
+        if rule is not None and value is not None:
+            if (found := rule.problem(value, key)) is not None:
+                raise fail(found[0], f"must be {found[1]}.")
+        if key not in carried:
+            dropped.append(key)
+    return dropped

@@ -403,10 +403,8 @@ def test_claude_code_body_validates() -> None:
         "ImageBlock",
         "ImageBlock",
     ]
-    assert request.model_extra == {
-        "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]},
-        "some_future_field": True,
-    }
+    assert request.context_management == {"edits": [{"type": "clear_tool_uses_20250919"}]}
+    assert request.model_extra == {"some_future_field": True}
     # The tools' JSON schemas arrive untouched.
     assert request.tools[0].input_schema == body["tools"][0]["input_schema"]  # type: ignore[union-attr]
 
@@ -612,9 +610,9 @@ BAD_BODIES = [
     (validate_messages, _msgs(metadata={"user_id": 12345678}), "metadata.user_id", "string"),
     (
         validate_messages,
-        _msgs(messages=[{"role": "system", "content": SECRET}]),
+        _msgs(messages=[{"role": "robot", "content": SECRET}]),
         "messages.0.role",
-        "'user' or 'assistant'",
+        "'user', 'assistant' or 'system'",
     ),
     (
         validate_messages,

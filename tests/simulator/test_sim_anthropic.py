@@ -300,7 +300,7 @@ async def test_unknown_model(client: anthropic.AsyncAnthropic) -> None:
         ({"max_tokens": 5, "messages": user("hi")}, "model: Field required"),
         (
             {"model": "sim-chat", "max_tokens": 5, "messages": [{"role": "bot", "content": "x"}]},
-            "messages.0.role: Input should be 'user' or 'assistant'",
+            "messages.0.role: Input should be 'user', 'assistant' or 'system'",
         ),
     ],
 )

@@ -162,7 +162,7 @@ def test_claude_code_request_parses_to_neutral() -> None:
 
 def test_request_round_trip_keeps_signed_thinking_and_settings() -> None:
     request = wire.parse_request(load("claude_code_request.json"))
-    assert request.dropped == ["context_management"]
+    assert request.dropped == ["context_management", "tools.4"]  # tools.4: a server tool
     assert request.thinking_budget == 31999
     assert request.user is not None and request.user.startswith("user_6c3a")
     built = wire.build_request(request)
@@ -382,7 +382,9 @@ BAD_REQUESTS = [
     (minimal(messages=...), "messages"),
     (minimal(messages="hi"), "messages"),
     (minimal(messages=["hi"]), "messages.0"),
-    (minimal(messages=[{"role": "system", "content": "x"}]), "messages.0.role"),
+    (minimal(messages=[{"role": "tool", "content": "x"}]), "messages.0.role"),
+    (minimal(messages=[{"role": "system", "content": 3}]), "messages.0.content"),
+    (minimal(messages=[]), "messages"),
     (minimal(messages=[USER, {"role": "assistant", "content": 5}]), "messages.1.content"),
     (minimal(messages=[{"role": "user", "content": ["hi"]}]), "messages.0.content.0"),
     (

@@ -316,42 +316,42 @@ def test_openai_file_parts_always_carry_a_pdf_file_name(document: Document, file
     [
         (
             {"role": "user", "content": [file_part({"file_id": "file-6F2ksmvXxt4VdoqmHRw6kL"})]},
-            "messages[0].content[0].file.file_id",
+            "messages.0.content.0.file.file_id",
             "file_id",
         ),
         (
             {"role": "user", "content": [file_part({"file_data": "data:text/plain;base64,aGk="})]},
-            "messages[0].content[0].file.file_data",
+            "messages.0.content.0.file.file_data",
             "'text/plain'",
         ),
         (
             {"role": "user", "content": [file_part({"file_data": "data:application/pdf,%PDF"})]},
-            "messages[0].content[0].file.file_data",
+            "messages.0.content.0.file.file_data",
             "base64",
         ),
         (
             {"role": "user", "content": [file_part({})]},
-            "messages[0].content[0].file.file_data",
+            "messages.0.content.0.file.file_data",
             "file_data",
         ),
         (
             {"role": "user", "content": [file_part("x.pdf")]},
-            "messages[0].content[0].file",
+            "messages.0.content.0.file",
             "object",
         ),
         (
             {"role": "user", "content": [file_part({"file_data": DATA_URL, "filename": 3})]},
-            "messages[0].content[0].file.filename",
+            "messages.0.content.0.file.filename",
             "string",
         ),
         (
             {"role": "system", "content": [file_part({"file_data": DATA_URL})]},
-            "messages[0].content[0].type",
+            "messages.0.content.0.type",
             "role",
         ),
         (
             {"role": "assistant", "content": [file_part({"file_data": DATA_URL})]},
-            "messages[0].content[0].type",
+            "messages.0.content.0.type",
             "role",
         ),
     ],

@@ -110,12 +110,12 @@ READERS = {
     "openai-image": (
         _openai_read,
         lambda url: {"type": "image_url", "image_url": {"url": url}},
-        "messages[0].content[0].image_url.url",
+        "messages.0.content.0.image_url.url",
     ),
     "openai-file": (
         _openai_read,
         lambda url: {"type": "file", "file": {"file_data": url}},
-        "messages[0].content[0].file.file_data",
+        "messages.0.content.0.file.file_data",
     ),
     "anthropic-image": (
         _anthropic_read,

@@ -33,6 +33,7 @@ from cherry_nb.wire.neutral import (
     ToolResult,
     Usage,
 )
+from cherry_nb.wire.openai import _requests as wire_requests
 from cherry_nb.wire.sse import SSEEvent, SSEParser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai"
@@ -155,7 +156,11 @@ def test_parse_request_full_fixture() -> None:
         seed=42,
         user="user-1234",
         parallel_tool_calls=True,
+        dropped=request.dropped,
     )
+    # fields the reader does not carry are named, never refused
+    assert set(request.dropped) <= set(load("request_full.json"))
+    assert not set(request.dropped) & wire_requests.READ_FIELDS
 
 
 @pytest.mark.parametrize(
@@ -288,19 +293,19 @@ def _call(arguments: Any = "{}", **extra: Any) -> dict[str, Any]:
         (_body(messages=None), "messages"),
         (_body(messages=[]), "messages"),
         (_body(messages="hi"), "messages"),
-        (_msgs("hi"), "messages[0]"),
-        (_msgs({"role": "wizard", "content": "hi"}), "messages[0].role"),
-        (_msgs({"content": "hi"}), "messages[0].role"),
-        (_msgs({"role": "user", "content": 5}), "messages[0].content"),
-        (_msgs({"role": "user", "content": ["hi"]}), "messages[0].content[0]"),
-        (_msgs({"role": "user", "content": [{"type": "text"}]}), "messages[0].content[0].text"),
+        (_msgs("hi"), "messages.0"),
+        (_msgs({"role": "wizard", "content": "hi"}), "messages.0.role"),
+        (_msgs({"content": "hi"}), "messages.0.role"),
+        (_msgs({"role": "user", "content": 5}), "messages.0.content"),
+        (_msgs({"role": "user", "content": ["hi"]}), "messages.0.content.0"),
+        (_msgs({"role": "user", "content": [{"type": "text"}]}), "messages.0.content.0.text"),
         (
             _msgs({"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}),
-            "messages[0].content[0].type",
+            "messages.0.content.0.type",
         ),
         (
             _msgs({"role": "user", "content": [{"type": "image_url", "image_url": {}}]}),
-            "messages[0].content[0].image_url.url",
+            "messages.0.content.0.image_url.url",
         ),
         (
             _msgs(
@@ -309,49 +314,49 @@ def _call(arguments: Any = "{}", **extra: Any) -> dict[str, Any]:
                     "content": [{"type": "image_url", "image_url": {"url": "data:image/png,abc"}}],
                 }
             ),
-            "messages[0].content[0].image_url.url",
+            "messages.0.content.0.image_url.url",
         ),
         (
             _msgs(
                 {"role": "system", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}
             ),
-            "messages[0].content[0].type",
+            "messages.0.content.0.type",
         ),
-        (_msgs({"role": "tool", "content": "42"}), "messages[0].tool_call_id"),
-        (_msgs({"role": "tool", "tool_call_id": 3, "content": "42"}), "messages[0].tool_call_id"),
-        (_msgs({"role": "function", "content": "42"}), "messages[0].name"),
+        (_msgs({"role": "tool", "content": "42"}), "messages.0.tool_call_id"),
+        (_msgs({"role": "tool", "tool_call_id": 3, "content": "42"}), "messages.0.tool_call_id"),
+        (_msgs({"role": "function", "content": "42"}), "messages.0.name"),
         (
             _msgs({"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": {}}),
-            "messages[1].tool_calls",
+            "messages.1.tool_calls",
         ),
-        (_msgs({"role": "assistant", "tool_calls": ["x"]}), "messages[0].tool_calls[0]"),
+        (_msgs({"role": "assistant", "tool_calls": ["x"]}), "messages.0.tool_calls.0"),
         (
             _msgs({"role": "assistant", "tool_calls": [_call(id=None)]}),
-            "messages[0].tool_calls[0].id",
+            "messages.0.tool_calls.0.id",
         ),
         (
             _msgs({"role": "assistant", "tool_calls": [_call(function=None)]}),
-            "messages[0].tool_calls[0].function",
+            "messages.0.tool_calls.0.function",
         ),
         (
             _msgs({"role": "assistant", "tool_calls": [_call(function={"arguments": "{}"})]}),
-            "messages[0].tool_calls[0].function.name",
+            "messages.0.tool_calls.0.function.name",
         ),
         (
             _msgs({"role": "assistant", "tool_calls": [_call('{"a": ')]}),
-            "messages[0].tool_calls[0].function.arguments",
+            "messages.0.tool_calls.0.function.arguments",
         ),
         (
             _msgs({"role": "assistant", "tool_calls": [_call("[1, 2]")]}),
-            "messages[0].tool_calls[0].function.arguments",
+            "messages.0.tool_calls.0.function.arguments",
         ),
         (
             _msgs({"role": "assistant", "tool_calls": [_call(12)]}),
-            "messages[0].tool_calls[0].function.arguments",
+            "messages.0.tool_calls.0.function.arguments",
         ),
         (
             _msgs({"role": "assistant", "function_call": {"name": "f", "arguments": "{"}}),
-            "messages[0].function_call.arguments",
+            "messages.0.function_call.arguments",
         ),
         (_body(max_tokens="100"), "max_tokens"),
         (_body(max_completion_tokens=True), "max_completion_tokens"),
@@ -360,15 +365,15 @@ def _call(arguments: Any = "{}", **extra: Any) -> dict[str, Any]:
         (_body(top_p=[1]), "top_p"),
         (_body(stream="yes"), "stream"),
         (_body(stop=5), "stop"),
-        (_body(stop=["a", 5]), "stop[1]"),
+        (_body(stop=["a", 5]), "stop.1"),
         (_body(tools={}), "tools"),
-        (_body(tools=[{"type": "function"}]), "tools[0].function"),
-        (_body(tools=[{"type": "function", "function": {}}]), "tools[0].function.name"),
+        (_body(tools=[{"type": "function"}]), "tools.0.function"),
+        (_body(tools=[{"type": "function", "function": {}}]), "tools.0.function.name"),
         (
             _body(tools=[{"type": "function", "function": {"name": "f", "parameters": "x"}}]),
-            "tools[0].function.parameters",
+            "tools.0.function.parameters",
         ),
-        (_body(tools=[{"type": "custom", "custom": {"name": "f"}}]), "tools[0].type"),
+        (_body(tools=[{"type": "custom", "custom": {"name": "f"}}]), "tools.0.type"),
         (_body(tool_choice="always"), "tool_choice"),
         (_body(tool_choice={"type": "function"}), "tool_choice.function"),
         (_body(tool_choice={"type": "function", "function": {}}), "tool_choice.function.name"),
@@ -427,6 +432,7 @@ def test_request_fixture_round_trip() -> None:
     result = request.messages[2].content[1]
     assert isinstance(result, ToolResult)
     result.content = [Text('{"temperature":24,\n"condition":"sunny"}')]
+    request.dropped = []  # named once, in the client's request; the built body has none
     assert again == request
 
 
@@ -611,7 +617,7 @@ def test_parse_response_finish_reasons(
                     }
                 ]
             },
-            "choices[0].message.tool_calls[0].function.arguments",
+            "choices[0].message.tool_calls.0.function.arguments",
         ),
         ({"choices": [{"message": {"content": 3}}]}, "choices[0].message.content"),
     ],

@@ -69,40 +69,40 @@ REFUSED = [
         wire_openai.parse_request,
         openai_body({"role": "user", "content": [TEXT, AUDIO]}),
         "input_audio",
-        "messages[1].content[1]",
-        "messages[1].content[1].type",
+        "messages.1.content.1",
+        "messages.1.content.1.type",
         id="openai-user-audio",
     ),
     pytest.param(
         wire_openai.parse_request,
         openai_body({"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]}),
         "file_id",
-        "messages[1].content[0]",
-        "messages[1].content[0].file.file_id",
+        "messages.1.content.0",
+        "messages.1.content.0.file.file_id",
         id="openai-user-file-id",
     ),
     pytest.param(
         wire_openai.parse_request,
         openai_body({"role": "assistant", "content": [TEXT, {"type": "future_part"}]}),
         "future_part",
-        "messages[1].content[1]",
-        "messages[1].content[1].type",
+        "messages.1.content.1",
+        "messages.1.content.1.type",
         id="openai-assistant-future",
     ),
     pytest.param(
         wire_openai.parse_request,
         {"model": "m", "messages": [{"role": "system", "content": [{"type": 7}]}]},
-        "7",
-        "messages[0].content[0]",
-        "messages[0].content[0].type",
+        "`type` string",  # not a type at all: invalid, not untranslatable
+        "messages.0.content.0",
+        "messages.0.content.0.type",
         id="openai-system-non-string-type",
     ),
     pytest.param(
         wire_openai.parse_request,
         openai_body({"role": "tool", "tool_call_id": "c", "content": [AUDIO]}),
         "input_audio",
-        "messages[1].content[0]",
-        "messages[1].content[0].type",
+        "messages.1.content.0",
+        "messages.1.content.0.type",
         id="openai-tool-result-audio",
     ),
     pytest.param(
@@ -115,16 +115,6 @@ REFUSED = [
         "messages.2.content.1",
         "messages.2.content.1.type",
         id="anthropic-user-search-result",
-    ),
-    pytest.param(
-        wire_anthropic.parse_request,
-        anthropic_body(
-            {"role": "assistant", "content": [{"type": "mcp_tool_use", "id": "m", "input": {}}]}
-        ),
-        "mcp_tool_use",
-        "messages.1.content.0",
-        "messages.1.content.0.type",
-        id="anthropic-assistant-mcp",
     ),
     pytest.param(
         wire_anthropic.parse_request,
@@ -157,7 +147,7 @@ REFUSED = [
     pytest.param(
         wire_anthropic.parse_request,
         anthropic_body({"role": "assistant", "content": [{"kind": "text"}]}),
-        "None",
+        "must be a string",  # not a type at all: invalid, not untranslatable
         "messages.1.content.0",
         "messages.1.content.0.type",
         id="anthropic-block-without-type",
@@ -243,6 +233,21 @@ def test_anthropic_drops_opaque_blocks_clients_send_back() -> None:
         anthropic_body({"role": "assistant", "content": assistant})
     )
     assert request.messages[1] == Message("assistant", [Reasoning("hmm", "sig"), Text("found it")])
+
+
+def test_anthropic_unknown_blocks_in_assistant_turns_are_dropped_and_named() -> None:
+    """The model's own replayed output (a newer server tool's call and result) cannot
+    mislead anyone by its absence: left out when translating, and named in `dropped`."""
+    assistant = [
+        {"type": "mcp_tool_use", "id": "m", "name": "lookup", "server_name": "s", "input": {}},
+        {"type": "mcp_tool_result", "tool_use_id": "m", "content": [{"type": "text"}]},
+        {"type": "text", "text": "done"},
+    ]
+    request = wire_anthropic.parse_request(
+        anthropic_body({"role": "assistant", "content": assistant})
+    )
+    assert request.messages[1] == Message("assistant", [Text("done")])
+    assert request.dropped == ["messages.1.content.0", "messages.1.content.1"]
 
 
 def test_anthropic_text_documents_become_text() -> None:

@@ -1,12 +1,14 @@
-"""The gateway's request and response bodies as pydantic models: one source for two jobs.
+"""The gateway's request and response bodies as pydantic models, for the API document.
 
-1. Validating requests on the hot path (`validate_chat`, `validate_messages`,
-   `validate_responses`, `validate_count_tokens`): types of known fields are checked,
-   unknown fields and unknown content-block, part and tool types are accepted (`extra="allow"` and
-   fallback models), so a new client feature never breaks a request. A bad body gets
-   one sentence from `validation_message`, naming the field, never quoting the value.
-2. Generating the OpenAPI document (`cherry_nb.gateway.openapi`): class docstrings and
-   field descriptions are what the API docs show, so they are written for API users.
+Requests are validated by each wire format's `parse_request` (`cherry_nb.wire.formats`),
+the one validator; these models describe the same bodies, and
+tests/gateway/test_formats_agree.py keeps the two accepting and refusing the same corpus
+(`validate_chat`, `validate_messages`, `validate_responses`, `validate_count_tokens`
+serve that test and the schema tests). Unknown fields and content-block, part and tool
+types are accepted (`extra="allow"` and fallback models), as the validator does.
+
+They generate the OpenAPI document (`cherry_nb.gateway.openapi`): class docstrings and
+field descriptions are what the API docs show, so they are written for API users.
 
 One module per wire format (`_openai`, `_anthropic`, `_responses`), the gateway's own bodies
 (`_service`), validation (`_validation`), and what they share (`_base`).

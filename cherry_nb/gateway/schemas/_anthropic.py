@@ -92,7 +92,8 @@ class ToolUseBlock(_Model):
 class OtherBlock(_Model):
     """A block of any other type (server_tool_use, search_result, container_upload, ...):
     passed to Anthropic upstreams. For others, the opaque blocks clients replay
-    (redacted_thinking, server-tool blocks) are dropped and other types refused (400)."""
+    (redacted_thinking, server-tool blocks) and unknown blocks in assistant turns are
+    dropped (named in the x-cherry-nb-dropped header); other types are refused (400)."""
 
     type: str = Field(description="The block's type.")
 
@@ -179,7 +180,10 @@ MessageContent: TypeAlias = Annotated[
 class InputMessage(_Model):
     """One turn of the conversation."""
 
-    role: Literal["user", "assistant"] = Field(description='"user" or "assistant".')
+    role: Literal["user", "assistant", "system"] = Field(
+        description='"user" or "assistant"; "system" for instructions given mid-conversation '
+        "(text only), which join the system prompt in order when translated."
+    )
     content: MessageContent = Field(description="A string, or an array of content blocks.")
 
 
@@ -245,14 +249,30 @@ class NamedToolChoiceBlock(_Model):
     )
 
 
+class OtherToolChoice(_Model):
+    """A kind of choice newer than this document: passed to Anthropic upstreams as is,
+    refused when the request is translated."""
+
+    type: str = Field(description="The choice's type.")
+
+
+_TOOL_CHOICE_MODES = frozenset({"auto", "any", "none"})
+
+
+def _tool_choice_tag(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    kind = value.get("type")
+    if kind == "tool":
+        return "tool"
+    return "other" if isinstance(kind, str) and kind not in _TOOL_CHOICE_MODES else "mode"
+
+
 MessagesToolChoice: TypeAlias = Annotated[
-    Annotated[NamedToolChoiceBlock, _tag("tool")] | Annotated[ModeToolChoice, _tag("mode")],
-    _pick(
-        lambda v: (
-            None if not isinstance(v, dict) else "tool" if v.get("type") == "tool" else "mode"
-        ),
-        "Input should be an object with a type",
-    ),
+    Annotated[NamedToolChoiceBlock, _tag("tool")]
+    | Annotated[ModeToolChoice, _tag("mode")]
+    | Annotated[OtherToolChoice, _tag("other")],
+    _pick(_tool_choice_tag, "Input should be an object with a type"),
 ]
 
 
@@ -309,7 +329,23 @@ class _MessagesBody(_Model):
         '{"type": "tool", "name": "..."}.',
     )
     metadata: RequestMetadata | None = Field(None, description="Request metadata.")
-    thinking: ThinkingConfig | None = Field(None, description="Extended thinking settings.")
+    thinking: ThinkingConfig | None = Field(
+        None,
+        description='Thinking: {"type": "adaptive"}, "enabled" (with budget_tokens) or "disabled".',
+    )
+    output_config: dict[str, Any] | None = Field(
+        None, description="Output settings: `effort` and `format` (structured output)."
+    )
+    context_management: dict[str, Any] | None = Field(
+        None, description="Context editing (honoured by Anthropic upstreams)."
+    )
+    cache_control: CacheControl | None = Field(None, description="Prompt caching, request-wide.")
+    mcp_servers: list[Any] | None = Field(
+        None, description="MCP servers (Anthropic upstreams only)."
+    )
+    container: str | dict[str, Any] | None = Field(
+        None, description="A code-execution container (Anthropic upstreams only)."
+    )
     service_tier: str | None = Field(None, description='"auto" or "standard_only".')
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ._base import (
     Bool,
@@ -168,6 +168,13 @@ class ChatMessage(_Model):
     reasoning_content: str | None = Field(
         None, description="Reasoning text of an earlier assistant turn (DeepSeek-style)."
     )
+
+    @model_validator(mode="after")
+    def _answers_a_call(self) -> ChatMessage:
+        """A tool message names the call it answers, as the API requires."""
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs tool_call_id")
+        return self
 
 
 class FunctionDefinition(_Model):

@@ -6,8 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..._exceptions import WireFormatError
-from .._common import image_media_type, split_data_url
+from ..._exceptions import UntranslatableError, WireFormatError
+from .._common import (
+    NUMBER,
+    OBJECT,
+    REQUIRED_STRING,
+    STRING,
+    FieldRule,
+    check_fields,
+    image_media_type,
+    split_data_url,
+)
 from .._translate import MIN_ANTHROPIC_BUDGET, budget_for, check_choices, note_dropped
 from ..neutral import (
     ChatRequest,
@@ -41,22 +50,90 @@ PDF = "application/pdf"
 # ---- requests: Anthropic -> neutral ----------------------------------------------------
 
 
+READ_FIELDS = frozenset(
+    {
+        "model",
+        "max_tokens",
+        "messages",
+        "system",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop_sequences",
+        "tools",
+        "tool_choice",
+        "stream",
+        # mapped by _read_extras (docs/translation.md)
+        "output_config",
+        "output_format",
+        "thinking",
+        "metadata",
+    }
+)
+"""Top-level fields parse_request carries; any other a client sends (context_management,
+cache_control, ...) is named in `ChatRequest.dropped` (forward compatibility: never
+refused for being new)."""
+
+
+FIELD_RULES = {
+    "stream": FieldRule(bool, "a boolean"),
+    "temperature": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
+    "top_p": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
+    "top_k": FieldRule(int, "a non-negative integer", 0),
+    "metadata": FieldRule(OBJECT, "an object", fields={"user_id": STRING}),
+    "thinking": FieldRule(
+        OBJECT,
+        "an object",
+        fields={
+            "type": REQUIRED_STRING,
+            "budget_tokens": FieldRule(int, "a positive integer", 1),
+        },
+    ),
+    "output_config": FieldRule(OBJECT, "an object"),
+    "context_management": FieldRule(OBJECT, "an object"),
+    "cache_control": FieldRule(OBJECT, "an object"),
+    "service_tier": FieldRule(str, "a string"),
+    "mcp_servers": FieldRule(list, "an array"),
+    "container": FieldRule((str, OBJECT), "a string or an object"),
+}
+"""Types (and ranges) of top-level fields, carried or not: the format's own rules."""
+
+
 def parse_request(body: Mapping[str, Any]) -> ChatRequest:
-    """A client's /v1/messages JSON -> ChatRequest; WireFormatError names the bad field."""
+    """A client's /v1/messages JSON -> ChatRequest; WireFormatError names a field the format
+    forbids, UntranslatableError (a subclass) one that is valid but has no neutral form.
+
+    System-role entries inside `messages` (Claude Code's mid-conversation system text)
+    join the top-level `system`, in order, so each upstream format gets them in its own
+    place."""
     if not isinstance(body, Mapping):
         raise WireFormatError("The request body must be a JSON object.")
     model = _get(body, "model", str, "a model id", required=True)
     max_tokens = _get(body, "max_tokens", int, "a positive integer", required=True)
     if max_tokens < 1:
         raise _fail("max_tokens", "must be a positive integer.")
-    messages = _get(body, "messages", list, "a list of messages", required=True)
+    raw_messages = _get(body, "messages", list, "a list of messages", required=True)
+    if not raw_messages:
+        raise _fail("messages", "must hold at least one message.")
     stop = _get(body, "stop_sequences", list, "a list of strings")
     if stop is not None and not all(isinstance(s, str) for s in stop):
         raise _fail("stop_sequences", "must be a list of strings.")
+    dropped = check_fields(body, FIELD_RULES, READ_FIELDS, _fail)
+    _check_cache_control(body, "")
+    system = _parse_system(body.get("system"))
+    systems = [system] if system else []
+    messages = []
+    dropped_blocks: list[str] = []
+    for i, raw in enumerate(raw_messages):
+        message = _parse_message(raw, f"messages.{i}", dropped_blocks)
+        if isinstance(message, Message):
+            messages.append(message)
+        elif message:
+            systems.append(message)
     request = ChatRequest(
         model=model,
-        messages=[_parse_message(m, f"messages.{i}") for i, m in enumerate(messages)],
-        system=_parse_system(body.get("system")),
+        messages=messages,
+        system="\n\n".join(systems) if systems else None,
         max_tokens=max_tokens,
         temperature=_float(body, "temperature"),
         top_p=_float(body, "top_p"),
@@ -65,6 +142,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         tools=_parse_tools(body.get("tools")),
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
         stream=bool(_get(body, "stream", bool, "a boolean")),
+        dropped=dropped + _server_tools(body) + dropped_blocks,
     )
     _read_extras(body, request)
     return request
@@ -137,53 +215,83 @@ def _parse_thinking_config(value: Any) -> int | None:
     raise _fail("thinking.type", "must be enabled, disabled or adaptive.")
 
 
+def _server_tools(body: Mapping[str, Any]) -> list[str]:
+    """`tools.N` of each server tool, which `_parse_tools` leaves out."""
+    tools = body.get("tools")
+    return [
+        f"tools.{i}"
+        for i, tool in enumerate(tools if isinstance(tools, list) else ())
+        if tool.get("input_schema") is None and tool.get("type") not in (None, "custom")
+    ]
+
+
 def _float(body: Mapping[str, Any], key: str) -> float | None:
     value = _get(body, key, int | float, "a number")
     return None if value is None else float(value)
 
 
-def _parse_system(value: Any) -> str | None:
+def _parse_system(value: Any, path: str = "system") -> str | None:
     """A string, or text blocks (their cache_control ignored) joined by blank lines."""
     if value is None or isinstance(value, str):
         return value
     if not isinstance(value, list):
-        raise _fail("system", "must be a string or a list of text blocks.")
-    texts = [p.text for p in _parse_blocks(value, "system", _SYSTEM_PARSERS)]
+        raise _fail(path, "must be a string or a list of text blocks.")
+    texts = [p.text for p in _parse_blocks(value, path, _SYSTEM_PARSERS)]
     return "\n\n".join(texts) if texts else None
 
 
-def _parse_message(raw: Any, path: str) -> Message:
+def _parse_message(raw: Any, path: str, dropped: list[str]) -> Message | str | None:
+    """A user or assistant turn; a system-role entry's text (None if empty). Blocks of
+    unknown types in an assistant turn are named in `dropped` (see `_parse_blocks`)."""
     if not isinstance(raw, Mapping):
         raise _fail(path, "must be an object.")
     role = raw.get("role")
+    if role == "system":
+        if raw.get("content") is None:
+            raise _fail(f"{path}.content", "must be a string or a list of text blocks.")
+        return _parse_system(raw.get("content"), f"{path}.content")
     if role not in ("user", "assistant"):
-        raise _fail(f"{path}.role", f"must be 'user' or 'assistant', not {role!r}.")
+        raise _fail(f"{path}.role", f"must be 'user', 'assistant' or 'system', not {role!r}.")
     content = raw.get("content")
     if isinstance(content, str):
         return Message(role, [Text(content)] if content else [])
     if not isinstance(content, list):
         raise _fail(f"{path}.content", "must be a string or a list of blocks.")
-    return Message(role, _parse_blocks(content, f"{path}.content", _BLOCK_PARSERS))
+    sink = dropped if role == "assistant" else None
+    return Message(role, _parse_blocks(content, f"{path}.content", _BLOCK_PARSERS, dropped=sink))
 
 
 def _parse_blocks(
-    blocks: list[Any], path: str, parsers: Mapping[str, Callable], *, strict: bool = True
+    blocks: list[Any],
+    path: str,
+    parsers: Mapping[str, Callable],
+    *,
+    strict: bool = True,
+    dropped: list[str] | None = None,
 ) -> list[Any]:
     """Blocks of the types in `parsers`; parsers return None to drop one, a list for several.
 
-    Other types are refused when `strict` (a client's request), unless listed in
-    DROPPED_PART_TYPES; they are skipped when not (an upstream's response).
+    Other types, in a client's request (`strict`), are refused as untranslatable unless
+    listed in DROPPED_PART_TYPES, or — given a `dropped` list (an assistant turn, the
+    model's own replayed output, e.g. a newer server tool's result) — left out and
+    named there. In an upstream's response (not `strict`) they are skipped.
     """
     parts = []
     for i, block in enumerate(blocks):
         if not isinstance(block, Mapping):
             raise _fail(f"{path}.{i}", "a content block must be an object.")
         kind = block.get("type")
-        key = kind if isinstance(kind, str) else ""
-        parser = parsers.get(key)
+        if strict:
+            if not isinstance(kind, str):
+                raise _fail(f"{path}.{i}.type", "must be a string naming the block type.")
+            _check_cache_control(block, f"{path}.{i}.")
+        parser = parsers.get(kind) if isinstance(kind, str) else None
         if parser is None:
-            if strict and key not in DROPPED_PART_TYPES:
+            if not strict or kind in DROPPED_PART_TYPES:
+                continue
+            if dropped is None:
                 raise _untranslatable(f"{path}.{i}", kind, parsers)
+            dropped.append(f"{path}.{i}")
             continue
         part = parser(block, f"{path}.{i}")
         if isinstance(part, list):
@@ -193,9 +301,28 @@ def _parse_blocks(
     return parts
 
 
+def _check_cache_control(obj: Mapping[str, Any], prefix: str) -> None:
+    """`cache_control`, allowed on every block, tool and the request: an object whose
+    `type` and `ttl` are strings. Not carried to other formats, but checked everywhere,
+    so a body gets the same answer whichever upstream it goes to."""
+    value = obj.get("cache_control")
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise _fail(f"{prefix}cache_control", "must be an object.")
+    if not isinstance(value.get("type", ""), str):  # may be absent, never null
+        raise _fail(f"{prefix}cache_control.type", "must be a string.")
+    if not isinstance(value.get("ttl"), str | None):
+        raise _fail(f"{prefix}cache_control.ttl", "must be a string.")
+
+
+def _cannot(param: str, problem: str) -> UntranslatableError:
+    return UntranslatableError(f"{param}: {problem}", param=param)
+
+
 def _untranslatable(path: str, kind: Any, parsers: Mapping[str, Callable]) -> WireFormatError:
     known = ", ".join(parsers)
-    return WireFormatError(
+    return UntranslatableError(
         f"Content block type {kind!r} at {path} cannot be translated to another wire "
         f"format (supported here: {known}).",
         param=f"{path}.type",
@@ -218,7 +345,7 @@ def _parse_image(block: Mapping[str, Any], path: str) -> Image | None:
         inline = split_data_url(url, f"{path}.url")
         return Image(url=url) if inline is None else Image(*inline)
     # A file id (Anthropic's Files API) or a later source kind: no other format can use it.
-    raise _fail(f"{path}.type", f"image source type {kind!r} cannot be translated.")
+    raise _cannot(f"{path}.type", f"image source type {kind!r} cannot be translated.")
 
 
 def _parse_tool_use(block: Mapping[str, Any], path: str) -> ToolCall:
@@ -278,7 +405,7 @@ def _parse_document(
         else:
             document = Document(PDF, inline[1], title=title)
     else:
-        raise _fail(f"{source_path}.type", f"document source type {kind!r} cannot be translated.")
+        raise _cannot(f"{source_path}.type", f"document source type {kind!r} cannot be translated.")
     return [Text(context), document] if context else document
 
 
@@ -311,8 +438,16 @@ def _parse_tools(value: Any) -> list[Tool]:
         path = f"tools.{i}"
         if not isinstance(raw, Mapping):
             raise _fail(path, "must be an object.")
+        if not isinstance(raw.get("type"), str | None):
+            raise _fail(f"{path}.type", "must be a string.")
+        _check_cache_control(raw, f"{path}.")
+        if not isinstance(raw.get("name"), str | None):
+            raise _fail(f"{path}.name", "must be a string.")
         if raw.get("input_schema") is None and raw.get("type") not in (None, "custom"):
-            continue  # a server tool (web_search_..., bash_..., ...): the upstream's business
+            # A server tool (web_search_..., code_execution_...): only Anthropic runs it, so
+            # when translating it is left out (named in `dropped`), not refused: Claude Code
+            # lists web_search among its tools, and the model can still answer without it.
+            continue
         schema = _get(raw, "input_schema", Mapping, "a JSON schema object", path, required=True)
         name = _get(raw, "name", str, "a string", path, required=True)
         description = _get(raw, "description", str, "a string", path) or ""
@@ -326,9 +461,11 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
     if not isinstance(value, Mapping):
         raise _fail("tool_choice", "must be an object.")
     kind = value.get("type")
-    mode = _TOOL_CHOICE_FROM_ANTHROPIC.get(kind) if isinstance(kind, str) else None
-    if mode is None:
+    if not isinstance(kind, str):
         raise _fail("tool_choice.type", "must be auto, any, tool or none.")
+    mode = _TOOL_CHOICE_FROM_ANTHROPIC.get(kind)
+    if mode is None:  # a newer kind of choice: the API may know it, no other format does
+        raise _cannot("tool_choice.type", f"tool_choice type {kind!r} cannot be translated.")
     name = _get(value, "name", str, "a string", "tool_choice", required=mode == "tool")
     return ToolChoice(mode, name if mode == "tool" else None)  # type: ignore[arg-type]
 

@@ -7,10 +7,14 @@ Tolerant where compatible servers (Ollama, vLLM, DeepSeek, llama.cpp ...) differ
 from the official API; strict, naming the field, where a client sends something
 that cannot be honoured.
 
+Top-level fields this package does not carry are named in `ChatRequest.dropped`, never
+refused for being new, and type-checked where the API defines them (FIELD_RULES).
+
 Unknown content parts: in a client's request a part type this package cannot translate
-is refused (WireFormatError naming the type, `param` its `type`), except those in
-DROPPED_PART_TYPES; in an upstream's response or stream, parts of unknown or unmodelled
-types are skipped, since only the upstream could fix them.
+raises UntranslatableError (naming the type, `param` its `type`; the gateway refuses it
+only when translating), except those in DROPPED_PART_TYPES; in an upstream's response
+or stream, parts of unknown or unmodelled types are skipped, since only the upstream
+could fix them.
 
 Files: a `file` part holding a PDF as `file_data` is a neutral Document (a `file_id` is
 refused: only OpenAI can read it). Building, a Document becomes such a part in a user

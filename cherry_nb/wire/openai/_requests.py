@@ -6,7 +6,18 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cherry_nb.wire._common import image_media_type, split_data_url
+from cherry_nb._exceptions import UntranslatableError, WireFormatError
+from cherry_nb.wire._common import (
+    BOOLEAN,
+    NUMBER,
+    OBJECT,
+    REQUIRED_STRING,
+    STRING,
+    FieldRule,
+    check_fields,
+    image_media_type,
+    split_data_url,
+)
 from cherry_nb.wire.neutral import (
     ChatRequest,
     Document,
@@ -46,14 +57,101 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
 # ---- requests: wire -> neutral ---------------------------------------------------
 
 
+READ_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_completion_tokens",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop",
+        "tools",
+        "tool_choice",
+        "stream",
+        "stream_options",  # read by the gateway's StreamWriter (include_usage)
+        # mapped by _read_extras (docs/translation.md)
+        "response_format",
+        "reasoning_effort",
+        "n",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "user",
+        "parallel_tool_calls",
+        "functions",
+        "function_call",
+    }
+)
+"""Top-level fields parse_request carries; any other a client sends is named in
+`ChatRequest.dropped` (forward compatibility: never refused for being new)."""
+
+
+FIELD_RULES = {
+    "stream": FieldRule(bool, "a boolean"),
+    "max_tokens": FieldRule(int, "a positive integer", 1),
+    "max_completion_tokens": FieldRule(int, "a positive integer", 1),
+    "temperature": FieldRule(NUMBER, "a number from 0 to 2", 0, 2),
+    "top_p": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
+    "top_k": FieldRule(int, "a non-negative integer", 0),
+    "n": FieldRule(int, "a positive integer", 1),
+    "presence_penalty": FieldRule(NUMBER, "a number from -2 to 2", -2, 2),
+    "frequency_penalty": FieldRule(NUMBER, "a number from -2 to 2", -2, 2),
+    "logit_bias": FieldRule(OBJECT, "an object of numbers", items=NUMBER),
+    "logprobs": FieldRule(bool, "a boolean"),
+    "top_logprobs": FieldRule(int, "an integer from 0 to 20", 0, 20),
+    "seed": FieldRule(int, "an integer"),
+    "user": FieldRule(str, "a string"),
+    "parallel_tool_calls": FieldRule(bool, "a boolean"),
+    "response_format": FieldRule(
+        OBJECT,
+        "an object",
+        fields={
+            "type": REQUIRED_STRING,
+            "json_schema": FieldRule(
+                OBJECT,
+                "an object",
+                fields={
+                    "name": REQUIRED_STRING,
+                    "description": STRING,
+                    "schema": FieldRule(OBJECT, "an object"),
+                    "strict": BOOLEAN,
+                },
+            ),
+        },
+    ),
+    "stream_options": FieldRule(OBJECT, "an object", fields={"include_usage": BOOLEAN}),
+    "reasoning_effort": FieldRule(str, "a string"),
+    "verbosity": FieldRule(str, "a string"),
+    "modalities": FieldRule(list, "an array of strings", items=str),
+    "audio": FieldRule(OBJECT, "an object"),
+    "prediction": FieldRule(OBJECT, "an object"),
+    "metadata": FieldRule(OBJECT, "an object"),
+    "store": FieldRule(bool, "a boolean"),
+    "service_tier": FieldRule(str, "a string"),
+    "web_search_options": FieldRule(OBJECT, "an object"),
+    "prompt_cache_key": FieldRule(str, "a string"),
+    "safety_identifier": FieldRule(str, "a string"),
+}
+"""Types (and ranges) of top-level fields, carried or not: the format's own rules."""
+
+
+def _fail_field(param: str, problem: str) -> WireFormatError:
+    return _fail(f"`{param}` {problem}", param)
+
+
 def parse_request(body: Mapping[str, Any]) -> ChatRequest:
-    """A client's Chat Completions request -> neutral; unknown fields are ignored."""
+    """A client's Chat Completions request -> neutral; fields it does not carry are listed
+    in `dropped`, never refused. WireFormatError names a field the format forbids;
+    UntranslatableError (a subclass) one that is valid but has no neutral form."""
     if not isinstance(body, Mapping):
         raise _fail("The request body must be a JSON object.", None)
     model = _required_str(body, "model", "model")
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list) or not raw_messages:
         raise _fail("`messages` is required and must be a non-empty array.", "messages")
+    dropped = check_fields(body, FIELD_RULES, READ_FIELDS, _fail_field)
     reader = _MessageReader()
     for i, raw in enumerate(raw_messages):
         reader.add(i, raw)
@@ -71,6 +169,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         tool_choice=_parse_tool_choice(body.get("tool_choice"))
         or _parse_function_call(body.get("function_call")),
         stream=bool(_opt(body, "stream", "a boolean")),
+        dropped=dropped,
     )
     _read_extras(body, request)
     return request
@@ -164,6 +263,10 @@ def _parse_response_format(value: Any) -> ResponseFormat | None:
     )
 
 
+def _untranslatable(message: str, param: str) -> UntranslatableError:
+    return UntranslatableError(message, param=param)
+
+
 class _MessageReader:
     """Walks `messages`: collects system text, merges runs of tool results."""
 
@@ -177,10 +280,12 @@ class _MessageReader:
         self._legacy_id: str | None = None  # id given to the last legacy function_call
 
     def add(self, i: int, raw: Any) -> None:
-        param = f"messages[{i}]"
+        param = f"messages.{i}"
         if not isinstance(raw, Mapping):
             raise _fail("Each message must be an object.", param)
         role, content = raw.get("role"), raw.get("content")
+        if not isinstance(role, str):
+            raise _fail("`role` must be a string.", f"{param}.role")
         if role in SYSTEM_ROLES:
             parts = _parts(content, f"{param}.content", images=False)
             if parts:
@@ -241,7 +346,7 @@ def _parts(content: Any, param: str, *, images: bool) -> list[Part]:
         return [Text(content)] if content else []
     if not isinstance(content, list):
         raise _fail("`content` must be a string or an array of content parts.", param)
-    parts = [_content_part(part, f"{param}[{j}]", images) for j, part in enumerate(content)]
+    parts = [_content_part(part, f"{param}.{j}", images) for j, part in enumerate(content)]
     # Empty text says nothing; None is a part of a DROPPED_PART_TYPES type.
     return [p for p in parts if p is not None and (not isinstance(p, Text) or p.text)]
 
@@ -250,6 +355,8 @@ def _content_part(part: Any, param: str, images: bool) -> Text | Image | Documen
     if not isinstance(part, Mapping):
         raise _fail("A content part must be an object.", param)
     kind = part.get("type")
+    if not isinstance(kind, str):
+        raise _fail(f"The content part at {param} needs a `type` string.", f"{param}.type")
     if kind in ("text", "refusal"):
         text = part.get(kind)
         if not isinstance(text, str):
@@ -265,7 +372,7 @@ def _content_part(part: Any, param: str, images: bool) -> Text | Image | Documen
         raise _fail(f"A file part at {param} is not supported in this role.", f"{param}.type")
     if isinstance(kind, str) and kind in DROPPED_PART_TYPES:
         return None
-    raise _fail(
+    raise _untranslatable(
         f"Content part type {kind!r} at {param} cannot be translated to another wire format "
         f"(supported: text, refusal{', image_url, file' if images else ''}).",
         f"{param}.type",
@@ -295,7 +402,7 @@ def _parse_file(value: Any, param: str) -> Document:
         raise _fail("`filename` must be a string.", f"{param}.filename")
     data = value.get("file_data")
     if data is None and value.get("file_id") is not None:
-        raise _fail(
+        raise _untranslatable(
             f"The file part at {param} refers to an uploaded file by `file_id`, which only "
             "OpenAI can read: send the PDF inline as `file_data` (a data: URL) instead.",
             f"{param}.file_id",
@@ -306,7 +413,7 @@ def _parse_file(value: Any, param: str) -> Document:
     if (inline := split_data_url(data, f"{param}.file_data")) is not None:
         media_type, data = inline[0] or PDF, inline[1]
     if media_type != PDF:
-        raise _fail(
+        raise _untranslatable(
             f"Only PDF files can be translated to another wire format, not {media_type!r}.",
             f"{param}.file_data",
         )
@@ -322,11 +429,11 @@ def _tool_calls(value: Any, param: str, make_id: Callable[[], str] | None) -> li
     calls = []
     for k, raw in enumerate(value):
         if not isinstance(raw, Mapping):
-            raise _fail("A tool call must be an object.", f"{param}[{k}]")
+            raise _fail("A tool call must be an object.", f"{param}.{k}")
         call_id = raw.get("id") or (make_id() if make_id else None)
         if not isinstance(call_id, str):
-            raise _fail("A tool call needs an `id` string.", f"{param}[{k}].id")
-        calls.append(_function_call(raw.get("function"), call_id, f"{param}[{k}].function"))
+            raise _fail("A tool call needs an `id` string.", f"{param}.{k}.id")
+        calls.append(_function_call(raw.get("function"), call_id, f"{param}.{k}.function"))
     return calls
 
 
@@ -371,7 +478,7 @@ def _parse_stop(value: Any) -> list[str] | None:
         raise _fail("`stop` must be a string or an array of strings.", "stop")
     for k, item in enumerate(value):
         if not isinstance(item, str):
-            raise _fail("`stop` entries must be strings.", f"stop[{k}]")
+            raise _fail("`stop` entries must be strings.", f"stop.{k}")
     return list(value) or None
 
 
@@ -380,14 +487,20 @@ def _parse_tools(value: Any) -> list[Tool]:
         return []
     if not isinstance(value, list):
         raise _fail("`tools` must be an array.", "tools")
-    return [_parse_tool(raw, f"tools[{k}]") for k, raw in enumerate(value)]
+    return [_parse_tool(raw, f"tools.{k}") for k, raw in enumerate(value)]
 
 
 def _parse_tool(raw: Any, param: str) -> Tool:
     if not isinstance(raw, Mapping):
         raise _fail("A tool must be an object.", param)
+    if not isinstance(raw.get("type", "function"), str):
+        raise _fail(f"The `type` of {param} must be a string.", f"{param}.type")
     if raw.get("type", "function") != "function":
-        raise _fail(f"Tool type {raw.get('type')!r} is not supported.", f"{param}.type")
+        raise _untranslatable(
+            f"Tool type {raw.get('type')!r} cannot be translated to another wire format "
+            "(supported: function).",
+            f"{param}.type",
+        )
     fn = raw.get("function")
     if not isinstance(fn, Mapping):
         raise _fail("A tool needs a `function` object.", f"{param}.function")
@@ -433,8 +546,16 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
         if value not in TOOL_CHOICE_MODES:
             raise _fail(f"Unknown tool_choice {value!r}.", "tool_choice")
         return ToolChoice(value)  # type: ignore[arg-type]
-    if not isinstance(value, Mapping) or value.get("type") != "function":
+    if not isinstance(value, Mapping):
         raise _fail("`tool_choice` must be a mode or a function object.", "tool_choice")
+    if not isinstance(value.get("type"), str):
+        raise _fail("`tool_choice.type` must be a string.", "tool_choice.type")
+    if value.get("type") != "function":  # allowed_tools, custom, ...: OpenAI's own
+        raise _untranslatable(
+            f"tool_choice type {value.get('type')!r} cannot be translated to another wire "
+            "format (supported: a mode, or a function object).",
+            "tool_choice.type",
+        )
     fn = value.get("function")
     if not isinstance(fn, Mapping):
         raise _fail("`tool_choice` needs a `function` object.", "tool_choice.function")
