@@ -30,6 +30,7 @@ from .auth import authenticate
 from .chat_routes import ChatRoutes
 from .checks import json_object, resolve_model, validate
 from .docs import docs_blueprint
+from .embeddings import answer_embeddings
 from .errors import (
     envelope_for_path,
     error_body,
@@ -150,6 +151,8 @@ def create_app(
                 "messages": "POST /v1/messages",
                 "count_tokens": "POST /v1/messages/count_tokens",
                 "provider_messages": "POST /{provider-id}/v1/messages",
+                "embeddings": "POST /v1/embeddings",
+                "provider_embeddings": "POST /{provider-id}/v1/embeddings",
                 "metrics": "GET /metrics",
             },
         }
@@ -182,6 +185,16 @@ def create_app(
     @app.post("/<provider_id>/v1/messages/count_tokens")
     async def provider_count_tokens(provider_id: str) -> Response:
         return to_response(await _count_tokens(state, await _checked_body(), provider_id))
+
+    @app.post("/v1/embeddings")
+    async def embeddings() -> Response:
+        raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+        return to_response(await answer_embeddings(state, raw, None))
+
+    @app.post("/<provider_id>/v1/embeddings")
+    async def provider_embeddings(provider_id: str) -> Response:
+        raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+        return to_response(await answer_embeddings(state, raw, provider_id))
 
     return app
 

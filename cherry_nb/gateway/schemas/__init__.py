@@ -1,14 +1,16 @@
 """The gateway's request and response bodies as pydantic models: one source for two jobs.
 
 1. Validating requests on the hot path (`validate_chat`, `validate_messages`,
-   `validate_count_tokens`): types of known fields are checked, unknown fields and
-   unknown content-block, part and tool types are accepted (`extra="allow"` and
-   fallback models), so a new client feature never breaks a request. A bad body gets
-   one sentence from `validation_message`, naming the field, never quoting the value.
+   `validate_count_tokens`, `validate_embeddings`): types of known fields are checked,
+   unknown fields and unknown content-block, part and tool types are accepted
+   (`extra="allow"` and fallback models), so a new client feature never breaks a
+   request. A bad body gets one sentence from `validation_message`, naming the field,
+   never quoting the value.
 2. Generating the OpenAPI document (`cherry_nb.gateway.openapi`): class docstrings and
    field descriptions are what the API docs show, so they are written for API users.
 
-One module per wire format (`_openai`, `_anthropic`), the gateway's own bodies
+One module per wire format (`_openai`, `_anthropic`), OpenAI's embeddings
+(`_embeddings`), the gateway's own bodies
 (`_service`), validation (`_validation`), and what they share (`_base`).
 """
 
@@ -25,6 +27,7 @@ from ._anthropic import (
     MessageStreamEvent,
     ServerTool,
 )
+from ._embeddings import Embedding, EmbeddingList, EmbeddingsRequest, EmbeddingUsage
 from ._openai import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -46,6 +49,7 @@ from ._service import (
 from ._validation import (
     validate_chat,
     validate_count_tokens,
+    validate_embeddings,
     validate_messages,
     validation_message,
 )
@@ -60,6 +64,10 @@ __all__ = [
     "CountTokensRequest",
     "CountTokensResponse",
     "CustomTool",
+    "Embedding",
+    "EmbeddingList",
+    "EmbeddingUsage",
+    "EmbeddingsRequest",
     "FunctionTool",
     "Health",
     "ImageURL",
@@ -76,6 +84,7 @@ __all__ = [
     "ServiceInfo",
     "validate_chat",
     "validate_count_tokens",
+    "validate_embeddings",
     "validate_messages",
     "validation_message",
 ]
