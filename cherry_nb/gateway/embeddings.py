@@ -21,6 +21,8 @@ from .state import GatewayState
 
 #: The format gateway clients of these routes speak.
 CLIENT_FORMAT = "openai"
+#: Names the client's fields a translation could not carry (docs/translation.md).
+DROPPED_HEADER = "x-cherry-nb-dropped"
 
 __all__ = ["answer_embeddings"]
 
@@ -43,4 +45,7 @@ async def answer_embeddings(state: GatewayState, raw: bytes, provider_id: str | 
     request.model = model
     response = await adapter.embed(request)
     response.model = requested
-    return json_reply(wire_embeddings.build_openai_response(response, request.encoding_format))
+    reply = json_reply(wire_embeddings.build_openai_response(response, request.encoding_format))
+    if request.dropped:
+        reply.headers[DROPPED_HEADER] = ",".join(request.dropped)
+    return reply

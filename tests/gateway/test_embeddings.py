@@ -98,6 +98,16 @@ async def test_async_client(stack: Stack) -> None:
     assert [d.embedding for d in reply.data] == [embedding_vector("sim-embed", t) for t in "xy"]
 
 
+def test_a_field_gemini_cannot_carry_is_reported(stack: Stack) -> None:
+    body = {"model": "up-gemini:sim-embed", "input": "x", "user": "u-1"}
+    response = httpx.post(f"{stack.url}/v1/embeddings", json=body, headers=AUTH)
+    assert response.status_code == 200
+    assert response.headers["x-cherry-nb-dropped"] == "user"
+    assert "user" not in stack.upstream.requests[-1].body.decode()
+    plain = httpx.post(f"{stack.url}/v1/embeddings", json={**body, "user": None}, headers=AUTH)
+    assert "x-cherry-nb-dropped" not in plain.headers
+
+
 def test_what_each_upstream_receives(stack: Stack) -> None:
     with oai(stack) as client:
         client.embeddings.create(model="up-openai:sim-embed", input="o", user="u-1")
