@@ -157,6 +157,7 @@ _ALL = (
             chat="/v1beta/models/{model}:generateContent",
             chat_stream="/v1beta/models/{model}:streamGenerateContent?alt=sse",
             models="/v1beta/models?pageSize=1000",
+            embeddings="/v1beta/models/{model}:batchEmbedContents",
         ),
         auth_header="x-goog-api-key",
         bearer=False,
@@ -214,6 +215,12 @@ _ALL = (
 
 KINDS: Mapping[str, ProviderKind] = MappingProxyType({kind.id: kind for kind in _ALL})
 PROVIDER_TYPES: tuple[str, ...] = tuple(KINDS)
+
+
+def kinds_with(capability: str) -> tuple[str, ...]:
+    """The ids of the kinds that have the optional endpoint `capability`, for messages
+    that tell a user which provider types would serve a request."""
+    return tuple(kind.id for kind in _ALL if capability in kind.capabilities)
 
 
 def get_kind(provider_type: str) -> ProviderKind:

@@ -29,6 +29,7 @@ from ..wire.formats import ANTHROPIC, RESPONSES, CheckedRequest, WireFormat
 from .chat_routes import ChatRoutes
 from .checks import check_request, json_object, resolve_model
 from .docs import docs_blueprint
+from .embeddings import answer_embeddings
 from .errors import (
     envelope_for_path,
     error_body,
@@ -127,6 +128,8 @@ def create_app(
                 "count_tokens": "POST /v1/messages/count_tokens",
                 "input_tokens": "POST /v1/responses/input_tokens",
                 "provider_messages": "POST /{provider-id}/v1/messages",
+                "embeddings": "POST /v1/embeddings",
+                "provider_embeddings": "POST /{provider-id}/v1/embeddings",
                 "metrics": "GET /metrics",
                 "provider_responses": "POST /{provider-id}/v1/responses",
             },
@@ -168,6 +171,16 @@ def create_app(
     @app.post("/<provider_id>/v1/responses/input_tokens")
     async def provider_input_tokens(provider_id: str) -> Response:
         return to_response(_input_tokens(state, *await _checked_body(RESPONSES), provider_id))
+
+    @app.post("/v1/embeddings")
+    async def embeddings() -> Response:
+        raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+        return to_response(await answer_embeddings(state, raw, None))
+
+    @app.post("/<provider_id>/v1/embeddings")
+    async def provider_embeddings(provider_id: str) -> Response:
+        raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+        return to_response(await answer_embeddings(state, raw, provider_id))
 
     return app
 

@@ -42,6 +42,8 @@ _COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     schemas.ResponseStreamEvent,
     schemas.InputTokenCount,
     schemas.CountTokensResponse,
+    schemas.EmbeddingsRequest,
+    schemas.EmbeddingList,
     schemas.ModelList,
     schemas.Health,
     schemas.ServiceInfo,
@@ -60,7 +62,11 @@ case-insensitive). `/`, `/health` and the docs need no key.
 **Models.** `model` is `provider-id:model-id`, split at the first colon, e.g.
 `my-openai:gpt-4o-mini`; `GET /v1/models` lists them. On `/{provider_id}/v1/messages`
 and `/{provider_id}/v1/responses` a bare model id is enough (point `ANTHROPIC_BASE_URL`
-at `http://HOST:PORT/provider-id`).
+at `http://HOST:PORT/provider-id`), and so on `/{provider_id}/v1/embeddings`.
+
+**Embeddings.** `POST /v1/embeddings` in OpenAI's format reaches OpenAI-compatible and
+Azure OpenAI providers unchanged and Gemini providers translated (`batchEmbedContents`);
+a provider type without embeddings (Anthropic) answers 400.
 
 **Streaming.** With `"stream": true` both formats answer `text/event-stream`. Its
 documented schema is that of one event: `data` is a string holding JSON, whose schema
@@ -276,6 +282,10 @@ def _build(version: str, server_url: str | None) -> dict[str, Any]:
         {"name": "OpenAI", "description": "OpenAI Chat Completions format."},
         {"name": "Anthropic", "description": "Anthropic Messages format (Claude Code)."},
         {"name": "OpenAI Responses", "description": "OpenAI Responses API (Codex, Agents SDK)."},
+        {
+            "name": "Embeddings",
+            "description": "OpenAI embeddings format, to any provider type with embeddings.",
+        },
     ]
     doc["paths"] = _paths()
     doc["components"] = {
@@ -590,6 +600,42 @@ def _count_tokens_op(*, provider: bool) -> dict[str, Any]:
     }
 
 
+_EMBEDDINGS_PROVIDER_PATH = {
+    **_PROVIDER_PATH,
+    "schema": {"type": "string", "examples": ["my-openai"]},
+}
+_EMBEDDINGS_EXAMPLE = {
+    "model": "my-openai:text-embedding-3-small",
+    "input": ["The food was delicious.", "The waiter was friendly."],
+}
+
+
+def _embeddings_op(*, provider: bool) -> dict[str, Any]:
+    return {
+        "tags": ["Embeddings"],
+        "operationId": "createProviderEmbeddings" if provider else "createEmbeddings",
+        "summary": "Create embeddings (OpenAI format)"
+        + (", provider in the path" if provider else ""),
+        "description": "One vector per input. OpenAI-compatible and Azure OpenAI upstreams "
+        "get the body with only `model` changed; Gemini upstreams get it translated to "
+        "`batchEmbedContents` (text inputs only; usage estimated, as Gemini reports none). "
+        "`encoding_format: base64` is honoured for every upstream. A provider whose type "
+        "has no embeddings endpoint (Anthropic) answers 400, naming the types that do.",
+        "security": _SECURITY,
+        "parameters": [_EMBEDDINGS_PROVIDER_PATH] if provider else [],
+        "requestBody": _json_body(
+            schemas.EmbeddingsRequest,
+            {**_EMBEDDINGS_EXAMPLE, "model": "text-embedding-3-small"}
+            if provider
+            else _EMBEDDINGS_EXAMPLE,
+        ),
+        "responses": {
+            **_ok("The embeddings, in the inputs' order.", schemas.EmbeddingList),
+            **_errors("OpenAI"),
+        },
+    }
+
+
 def _paths() -> dict[str, Any]:
     no_auth: list[dict[str, Any]] = []
     return {
@@ -733,4 +779,6 @@ def _paths() -> dict[str, Any]:
         "/v1/messages/count_tokens": {"post": _count_tokens_op(provider=False)},
         "/{provider_id}/v1/messages": {"post": _messages_op(provider=True)},
         "/{provider_id}/v1/messages/count_tokens": {"post": _count_tokens_op(provider=True)},
+        "/v1/embeddings": {"post": _embeddings_op(provider=False)},
+        "/{provider_id}/v1/embeddings": {"post": _embeddings_op(provider=True)},
     }

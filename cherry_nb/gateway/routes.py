@@ -50,6 +50,8 @@ ROUTES: tuple[Route, ...] = (
     Route(f"/{PROVIDER}/v1/messages/count_tokens", _POST, "anthropic"),
     Route("/v1/responses", _POST, "responses", fast=True),
     Route(f"/{PROVIDER}/v1/responses", _POST, "responses", fast=True),
+    Route("/v1/embeddings", _POST),
+    Route(f"/{PROVIDER}/v1/embeddings", _POST),
     Route("/v1/responses/input_tokens", _POST, "responses"),
     Route(f"/{PROVIDER}/v1/responses/input_tokens", _POST, "responses"),
 )

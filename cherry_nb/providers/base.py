@@ -19,10 +19,11 @@ import httpx
 
 from .._exceptions import BadResponseError, ConfigError, ProviderError, WireFormatError
 from .._json import compact_json
-from ..config.kinds import ModelListShape, ProviderKind
+from ..config.kinds import ModelListShape, ProviderKind, kinds_with
 from ..config.models import ModelEntry, Provider
 from ..config.urls import Address, provider_address
 from ..wire import anthropic as wire_anthropic
+from ..wire import embeddings as wire_embeddings
 from ..wire import gemini as wire_gemini
 from ..wire._text import readable_text
 from ..wire.accumulate import response_events
@@ -85,6 +86,19 @@ class Adapter:
 
     def models_url(self) -> str:
         return self.address.models_url()
+
+    def embeddings_url(self, model: str) -> str:
+        """The kind's embeddings endpoint for `model`; a 400-class WireFormatError when the
+        kind has none, naming the provider types that do."""
+        url = self.address.embeddings_url(model)
+        if url is None:
+            types = ", ".join(kinds_with("embeddings"))
+            raise WireFormatError(
+                f"Provider {self.provider.id} (type {self.provider.type}) has no embeddings "
+                f"endpoint; embeddings go to providers of type {types}.",
+                param="model",
+            )
+        return url
 
     def protocol_headers(self) -> dict[str, str]:
         """Headers the protocol always needs besides auth (e.g. anthropic-version)."""
@@ -236,6 +250,31 @@ class Adapter:
                 f"{self.provider.id} sent a reply that is not JSON: {data[:120]!r}",
                 provider_id=self.provider.id,
             ) from exc
+
+    async def open_embeddings(
+        self, body: dict[str, Any], *, model: str, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """Send an embeddings body already in this upstream's format (passthrough)."""
+        url = self.embeddings_url(model)
+        self.place_model(body, model, False)
+        content = compact_json(body).encode()
+        return await self.request("POST", url, content=content, model=model, headers=headers)
+
+    async def embed(
+        self, request: wire_embeddings.EmbeddingRequest
+    ) -> wire_embeddings.EmbeddingResponse:
+        """One vector per input, from whichever embeddings endpoint the kind declares."""
+        url = self.embeddings_url(request.model)
+        codec = wire_embeddings.FORMATS[self.wire.name]
+        content = compact_json(codec.build_request(request)).encode()
+        response = await self.request("POST", url, content=content, model=request.model)
+        data = await self._read_json(response, request.model)
+        try:
+            if not isinstance(data, dict):
+                raise WireFormatError("the embeddings reply is not a JSON object")
+            return codec.parse_response(data, request)
+        except WireFormatError as exc:
+            raise self._malformed(exc) from exc
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         """A whole reply, not streamed."""

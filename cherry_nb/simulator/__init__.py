@@ -3,7 +3,8 @@
 One HTTP/1.1 server answers the OpenAI, Anthropic, Gemini and Azure OpenAI
 routes with each service's real JSON and SSE, so the official SDKs work
 against it unchanged. Replies are deterministic Markdown describing what
-arrived; `[[sim:...]]` directives in the user text (or `Simulator.script`)
+arrived, and embeddings are deterministic unit vectors (`embedding_vector`);
+`[[sim:...]]` directives in the user text (or `Simulator.script`)
 provoke delays, long replies, error statuses, dropped streams and HTML pages.
 
     async with Simulator() as sim:
@@ -15,15 +16,18 @@ provoke delays, long replies, error statuses, dropped streams and HTML pages.
 
 from __future__ import annotations
 
+from .embeddings import EMBEDDING_MODELS, embedding_vector
 from .plan import DEFAULT_MODELS
 from .runner import SimulatorThread, serve
 from .server import PROVIDER_TYPES, RecordedRequest, Simulator
 
 __all__ = [
     "DEFAULT_MODELS",
+    "EMBEDDING_MODELS",
     "PROVIDER_TYPES",
     "RecordedRequest",
     "Simulator",
     "SimulatorThread",
+    "embedding_vector",
     "serve",
 ]

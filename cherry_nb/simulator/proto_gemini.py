@@ -305,7 +305,20 @@ def count_tokens(tokens: int) -> bytes:
     ).encode()
 
 
-def _model(name: str) -> dict[str, Any]:
+_EMBEDDING_METHODS = ["embedContent", "batchEmbedContents"]
+
+
+def _model(name: str, *, embedding: bool = False) -> dict[str, Any]:
+    if embedding:
+        return {
+            "name": f"models/{name}",
+            "version": "001",
+            "displayName": " ".join(p.capitalize() for p in name.split("-")),
+            "description": "A simulated embedding model served by cherry_nb's offline simulator.",
+            "inputTokenLimit": 2048,
+            "outputTokenLimit": 1,
+            "supportedGenerationMethods": _EMBEDDING_METHODS,
+        }
     return {
         "name": f"models/{name}",
         "version": "001",
@@ -321,14 +334,16 @@ def _model(name: str) -> dict[str, Any]:
     }
 
 
-def models_list(models: Sequence[str]) -> bytes:
-    """`GET /v1beta/models`."""
-    return dumps({"models": [_model(m) for m in models]}).encode()
+def models_list(models: Sequence[str], embedding_models: Sequence[str] = ()) -> bytes:
+    """`GET /v1beta/models`: chat models, then embedding models not already listed."""
+    listed = [_model(m) for m in models]
+    listed += [_model(m, embedding=True) for m in embedding_models if m not in models]
+    return dumps({"models": listed}).encode()
 
 
-def model(name: str) -> bytes:
+def model(name: str, *, embedding: bool = False) -> bytes:
     """`GET /v1beta/models/{model}`."""
-    return dumps(_model(name)).encode()
+    return dumps(_model(name, embedding=embedding)).encode()
 
 
 # -- errors -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from json import loads as _loads
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from . import embeddings as emb
 from . import proto_anthropic as anth
 from . import proto_gemini as gem
 from . import proto_openai as oai
@@ -60,6 +61,9 @@ _HEALTH = b'{"status":"ok"}'
 _BAD_JSON = object()  # stands for a body that is not JSON, so each protocol can say so
 
 Query = dict[str, str]
+_GEMINI_ACTIONS = frozenset(
+    {"generateContent", "streamGenerateContent", "countTokens", "batchEmbedContents"}
+)
 Handler = Callable[[Request, Query, Any], Reply]
 
 
@@ -104,8 +108,10 @@ def _anthropic_style(headers: dict[str, str]) -> bool:
 class Simulator:
     """A fake LLM provider on 127.0.0.1 speaking four real wire protocols.
 
-    `api_key=None` accepts any key (or none). `script()` queues misbehaviour for
-    the next chat requests; `requests`, `active_streams` and the connection
+    `api_key=None` accepts any key (or none). `models` chat; `embedding_models` embed
+    (deterministic vectors, see `embeddings.py`); the model lists name both, except
+    Anthropic's, which has no embeddings. `script()` queues misbehaviour for the next
+    chat or embeddings requests; `requests`, `active_streams` and the connection
     counters let tests see what happened on the wire.
     """
 
@@ -116,12 +122,18 @@ class Simulator:
         port: int = 0,
         api_key: str | None = None,
         models: Sequence[str] = DEFAULT_MODELS,
+        embedding_models: Sequence[str] = emb.EMBEDDING_MODELS,
     ) -> None:
         self.host = host
         self.port = port
         self.api_key = api_key
         self.models: tuple[str, ...] = tuple(models)
         self._model_set = frozenset(self.models)
+        self.embedding_models: tuple[str, ...] = tuple(embedding_models)
+        self._embedding_set = frozenset(self.embedding_models)
+        self._listed = self.models + tuple(
+            m for m in self.embedding_models if m not in self._model_set
+        )
         self.requests: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED)
         self._scripts: deque[tuple[Options, list[int]]] = deque()  # (options, [uses left])
         self._state = ServerState()
@@ -139,6 +151,8 @@ class Simulator:
             "/openai/models": {"GET": self._azure_models},
             "/openai/v1/models": {"GET": self._azure_v1_models},
             "/openai/v1/chat/completions": {"POST": self._azure_v1_chat},
+            "/v1/embeddings": {"POST": self._openai_embeddings},
+            "/openai/v1/embeddings": {"POST": self._azure_v1_embeddings},
         }
 
     # -- lifecycle ---------------------------------------------------------------
@@ -208,8 +222,9 @@ class Simulator:
         html: bool = False,
         cached: int | None = None,
     ) -> None:
-        """Apply these options to the next `count` chat requests (any protocol), FIFO;
-        `cached` prompt tokens are reported as read from a cache."""
+        """Apply these options to the next `count` chat or embeddings requests (any
+        protocol), FIFO; `cached` prompt tokens are reported as read from a cache.
+        Embeddings heed `fail`, `retry_after`, `delay` and `html`."""
         if count <= 0:
             return
         options = Options(fail, retry_after, delay, words, drop_after, html, cached)
@@ -280,9 +295,11 @@ class Simulator:
             return self._gemini_route(req, method, path[15:], query, data)
         if path.startswith("/openai/deployments/"):
             deployment, _, rest = path[20:].partition("/")
-            if rest == "chat/completions" and deployment:
+            if rest in ("chat/completions", "embeddings") and deployment:
                 if method != "POST":
                     return Reply(405, NOT_ALLOWED_HTML, HTML, headers=(("allow", "POST"),))
+                if rest == "embeddings":
+                    return self._azure_embeddings(req, deployment, query, data)
                 return self._azure_chat(req, deployment, query, data)
         return Reply(404, NOT_FOUND_HTML, HTML)
 
@@ -311,7 +328,7 @@ class Simulator:
             denied = self._anthropic_auth(req.headers)
             return denied or Reply(200, anth.models_list(self.models))
         denied = self._openai_auth(req.headers)
-        return denied or Reply(200, oai.models_list(self.models, self._created))
+        return denied or Reply(200, oai.models_list(self._listed, self._created))
 
     def _v1_model(self, req: Request, name: str) -> Reply:
         if _anthropic_style(req.headers):
@@ -324,7 +341,7 @@ class Simulator:
         denied = self._openai_auth(req.headers)
         if denied is not None:
             return denied
-        if name not in self._model_set:
+        if name not in self._model_set and name not in self._embedding_set:
             return Reply(404, oai.model_not_found(name))
         return Reply(200, oai.model(name, self._created))
 
@@ -468,7 +485,7 @@ class Simulator:
 
     def _azure_v1_models(self, req: Request, query: Query, data: Any) -> Reply:
         denied = self._azure_auth(req.headers)
-        return denied or Reply(200, oai.models_list(self.models, self._created))
+        return denied or Reply(200, oai.models_list(self._listed, self._created))
 
     # -- Anthropic ---------------------------------------------------------------
 
@@ -535,7 +552,7 @@ class Simulator:
     def _gemini_models(self, req: Request, query: Query, data: Any) -> Reply:
         if not self._gemini_key_ok(req, query):
             return Reply(400, gem.auth_error(), GEMINI_JSON)
-        return Reply(200, gem.models_list(self.models), GEMINI_JSON)
+        return Reply(200, gem.models_list(self.models, self.embedding_models), GEMINI_JSON)
 
     def _gemini_route(
         self, req: Request, method: str, rest: str, query: dict[str, str], data: Any
@@ -548,10 +565,12 @@ class Simulator:
                 return Reply(405, NOT_ALLOWED_HTML, HTML, headers=(("allow", "GET"),))
             if not self._gemini_key_ok(req, query):
                 return Reply(400, gem.auth_error(), GEMINI_JSON)
+            if name in self._embedding_set and name not in self._model_set:
+                return Reply(200, gem.model(name, embedding=True), GEMINI_JSON)
             if name not in self._model_set:
                 return Reply(404, gem.model_not_found(name, "get"), GEMINI_JSON)
             return Reply(200, gem.model(name), GEMINI_JSON)
-        if action not in ("generateContent", "streamGenerateContent", "countTokens"):
+        if action not in _GEMINI_ACTIONS:
             return Reply(404, NOT_FOUND_HTML, HTML)
         if method != "POST":
             return Reply(405, NOT_ALLOWED_HTML, HTML, headers=(("allow", "POST"),))
@@ -559,6 +578,8 @@ class Simulator:
             return Reply(400, gem.auth_error(), GEMINI_JSON)
         if _not_an_object(data):
             return Reply(400, gem.invalid_json(), GEMINI_JSON)
+        if action == "batchEmbedContents":
+            return self._gemini_embeddings(name, data or {})
         body = data or {}
         if action == "countTokens" and isinstance(body.get("generateContentRequest"), dict):
             body = body["generateContentRequest"]
@@ -596,3 +617,72 @@ class Simulator:
         return Reply(
             200, body_bytes, GEMINI_JSON, delay=opts.delay or 0.0, drop_after=opts.drop_after
         )
+
+    # -- embeddings ----------------------------------------------------------------
+
+    def _openai_embeddings(self, req: Request, query: Query, data: Any) -> Reply:
+        denied = self._openai_auth(req.headers)
+        return denied or self._openai_like_embeddings(data, None, azure=None)
+
+    def _azure_embeddings(
+        self, req: Request, deployment: str, query: dict[str, str], data: Any
+    ) -> Reply:
+        version = query.get("api-version")
+        if not version:
+            return Reply(404, oai.azure_resource_not_found())
+        denied = self._azure_auth(req.headers)
+        if denied is not None:
+            return denied
+        if deployment not in self._embedding_set:
+            return Reply(404, oai.azure_deployment_not_found())
+        return self._openai_like_embeddings(data, deployment, azure=version)
+
+    def _azure_v1_embeddings(self, req: Request, query: Query, data: Any) -> Reply:
+        denied = self._azure_auth(req.headers)
+        return denied or self._openai_like_embeddings(
+            data, None, azure=query.get("api-version", "")
+        )
+
+    def _openai_like_embeddings(
+        self, data: Any, deployment: str | None, azure: str | None
+    ) -> Reply:
+        """Embeddings for OpenAI (`azure=None`) or Azure (`azure=` the api-version)."""
+        if _not_an_object(data):
+            return Reply(400, oai.invalid_json())
+        model = deployment if deployment is not None else (data or {}).get("model")
+        if isinstance(model, str) and model and model not in self._embedding_set:
+            if azure is not None:
+                return Reply(404, oai.azure_deployment_not_found())
+            return Reply(404, oai.model_not_found(model))
+        try:
+            ask = emb.parse_openai(data or {}, deployment=deployment)
+        except InvalidRequestError as exc:
+            return Reply(400, oai.invalid(exc))
+        opts = self._next_script() or Options()
+        seq = next(self._seq)
+        headers = (("x-request-id", f"req_sim{seq:08d}"),)
+        if opts.fail is not None and 400 <= opts.fail <= 599:
+            retry = _retry_after(opts)
+            if azure is not None:
+                body = oai.azure_fault(opts.fail, ask.model, retry, azure or "v1")
+            else:
+                body = oai.fault(opts.fail, ask.model, retry)
+            return self._fault_reply(opts, body, JSON, headers)
+        if opts.html:
+            return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
+        return Reply(200, emb.openai_reply(ask), JSON, headers, delay=opts.delay or 0.0)
+
+    def _gemini_embeddings(self, name: str, data: dict[str, Any]) -> Reply:
+        if name not in self._embedding_set:
+            return Reply(404, gem.model_not_found(name, "batchEmbedContents"), GEMINI_JSON)
+        try:
+            ask = emb.parse_gemini(data, name)
+        except InvalidRequestError as exc:
+            return Reply(400, gem.invalid(exc), GEMINI_JSON)
+        opts = self._next_script() or Options()
+        if opts.fail is not None and 400 <= opts.fail <= 599:
+            body = gem.fault(opts.fail, name, _retry_after(opts))
+            return self._fault_reply(opts, body, GEMINI_JSON, ())
+        if opts.html:
+            return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
+        return Reply(200, emb.gemini_reply(ask), GEMINI_JSON, delay=opts.delay or 0.0)

@@ -6,6 +6,7 @@ import pytest
 
 from cherry_nb._exceptions import ConfigError
 from cherry_nb.config import KINDS, PROVIDER_TYPES, get_kind
+from cherry_nb.config.kinds import kinds_with
 from cherry_nb.config.models import Provider
 from cherry_nb.config.urls import address
 
@@ -34,6 +35,11 @@ def test_capabilities() -> None:
     assert "count_tokens" in get_kind("anthropic").capabilities
     assert "count_tokens" not in get_kind("openai").capabilities
     assert "embeddings" in get_kind("openai").capabilities
+    assert kinds_with("embeddings") == ("openai", "gemini", "azure-openai")
+    assert address("https://g.example.com", "gemini").embeddings_url("text-embedding-004") == (
+        "https://g.example.com/v1beta/models/text-embedding-004:batchEmbedContents"
+    )
+    assert address("https://a.example.com", "anthropic").embeddings_url() is None
     assert address("https://a.example.com", "anthropic").count_tokens_url() == (
         "https://a.example.com/v1/messages/count_tokens"
     )

@@ -35,6 +35,8 @@ ROUTES = {
     "/v1/messages/count_tokens": {"post"},
     "/{provider_id}/v1/messages": {"post"},
     "/{provider_id}/v1/messages/count_tokens": {"post"},
+    "/v1/embeddings": {"post"},
+    "/{provider_id}/v1/embeddings": {"post"},
 }
 NO_AUTH = {"/", "/health", "/api-docs", "/api-docs.json"}
 ERROR_STATUSES = {"400", "401", "403", "404", "413", "429", "500", "502", "504"}
@@ -119,6 +121,8 @@ def test_request_bodies_are_the_validating_models(doc: dict[str, Any]) -> None:
         "/{provider_id}/v1/messages": schemas.MessagesRequest,
         "/v1/messages/count_tokens": schemas.CountTokensRequest,
         "/{provider_id}/v1/messages/count_tokens": schemas.CountTokensRequest,
+        "/v1/embeddings": schemas.EmbeddingsRequest,
+        "/{provider_id}/v1/embeddings": schemas.EmbeddingsRequest,
     }
     for path, model in expected.items():
         body = doc["paths"][path]["post"]["requestBody"]
@@ -164,6 +168,8 @@ def test_responses_and_error_envelopes_per_route_family(doc: dict[str, Any]) -> 
         "/v1/messages/count_tokens": anthropic_envelope,
         "/{provider_id}/v1/messages": anthropic_envelope,
         "/{provider_id}/v1/messages/count_tokens": anthropic_envelope,
+        "/v1/embeddings": openai_envelope,
+        "/{provider_id}/v1/embeddings": openai_envelope,
     }
     for path, envelope in families.items():
         (method,) = ROUTES[path]
@@ -346,10 +352,37 @@ def test_models_query_parameters(doc: dict[str, Any]) -> None:
 
 
 def test_provider_routes_take_the_provider_id_path_parameter(doc: dict[str, Any]) -> None:
-    for path in ("/{provider_id}/v1/messages", "/{provider_id}/v1/messages/count_tokens"):
+    for path in (
+        "/{provider_id}/v1/messages",
+        "/{provider_id}/v1/messages/count_tokens",
+        "/{provider_id}/v1/embeddings",
+    ):
         params = doc["paths"][path]["post"]["parameters"]
         (provider,) = [p for p in params if p["in"] == "path"]
         assert provider["name"] == "provider_id" and provider["required"] is True
+
+
+def test_embeddings_are_documented_with_their_reply(doc: dict[str, Any]) -> None:
+    components = doc["components"]["schemas"]
+    request = components["EmbeddingsRequest"]
+    assert set(request["required"]) == {"model", "input"}
+    assert request["properties"]["encoding_format"]["anyOf"][0]["enum"] == ["float", "base64"]
+    for path in ("/v1/embeddings", "/{provider_id}/v1/embeddings"):
+        content = doc["paths"][path]["post"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json"}
+        assert content["application/json"]["schema"]["$ref"].endswith("/EmbeddingList")
+    reply = {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.5, -0.5]}],
+        "model": "m",
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+    }
+    schema = {"$ref": "#/components/schemas/EmbeddingList"}
+    assert _validator(doc, schema).is_valid(reply)
+    reply["data"][0]["embedding"] = "AAAAPwAAAL8="  # type: ignore[index]
+    assert _validator(doc, schema).is_valid(reply)
+    reply["data"][0]["embedding"] = None  # type: ignore[index]
+    assert not _validator(doc, schema).is_valid(reply)
 
 
 def test_openapi_30_view_is_valid_and_has_no_3_1_keywords(doc: dict[str, Any]) -> None:

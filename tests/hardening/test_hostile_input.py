@@ -40,6 +40,8 @@ BODY_ROUTES = {
     "/up-anthropic/v1/messages": messages_body("sim-chat"),
     "/v1/messages/count_tokens": messages_body(),
     "/up-anthropic/v1/messages/count_tokens": messages_body("sim-chat"),
+    "/v1/embeddings": {"model": "up-gemini:sim-embed", "input": ["x", "y"]},
+    "/up-openai/v1/embeddings": {"model": "sim-embed", "input": "x"},
 }
 
 
@@ -376,7 +378,7 @@ CONTROL = ["\r\nX-Evil: 1", "\n", "\x00", "\x1b[31m", "\x7f", "\t"]
 def test_control_characters_in_model_are_400(stack: Stack, http, path, control):
     sent = len(stack.upstream.requests)
     body = dict(BODY_ROUTES[path])
-    body["model"] = body["model"].replace("sim-chat", f"sim{control}chat")
+    body["model"] = body["model"].replace("sim-", f"sim{control}", 1)
     assert_refused(http.post(path, json=body, headers=AUTH), path)
     assert len(stack.upstream.requests) == sent
 
@@ -400,6 +402,8 @@ def test_model_ids_cannot_rewrite_the_upstream_url(stack: Stack, http, upstream,
         ("/v1/chat/completions", chat_body(f"up-{upstream}:{model}")),
         ("/v1/messages", messages_body(f"up-{upstream}:{model}", stream=True)),
         (f"/up-{upstream}/v1/messages", messages_body(model)),
+        ("/v1/embeddings", {"model": f"up-{upstream}:{model}", "input": "x"}),
+        (f"/up-{upstream}/v1/embeddings", {"model": model, "input": "x"}),
     ]:
         response = http.post(path, json=body, headers=AUTH)
         assert_refused(response, path)

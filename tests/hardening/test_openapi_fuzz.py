@@ -50,6 +50,7 @@ KEY = "cs-sk-test-hardening-fuzz-0123456789"
 SIM_KEY = "sim-hardening-fuzz-key-0123456789"
 # The models the document's examples name, served by every example provider.
 MODELS = ("gpt-4o-mini", "claude-sonnet-4-5")
+EMBEDDING_MODEL = "text-embedding-3-small"  # the embeddings examples' model
 PROVIDERS = {
     "my-openai": "openai",
     "my-anthropic": "anthropic",
@@ -100,7 +101,9 @@ schema.app = APP
 
 @pytest.fixture(scope="module")
 def gateway_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quart]:
-    upstream = SimulatorThread(api_key=SIM_KEY, models=(*MODELS, "sim-chat"))
+    upstream = SimulatorThread(
+        api_key=SIM_KEY, models=(*MODELS, "sim-chat"), embedding_models=(EMBEDDING_MODEL,)
+    )
     upstream.start()
     registry = ProviderRegistry(tmp_path_factory.mktemp("fuzz") / "config.json")
     for provider_id, provider_type in PROVIDERS.items():

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from cherry_nb.notebook.detect import LocalServer, detect_local_servers
-from cherry_nb.simulator import DEFAULT_MODELS, SimulatorThread
+from cherry_nb.simulator import DEFAULT_MODELS, EMBEDDING_MODELS, SimulatorThread
 
 
 def closed_port() -> int:
@@ -69,7 +69,7 @@ async def test_finds_the_simulator_and_reports_a_closed_port_absent(
             key="vllm",
             port=open_sim.port,
             base_url=f"http://127.0.0.1:{open_sim.port}/v1",
-            models=tuple(DEFAULT_MODELS),
+            models=(*DEFAULT_MODELS, *EMBEDDING_MODELS),
         )
     ]
     assert found[0].label == "vLLM"

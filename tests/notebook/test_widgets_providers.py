@@ -23,7 +23,7 @@ from cherry_nb.notebook.widgets._common import (
     preview_html,
     provider_line_html,
 )
-from cherry_nb.simulator import DEFAULT_MODELS, SimulatorThread
+from cherry_nb.simulator import DEFAULT_MODELS, EMBEDDING_MODELS, SimulatorThread
 
 from .conftest import widgets_holding
 
@@ -370,14 +370,17 @@ def test_fetch_models_and_add_the_picked_ones(
     manager.edit_buttons["sim"].click()
     form = manager.form
     form.fetch_button.click()
-    assert list(form.fetched.options) == [m for m in DEFAULT_MODELS if m != "sim-chat"]
-    assert "4 models listed, 3 not added yet" in form.models_message.value
+    listed = [*DEFAULT_MODELS, *EMBEDDING_MODELS]
+    assert list(form.fetched.options) == [m for m in listed if m != "sim-chat"]
+    assert f"{len(listed)} models listed, {len(listed) - 1} not added yet" in (
+        form.models_message.value
+    )
 
     form.fetched.value = ("sim-fast", "sim-vision")
     form.add_picked_button.click()
 
     assert fresh(runtime).get("sim").model_ids() == ["sim-chat", "sim-fast", "sim-vision"]
-    assert list(form.fetched.options) == ["sim-reasoner"]
+    assert list(form.fetched.options) == ["sim-reasoner", *EMBEDDING_MODELS]
     assert [value for _, value in form.models.options] == ["sim-chat", "sim-fast", "sim-vision"]
     assert "sim-fast" in form.check_model.options
 
@@ -461,7 +464,7 @@ def test_detect_local_servers_and_add_one(runtime: Runtime, open_sim: SimulatorT
 
         saved = fresh(runtime).get("vllm")
         assert (saved.type, saved.base_url) == ("openai", open_sim.base_url("openai"))
-        assert saved.model_ids() == list(DEFAULT_MODELS)
+        assert saved.model_ids() == [*DEFAULT_MODELS, *EMBEDDING_MODELS]
         assert manager.detect_add_buttons[0].disabled
         assert manager.form.provider_id == "vllm" and "Added vLLM" in manager.message.value
 

@@ -233,6 +233,7 @@ async def test_count_tokens(client: anthropic.AsyncAnthropic) -> None:
 
 async def test_models_list(client: anthropic.AsyncAnthropic, simulator: Simulator) -> None:
     page = await client.models.list()
+    # Anthropic has no embeddings: the embedding models are not in its list.
     assert [m.id for m in page.data] == list(DEFAULT_MODELS)
     assert page.data[0].display_name == "Sim Chat"
     assert page.data[0].type == "model"

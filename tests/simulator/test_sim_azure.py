@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from cherry_nb.simulator import DEFAULT_MODELS, Simulator
+from cherry_nb.simulator import DEFAULT_MODELS, EMBEDDING_MODELS, Simulator
 
 KEY = "azure-sim-key-0123456789abcdef"
 VERSION = "2024-10-21"
@@ -77,7 +77,7 @@ async def test_v1_form(simulator: Simulator) -> None:
         )
         models = await c.models.list()
     assert reply.choices[0].message.content.endswith("“v1 please”")
-    assert [m.id for m in models.data] == list(DEFAULT_MODELS)
+    assert [m.id for m in models.data] == [*DEFAULT_MODELS, *EMBEDDING_MODELS]
     assert simulator.requests[-2].path == "/openai/v1/chat/completions"
     async with httpx.AsyncClient(base_url=simulator.url, timeout=5) as raw:
         body = {"model": "sim-chat", "messages": [{"role": "user", "content": "x"}]}
@@ -93,7 +93,7 @@ async def test_models_need_api_version(simulator: Simulator) -> None:
         missing = await c.get("/openai/models")
     assert listed.status_code == 200
     assert listed.json()["object"] == "list"
-    assert [m["id"] for m in listed.json()["data"]] == list(DEFAULT_MODELS)
+    assert [m["id"] for m in listed.json()["data"]] == [*DEFAULT_MODELS, *EMBEDDING_MODELS]
     assert missing.status_code == 404
     assert missing.json() == {"error": {"code": "404", "message": "Resource not found"}}
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cherry_nb.simulator import DEFAULT_MODELS, Simulator
+from cherry_nb.simulator import DEFAULT_MODELS, EMBEDDING_MODELS, Simulator
 
 KEY = "AIzaSimulatedKey0123456789abcdefghijkl"
 GEN = "/v1beta/models/sim-chat:generateContent"
@@ -176,8 +176,11 @@ async def test_max_output_tokens(client: httpx.AsyncClient) -> None:
 
 async def test_models(client: httpx.AsyncClient) -> None:
     listed = (await client.get("/v1beta/models")).json()
-    assert [m["name"] for m in listed["models"]] == [f"models/{m}" for m in DEFAULT_MODELS]
-    assert "generateContent" in listed["models"][0]["supportedGenerationMethods"]
+    names = [f"models/{m}" for m in (*DEFAULT_MODELS, *EMBEDDING_MODELS)]
+    assert [m["name"] for m in listed["models"]] == names
+    methods = {m["name"]: m["supportedGenerationMethods"] for m in listed["models"]}
+    assert "generateContent" in methods["models/sim-chat"]
+    assert methods["models/sim-embed"] == ["embedContent", "batchEmbedContents"]
     one = await client.get("/v1beta/models/sim-fast")
     assert one.json()["name"] == "models/sim-fast"
     missing = await client.get("/v1beta/models/gemini-nope")

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from cherry_nb._secrets import mask_key
-from cherry_nb.simulator import DEFAULT_MODELS, Simulator
+from cherry_nb.simulator import DEFAULT_MODELS, EMBEDDING_MODELS, Simulator
 
 KEY = "sk-sim-openai-test-0123456789"
 WEATHER = {
@@ -249,7 +249,7 @@ async def test_max_tokens_truncates(client: openai.AsyncOpenAI) -> None:
 
 async def test_models(client: openai.AsyncOpenAI) -> None:
     page = await client.models.list()
-    assert [m.id for m in page.data] == list(DEFAULT_MODELS)
+    assert [m.id for m in page.data] == [*DEFAULT_MODELS, *EMBEDDING_MODELS]
     assert all(m.object == "model" for m in page.data)
     model = await client.models.retrieve("sim-reasoner")
     assert model.id == "sim-reasoner"
@@ -259,12 +259,12 @@ async def test_models(client: openai.AsyncOpenAI) -> None:
 
 async def test_custom_models() -> None:
     async with (
-        Simulator(models=["m-one", "m-two"]) as sim,
+        Simulator(models=["m-one", "m-two"], embedding_models=["e-one"]) as sim,
         openai.AsyncOpenAI(
             base_url=sim.base_url("openai"), api_key="x", max_retries=0, timeout=10
         ) as c,
     ):
-        assert [m.id for m in (await c.models.list()).data] == ["m-one", "m-two"]
+        assert [m.id for m in (await c.models.list()).data] == ["m-one", "m-two", "e-one"]
         reply = await c.chat.completions.create(model="m-two", messages=user("hi"))
         assert reply.choices[0].message.content.startswith("**m-two**")
 

@@ -4,13 +4,15 @@ Requests are validated by each wire format's `parse_request` (`cherry_nb.wire.fo
 the one validator; these models describe the same bodies, and
 tests/gateway/test_formats_agree.py keeps the two accepting and refusing the same corpus
 (`validate_chat`, `validate_messages`, `validate_responses`, `validate_count_tokens`
-serve that test and the schema tests). Unknown fields and content-block, part and tool
+serve that test and the schema tests; embeddings bodies are read by
+`wire/embeddings.parse_openai_request`). Unknown fields and content-block, part and tool
 types are accepted (`extra="allow"` and fallback models), as the validator does.
 
 They generate the OpenAPI document (`cherry_nb.gateway.openapi`): class docstrings and
 field descriptions are what the API docs show, so they are written for API users.
 
-One module per wire format (`_openai`, `_anthropic`, `_responses`), the gateway's own bodies
+One module per wire format (`_openai`, `_anthropic`, `_responses`), OpenAI's embeddings
+(`_embeddings`), the gateway's own bodies
 (`_service`), validation (`_validation`), and what they share (`_base`).
 """
 
@@ -27,6 +29,7 @@ from ._anthropic import (
     MessageStreamEvent,
     ServerTool,
 )
+from ._embeddings import Embedding, EmbeddingList, EmbeddingsRequest, EmbeddingUsage
 from ._openai import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -55,6 +58,7 @@ from ._service import (
 from ._validation import (
     validate_chat,
     validate_count_tokens,
+    validate_embeddings,
     validate_messages,
     validate_responses,
     validation_message,
@@ -71,6 +75,10 @@ __all__ = [
     "CountTokensRequest",
     "CountTokensResponse",
     "CustomTool",
+    "Embedding",
+    "EmbeddingList",
+    "EmbeddingUsage",
+    "EmbeddingsRequest",
     "FunctionTool",
     "Health",
     "ImageURL",
@@ -91,6 +99,7 @@ __all__ = [
     "ServiceInfo",
     "validate_chat",
     "validate_count_tokens",
+    "validate_embeddings",
     "validate_messages",
     "validate_responses",
     "validation_message",

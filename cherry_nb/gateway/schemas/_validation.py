@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ._anthropic import CountTokensRequest, MessagesRequest
 from ._base import _TAG_PREFIX
+from ._embeddings import EmbeddingsRequest
 from ._openai import ChatCompletionRequest
 from ._responses import ResponsesRequest
 
@@ -34,6 +35,11 @@ def validate_responses(body: Any) -> ResponsesRequest:
 def validate_count_tokens(body: Any) -> CountTokensRequest:
     """Validate a parsed POST /v1/messages/count_tokens body; raises pydantic.ValidationError."""
     return CountTokensRequest.model_validate(body)
+
+
+def validate_embeddings(body: Any) -> EmbeddingsRequest:
+    """Validate a parsed POST /v1/embeddings body; raises pydantic.ValidationError."""
+    return EmbeddingsRequest.model_validate(body)
 
 
 # pydantic's wording for a few error types, in JSON's terms; others keep pydantic's message.

@@ -1,0 +1,50 @@
+"""POST /v1/embeddings and /{provider-id}/v1/embeddings: OpenAI's embeddings, any upstream
+whose kind declares an embeddings endpoint.
+
+An upstream that speaks OpenAI's format (OpenAI-compatible servers, Azure OpenAI) gets
+the client's body with only `model` replaced, and its reply is relayed as it came (the
+gate masks the provider's keys, should the upstream echo one): fidelity for fields we do
+not model. The body is checked once, by `wire/embeddings.parse_openai_request`, whichever
+way it goes. Any other (Gemini) gets the request translated by `wire/embeddings.py`, and the
+client gets OpenAI's list shape back, base64 vectors encoded here when it asked for
+them. A provider whose kind has no embeddings endpoint (Anthropic) is a 400 that names
+the provider types that have one.
+"""
+
+from __future__ import annotations
+
+from .._exceptions import RequestError, WireFormatError
+from ..wire import embeddings as wire_embeddings
+from ..wire.formats import OPENAI
+from .checks import json_object, resolve_model
+from .relay import DROPPED_HEADER
+from .reply import JSON, Reply, json_reply
+from .state import GatewayState
+
+__all__ = ["answer_embeddings"]
+
+
+async def answer_embeddings(state: GatewayState, raw: bytes, provider_id: str | None) -> Reply:
+    """The reply to one embeddings request whose body is `raw`; CherryError for a failure
+    (the route answers it in OpenAI's envelope)."""
+    body = json_object(raw)
+    try:
+        request = wire_embeddings.parse_openai_request(body)
+    except WireFormatError as error:
+        raise RequestError(error.message, status=400, param=error.param) from None
+    requested = request.model
+    provider, model = resolve_model(state.config(), requested, provider_id)
+    adapter = state.pool.adapter(provider)
+    adapter.embeddings_url(model)  # first: "no embeddings endpoint" trumps any other complaint
+    if adapter.wire is OPENAI:  # the client's own format: passed through
+        upstream = await adapter.open_embeddings(dict(body), model=model)
+        data = await adapter.read_body(upstream, model)
+        content_type = upstream.headers.get("content-type", JSON)
+        return Reply(upstream.status_code, data, content_type)
+    request.model = model
+    response = await adapter.embed(request)
+    response.model = requested
+    reply = json_reply(wire_embeddings.build_openai_response(response, request.encoding_format))
+    if request.dropped:
+        reply.headers[DROPPED_HEADER] = ",".join(request.dropped)
+    return reply
