@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._exceptions import CherryError
+from .._exceptions import CherryError, NetworkError
 from ..config.models import Provider
 from ..key_check import diagnose_failure
 from ..wire.accumulate import ResponseAccumulator
 from ..wire.neutral import ChatRequest, TextDelta, Usage
-from .runtime import Runtime
+from .runtime import SIMULATOR_ID, Runtime
 
 _DONE = object()
 POLL = 0.05  # seconds: how often the main thread wakes to render and notice Ctrl-C
@@ -162,8 +162,28 @@ def _wait_for_done(
         running -= take(index, item)
 
 
+SIMULATOR_GONE = (
+    "The offline simulator of another notebook has stopped — run `%chat simulator` "
+    "to start this notebook's own."
+)
+SIMULATOR_HINT = (
+    "Each kernel runs its own simulator, which lives as long as the kernel and is never "
+    "saved to the config file."
+)
+
+
 def describe_error(runtime: Runtime, error: CherryError, provider: Provider) -> tuple[str, str]:
     """(message, hint) for an error panel, with the core's diagnosis; for an unknown
-    model the hint names the closest models the provider lists (one request)."""
+    model the hint names the closest models the provider lists (one request).
+
+    A `simulator` provider read from the config file (an older version saved it
+    there) that no longer answers is another kernel's simulator, long gone: say so
+    rather than hint at proxies and servers the user never started."""
+    if (
+        isinstance(error, NetworkError)
+        and provider.id == SIMULATOR_ID
+        and not runtime.registry.is_ephemeral(SIMULATOR_ID)
+    ):
+        return SIMULATOR_GONE, SIMULATOR_HINT
     _, hint = runtime.run(diagnose_failure(error, provider, runtime.pool))
     return error.message, hint

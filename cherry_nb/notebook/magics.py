@@ -11,15 +11,23 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .._exceptions import CherryError, ConfigError
+from .._exceptions import CherryError, ConfigError, UnknownProviderError
 from .._secrets import redact
 from ..config.models import Provider, split_model_ref
 from ..wire.neutral import ChatRequest
 from . import render
-from .chat import ChatReply, Outcome, describe_error, run_stream, run_streams
+from .chat import (
+    SIMULATOR_GONE,
+    SIMULATOR_HINT,
+    ChatReply,
+    Outcome,
+    describe_error,
+    run_stream,
+    run_streams,
+)
 from .conversation import Sessions, usage_line
 from .interpolate import interpolate
-from .runtime import Runtime, get_runtime
+from .runtime import SIMULATOR_ID, Runtime, get_runtime
 
 NO_MODEL_HINT = (
     "Choose one with `%chat use provider-id:model-id` or `%%chat -m provider-id:model-id`. "
@@ -186,7 +194,12 @@ class ChatMagics(Magics):
 
     def _resolve(self, model_ref: str) -> tuple[Provider, str]:
         self.runtime.registry.reload_if_changed()
-        provider, model = self.runtime.registry.config.resolve_model(model_ref)
+        try:
+            provider, model = self.runtime.registry.config.resolve_model(model_ref)
+        except UnknownProviderError as error:
+            if error.provider_id == SIMULATOR_ID:
+                raise ConfigError(f"{SIMULATOR_GONE} {SIMULATOR_HINT}") from None
+            raise
         if not provider.enabled:
             raise ConfigError(f"Provider {provider.id!r} is disabled; enable it in %chat setup.")
         return provider, model
