@@ -40,7 +40,7 @@ LINE_HELP = """\
 %chat models P [--fetch] list (or fetch) a provider's models
 %chat check P [-m M]     check a provider's key and address
 %chat setup              the provider manager widget
-%chat simulator          start the offline simulator as provider `simulator`
+%chat simulator [stop]   start (stop) this kernel's offline simulator, provider `simulator`
 %chat reset [--session NAME]    forget the conversation
 %chat history [--session NAME]  show the conversation
 %chat server start [--port P] | stop | status | panel
@@ -296,11 +296,20 @@ class ChatMagics(Magics):
         return setup(self.runtime)
 
     def _cmd_simulator(self, rest: list[str]) -> None:
+        """Start this kernel's simulator and chat with it here (other kernels and the
+        config file's default model are left alone)."""
+        if rest and rest[0] == "stop":
+            self.runtime.stop_simulator()
+            if self.model and self.model.startswith(f"{SIMULATOR_ID}:"):
+                self.model = None
+            print("Offline simulator stopped.")
+            return
         provider = self.runtime.start_simulator()
+        self.model = f"{provider.id}:{provider.models[0].id}"
         print(
             f"Offline simulator running at {provider.base_url} as provider "
-            f"{provider.id!r} (models: {', '.join(provider.model_ids())}). "
-            f"Default model: {self._default_model()}."
+            f"{provider.id!r}, in this kernel only (models: {', '.join(provider.model_ids())}). "
+            f"This kernel now chats with {self.model}."
         )
 
     def _cmd_reset(self, rest: list[str]) -> None:

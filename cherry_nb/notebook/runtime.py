@@ -102,8 +102,10 @@ class Runtime:
         self.registry.reload_if_changed()
         return self.registry.config.provider(provider_id)
 
-    def check(self, provider_id: str, model: str | None = None) -> CheckResult:
-        return self.run(check(self.provider(provider_id), model))
+    def check(self, provider: str | Provider, model: str | None = None) -> CheckResult:
+        """Check a saved provider (by id) or an unsaved one (a form's values)."""
+        target = self.provider(provider) if isinstance(provider, str) else provider
+        return self.run(check(target, model))
 
     def fetch_models(self, provider_id: str) -> list[ModelEntry]:
         provider = self.provider(provider_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def add_sim_provider(
         models=["sim-chat"] if models is None else models,
     )
     return provider
+
+
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def visible(widget: ipywidgets.DOMWidget) -> bool:
@@ -300,15 +307,20 @@ def test_check_with_a_wrong_key_says_it_was_rejected(
     assert "wrong-key-0123456789" not in result
 
 
-def test_check_saves_a_typed_key_first(
+def test_check_tests_a_typed_key_without_saving_it(
     runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
 ) -> None:
     add_sim_provider(runtime, sim, key="wrong-key-0123456789")
+    before = runtime.registry.path.read_bytes()
     manager.refresh()
     manager.edit_buttons["sim"].click()
     manager.form.api_key.value = SIM_KEY
     manager.form.check_button.click()
-    assert "✓" in manager.form.check_result.value
+    result = manager.form.check_result.value
+    assert "✓" in result and "not saved yet: press Save" in result
+    assert runtime.registry.path.read_bytes() == before  # Check never saves
+    assert fresh(runtime).get("sim").api_key == "wrong-key-0123456789"
+    manager.form.save_button.click()  # saving is explicit
     assert fresh(runtime).get("sim").api_key == SIM_KEY and manager.form.api_key.value == ""
 
 
@@ -324,7 +336,7 @@ def test_check_of_an_unknown_model_lists_the_closest(
     assert FAIL_COLOUR in result and "Closest" in result and "sim-chat" in result
 
 
-def test_check_of_a_new_provider_adds_it_first(
+def test_check_of_a_new_provider_tests_the_form_and_saves_nothing(
     runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
 ) -> None:
     manager.add_button.click()
@@ -333,9 +345,18 @@ def test_check_of_a_new_provider_adds_it_first(
     form.base_url.value = sim.base_url("openai")
     form.api_key.value = SIM_KEY
     form.check_button.click()
-    assert "✓" in form.check_result.value
-    assert fresh(runtime).get("fresh").api_key == SIM_KEY
-    assert widgets_holding(SIM_KEY) == []
+    assert "✓" in form.check_result.value and "press Add" in form.check_result.value
+    assert fresh(runtime).config.providers == [] and form.provider_id is None
+    assert [w for w in widgets_holding(SIM_KEY) if w is not form.api_key] == []
+    # A failing Check (the vLLM preset, nothing listening) leaves no trace either.
+    form.preset.value = "vllm"
+    form.base_url.value = f"http://127.0.0.1:{dead_port()}/v1"
+    form.check_button.click()
+    assert FAIL_COLOUR in form.check_result.value
+    assert fresh(runtime).config.providers == [] and "MODEL" not in form.check_result.value
+    form.save_button.click()
+    assert [p.id for p in fresh(runtime).config.providers] == ["fresh"]
+    assert "Added Fresh as fresh. Fetch or add its models below." in form.message.value
 
 
 # ---- models --------------------------------------------------------------------------------
@@ -408,7 +429,7 @@ def test_delete_asks_for_confirmation(
     assert not visible(form.confirm_box)
 
     form.delete_button.click()
-    assert visible(form.confirm_box) and "Really delete Sim?" in form.confirm_text.value
+    assert visible(form.confirm_box) and "Really delete Sim (sim)?" in form.confirm_text.value
     form.cancel_delete_button.click()
     assert not visible(form.confirm_box)
     assert fresh(runtime).get("sim").id == "sim"

@@ -19,10 +19,14 @@ from functools import partial
 from typing import Any
 
 import ipywidgets as w
+from pydantic import ValidationError
 
-from ..._exceptions import CherryError, ProviderError
+from ..._exceptions import CherryError, ConfigError, ProviderError
 from ...config.models import PROVIDER_TYPES, Provider
 from ...config.presets import LOCAL_SERVER_PORTS, PRESETS
+from ...config.registry import slugify
+from ...config.store import describe_errors
+from ...config.urls import normalize_base_url
 from ...diagnosis import diagnose
 from ..detect import LocalServer
 from ..runtime import Runtime, get_runtime
@@ -265,6 +269,39 @@ class ProviderForm(w.VBox):
             return fields
         return {k: v for k, v in fields.items() if k == "api_key" or getattr(stored, k) != v}
 
+    def draft(self) -> Provider:
+        """The provider as the form describes it, saved or not: what Check tests.
+
+        The address is normalised as saving would; the stored key is used unless
+        one is typed. ConfigError says what is wrong with the form's values.
+        """
+        stored = self.runtime.provider(self.provider_id) if self.provider_id else None
+        provider_type = self.type.value
+        normalized = normalize_base_url(self.base_url.value, provider_type)
+        fields: dict[str, Any] = (
+            stored.model_dump(mode="python")
+            if stored is not None
+            else {"id": slugify(self.name.value) if self.name.value.strip() else "new-provider"}
+        )
+        fields.update(name=self.name.value.strip(), type=provider_type, base_url=normalized.url)
+        if provider_type == "azure-openai":
+            fields["api_version"] = self.api_version.value.strip() or normalized.api_version
+        if self.api_key.value.strip():
+            fields["api_key"] = self.api_key.value
+        try:
+            return Provider.model_validate(fields)
+        except ValidationError as exc:
+            raise ConfigError(f"The form is not valid: {describe_errors(exc, fields)}.") from None
+
+    def unsaved(self) -> bool:
+        """Whether the form holds changes not saved yet (a new provider always does)."""
+        if self.provider_id is None:
+            return bool(self.name.value.strip() or self.base_url.value.strip())
+        try:
+            return bool(self._changes())
+        except CherryError:
+            return True
+
     def save(self) -> bool:
         """Save the form (add or update); True when saved or there was nothing to save."""
         try:
@@ -274,10 +311,15 @@ class ProviderForm(w.VBox):
                 if preset is not None and PRESETS[preset].type != changes["type"]:
                     preset = None
                 provider, notes = self.runtime.registry.add(preset=preset, **changes)
-                what = f"Added {provider.name} as {provider.id} (models: {provider.id}:MODEL)."
+                what = f"Added {provider.name} as {provider.id}."
+                what += (
+                    f" Chat with it as {provider.id}:{provider.models[0].id}."
+                    if provider.models
+                    else " Fetch or add its models below."
+                )
             elif changes:
                 provider, notes = self.runtime.registry.update(self.provider_id, **changes)
-                what = f"Saved {provider.name}."
+                what = f"Saved {provider.name} ({provider.id})."
             else:
                 return True
         except CherryError as exc:
@@ -295,17 +337,26 @@ class ProviderForm(w.VBox):
     # ---- check and models -----------------------------------------------------------------
 
     def _check(self, _: object) -> None:
-        """Save pending changes, then check the saved provider on the background loop."""
-        if not self.save() or self.provider_id is None:
-            return
-        self.check_result.value = status_html("Checking…")
+        """Check the form's values as they are, saved or not; never saves (Cherry
+        Studio's Check tests what is typed, and a failed check must leave no trace)."""
         model = self.check_model.value.strip() or None
         try:
-            result = self.runtime.check(self.provider_id, model)
+            draft = self.draft()
+        except CherryError as exc:
+            self.check_result.value = status_html(exc.message, ok=False)
+            return
+        pending = self.unsaved()
+        self.check_result.value = status_html("Checking…")
+        try:
+            result = self.runtime.check(draft, model)
         except Exception as exc:  # shown in the form, never as a traceback
             self.check_result.value = status_html(error_text(exc), ok=False)
             return
-        self.check_result.value = check_html(result)
+        note = ""
+        if pending:
+            action = "Add" if self.provider_id is None else "Save"
+            note = status_html(f"Checked the values in the form, not saved yet: press {action}.")
+        self.check_result.value = check_html(result) + note
 
     def _fetch(self, _: object) -> None:
         if self.provider_id is None:
@@ -371,8 +422,11 @@ class ProviderForm(w.VBox):
     # ---- delete -------------------------------------------------------------------------
 
     def _ask_delete(self, _: object) -> None:
-        name = self.name.value or self.provider_id or ""
-        self.confirm_text.value = status_html(f"Really delete {name}?", ok=False)
+        assert self.provider_id is not None
+        stored = self.runtime.provider(self.provider_id)
+        self.confirm_text.value = status_html(
+            f"Really delete {stored.name} ({stored.id})?", ok=False
+        )
         _show(self.confirm_box, True)
 
     def _cancel_delete(self, _: object) -> None:
