@@ -19,7 +19,7 @@ from .._exceptions import CherryError, NetworkError
 from ..config.models import Provider
 from ..key_check import diagnose_failure
 from ..wire.accumulate import ResponseAccumulator
-from ..wire.neutral import ChatRequest, TextDelta, Usage
+from ..wire.neutral import ChatRequest, ChatResponse, ReasoningDelta, TextDelta, Usage
 from .runtime import SIMULATOR_ID, Runtime
 
 _DONE = object()
@@ -60,6 +60,9 @@ class Outcome:
     seconds: float
     interrupted: bool = False
     error: CherryError | None = None
+    thinking: str = ""
+    first_token_seconds: float | None = None
+    response: ChatResponse | None = None  # the whole reply (tool calls included) when complete
 
 
 def run_stream(
@@ -68,9 +71,14 @@ def run_stream(
     request: ChatRequest,
     on_text: Callable[[str], None],
     tick: Callable[[], None],
+    on_thinking: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Stream one request; call `on_text` per delta and `tick` often, on this thread."""
-    (outcome,) = run_streams(runtime, [(provider, request)], lambda _, text: on_text(text), tick)
+    """Stream one request; call `on_text` (and `on_thinking`) per delta and `tick`
+    often, on this thread."""
+    thinking = None if on_thinking is None else (lambda _, text: on_thinking(text))
+    (outcome,) = run_streams(
+        runtime, [(provider, request)], lambda _, text: on_text(text), tick, thinking
+    )
     return outcome
 
 
@@ -79,6 +87,7 @@ def run_streams(
     jobs: Sequence[tuple[Provider, ChatRequest]],
     on_text: Callable[[int, str], None],
     tick: Callable[[], None],
+    on_thinking: Callable[[int, str], None] | None = None,
 ) -> list[Outcome]:
     """Stream several requests at once (a comparison); one queue, tagged by job."""
     events: queue.Queue[tuple[int, Any]] = queue.Queue()
@@ -101,6 +110,8 @@ def run_streams(
     accumulators = [ResponseAccumulator() for _ in jobs]
     errors: list[CherryError | None] = [None] * len(jobs)
     ended = [0.0] * len(jobs)  # seconds from the start; 0.0 while running
+    thoughts: list[list[str]] = [[] for _ in jobs]
+    first_token: list[float | None] = [None] * len(jobs)
 
     def take(index: int, item: Any) -> bool:
         """Fold one queued item into its job's state; True when it ends the job."""
@@ -111,8 +122,14 @@ def run_streams(
             errors[index] = item
         else:
             accumulators[index].add(item)
+            if isinstance(item, TextDelta | ReasoningDelta) and first_token[index] is None:
+                first_token[index] = time.monotonic() - started
             if isinstance(item, TextDelta):
                 on_text(index, item.text)
+            elif isinstance(item, ReasoningDelta):
+                thoughts[index].append(item.text)
+                if on_thinking is not None:
+                    on_thinking(index, item.text)
         return False
 
     running = len(jobs)
@@ -139,9 +156,20 @@ def run_streams(
             now if cut_short[i] else ended[i],
             interrupted=cut_short[i],
             error=errors[i],
+            thinking="".join(thoughts[i]),
+            first_token_seconds=first_token[i],
+            response=_response(acc) if errors[i] is None and not cut_short[i] else None,
         )
         for i, acc in enumerate(accumulators)
     ]
+
+
+def _response(accumulator: ResponseAccumulator) -> ChatResponse | None:
+    """The complete reply; None when its tool-call arguments are not valid JSON."""
+    try:
+        return accumulator.response()
+    except CherryError:
+        return None
 
 
 def _wait_for_done(

@@ -6,7 +6,7 @@ Every failure is shown as a short panel in the cell — never a traceback.
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import Any, get_args
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
@@ -14,7 +14,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from .._exceptions import CherryError, ConfigError, UnknownProviderError
 from .._secrets import redact
 from ..config.models import Provider, split_model_ref
-from ..wire.neutral import ChatRequest
+from ..wire.neutral import ChatRequest, Message, Part, ReasoningEffort, Text
 from . import render
 from .chat import (
     SIMULATOR_GONE,
@@ -22,12 +22,14 @@ from .chat import (
     ChatReply,
     Outcome,
     describe_error,
-    run_stream,
     run_streams,
 )
 from .conversation import Sessions, usage_line
-from .interpolate import interpolate
+from .images import image_file, image_of, is_image
+from .interpolate import interpolate_parts
 from .runtime import SIMULATOR_ID, Runtime, get_runtime
+from .tools import PythonTool, tools_from_namespace
+from .turn import provenance, run_turn
 
 NO_MODEL_HINT = (
     "Choose one with `%chat use provider-id:model-id` or `%%chat -m provider-id:model-id`. "
@@ -45,6 +47,31 @@ LINE_HELP = """\
 %chat history [--session NAME]  show the conversation
 %chat server start [--port P] | stop | status | panel
 """
+
+
+EFFORTS: tuple[str, ...] = get_args(ReasoningEffort)
+
+
+def _prompt_text(user: Message) -> str:
+    """The user message as the transcript shows it (images as a mark)."""
+    return "\n\n".join(part.text if isinstance(part, Text) else "[image]" for part in user.content)
+
+
+def _hint_for(error: CherryError) -> str:
+    """The hint under a resolution error: how to choose a model, only when the
+    error is about which model or provider (other errors say what to fix)."""
+    if isinstance(error, UnknownProviderError) or "provider-id:model-id" in error.message:
+        return NO_MODEL_HINT
+    return ""
+
+
+def _ask(call: str) -> bool:
+    """--confirm: ask in the notebook (an input box) before a call runs."""
+    try:
+        answer = input(f"Run {call}? [y/N] ")
+    except Exception:  # the front end cannot ask (StdinNotImplementedError): do not run
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _unquote(value: str) -> str:
@@ -77,6 +104,12 @@ class ChatMagics(Magics):
     @argument("--max-tokens", type=int, help="longest reply, in tokens")
     @argument("--new", action="store_true", help="start a new conversation")
     @argument("--session", default="default", help="conversation name, for parallel threads")
+    @argument("--tools", help="notebook functions the model may call, e.g. get_weather,search")
+    @argument("--confirm", action="store_true", help="ask before running each tool call")
+    @argument("--max-steps", type=int, default=8, help="most tool-call rounds in a turn (8)")
+    @argument("--image", action="append", help="an image file to send with the prompt")
+    @argument("--no-think", action="store_true", help="ask for no reasoning, and show none")
+    @argument("--effort", choices=EFFORTS, help="reasoning effort: " + ", ".join(EFFORTS))
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None) -> Any:
         """Chat with a model (cell magic), or manage providers and the gateway (line magic)."""
@@ -94,10 +127,15 @@ class ChatMagics(Magics):
         try:
             args = parse_argstring(self.chat, line)
         except Exception as exc:  # UsageError or SystemExit from argparse
-            render.show_error("Bad %%chat options", str(exc), "See %%chat? for the options.")
+            render.show_error("Bad %%chat options", str(exc), "See `%%chat?` for the options.")
             return None
-        prompt = interpolate(cell.strip(), self.shell.user_ns if self.shell else {})
-        if not prompt:
+        namespace = self.shell.user_ns if self.shell else {}
+        try:
+            user = self._user_message(cell.strip(), namespace, args.image or [])
+        except CherryError as error:
+            render.show_error("Cannot send this prompt", error.message)
+            return None
+        if user is None:
             render.show_error("Nothing to send", "The cell body is empty.")
             return None
         models = args.model or [self._default_model()]
@@ -111,40 +149,107 @@ class ChatMagics(Magics):
             args.system = _unquote(args.system)
             conversation.system = args.system
         if len(models) > 1:
-            return self._compare(models, prompt, args)
-        return self._chat_one(models[0], prompt, args)
+            if args.tools:
+                render.show_error(
+                    "Tools work with one model",
+                    "`--tools` cannot be combined with several `-m` (a comparison).",
+                )
+                return None
+            return self._compare(models, user, args)
+        return self._chat_one(models[0], user, args)
 
     # ---- one model ------------------------------------------------------------
 
-    def _chat_one(self, model_ref: str, prompt: str, args: Any) -> None:
+    def _chat_one(self, model_ref: str, user: Message, args: Any) -> None:
         conversation = self.sessions.get(args.session)
-        provider = None
+        prompt = _prompt_text(user)
         try:
             provider, model = self._resolve(model_ref)
-            request = self._request(model, conversation.ask(prompt), conversation.system, args)
+            tools = self._tools(args)
         except CherryError as error:
-            render.show_error(f"Cannot chat with {model_ref}", error.message, NO_MODEL_HINT)
+            render.show_error(f"Cannot chat with {model_ref}", error.message, _hint_for(error))
             return None
-        view = render.ReplyView()
-        outcome = run_stream(self.runtime, provider, request, view.add, view.tick)
-        if outcome.error is not None and not outcome.text:
-            message, hint = describe_error(self.runtime, outcome.error, provider)
+        view = render.ReplyView(model_ref)
+        result = run_turn(
+            self.runtime,
+            provider,
+            lambda messages: self._request(model, messages, conversation.system, args, tools),
+            conversation.messages,
+            user,
+            view,
+            tools=tools,
+            max_steps=max(args.max_steps, 0),
+            ask=_ask if args.confirm else None,
+            show_thinking=not args.no_think,
+        )
+        if result.error is not None and not result.shown:
+            message, hint = describe_error(self.runtime, result.error, provider)
             view.clear()
+            view.close()
             render.show_error(f"{model_ref} failed", message, hint)
-            conversation.record_error(model_ref, prompt, outcome.error.message)
+            conversation.record_error(model_ref, prompt, result.error.message)
             return None
-        footer = usage_line(model_ref, outcome.usage, outcome.seconds, outcome.interrupted)
-        view.finish(outcome.text, footer, interrupted=outcome.interrupted)
-        if outcome.error is not None:
-            message, hint = describe_error(self.runtime, outcome.error, provider)
+        footer = usage_line(model_ref, result.usage, result.seconds, result.interrupted)
+        if result.tool_calls:
+            footer += f" · {result.tool_calls} tool call{'s' if result.tool_calls != 1 else ''}"
+        view.finish(
+            result.shown,
+            footer,
+            interrupted=result.interrupted,
+            thinking=result.thinking,
+            provenance=provenance(model_ref, provider, model, result),
+        )
+        if result.step_limit_hit:
+            render.show_error(
+                "Stopped at the step limit",
+                f"The model was still calling tools after {args.max_steps} rounds.",
+                "Raise it with `--max-steps N`, or ask for fewer calls.",
+            )
+        if result.error is not None:
+            message, hint = describe_error(self.runtime, result.error, provider)
             render.show_error("The reply was cut short", message, hint)
-        conversation.record(model_ref, prompt, outcome.text, interrupted=outcome.interrupted)
-        self._publish(self._reply(model_ref, outcome))
+        conversation.record_turn(
+            model_ref, prompt, result.text, result.messages, interrupted=result.interrupted
+        )
+        self._publish(
+            ChatReply(
+                result.text,
+                model=model_ref,
+                usage=result.usage,
+                seconds=result.seconds,
+                interrupted=result.interrupted,
+                error=result.error.message if result.error else None,
+            )
+        )
         return None
+
+    def _user_message(
+        self, body: str, namespace: dict[str, Any], image_paths: list[str]
+    ) -> Message | None:
+        """The cell body as a user message: `{name}` interpolated, `{fig}` and
+        `--image` files as image parts; None when there is nothing to send."""
+        text, images = interpolate_parts(body, namespace, is_image, image_of)
+        parts: list[Part] = []
+        position = 0
+        for offset, image in images:
+            if text[position:offset].strip():
+                parts.append(Text(text[position:offset].strip()))
+            parts.append(image)
+            position = offset
+        if text[position:].strip():
+            parts.append(Text(text[position:].strip()))
+        parts += [image_file(path) for path in image_paths]
+        return Message("user", parts) if parts else None
+
+    def _tools(self, args: Any) -> list[PythonTool]:
+        if not args.tools:
+            return []
+        names = [name.strip() for name in args.tools.split(",") if name.strip()]
+        return tools_from_namespace(names, self.shell.user_ns if self.shell else {})
 
     # ---- several models side by side ---------------------------------------------
 
-    def _compare(self, model_refs: list[str], prompt: str, args: Any) -> None:
+    def _compare(self, model_refs: list[str], user: Message, args: Any) -> None:
         """Cherry Studio's multi-model answer: one prompt, replies side by side.
 
         Each model keeps its own thread of history (session name + model), so
@@ -157,8 +262,9 @@ class ChatMagics(Magics):
             return None
         conversations = [self.sessions.thread(args.session, ref) for ref in model_refs]
         system = args.system if args.system is not None else self.sessions.get(args.session).system
+        prompt = _prompt_text(user)
         jobs = [
-            (provider, self._request(model, conversation.ask(prompt), system, args))
+            (provider, self._request(model, [*conversation.messages, user], system, args))
             for (_, provider, model), conversation in zip(targets, conversations, strict=True)
         ]
         view = render.ColumnsView(model_refs)
@@ -173,7 +279,10 @@ class ChatMagics(Magics):
                 conversation.record_error(ref, prompt, outcome.error.message)
                 continue
             view.note(column, usage_line(ref, outcome.usage, outcome.seconds, outcome.interrupted))
-            conversation.record(ref, prompt, outcome.text, interrupted=outcome.interrupted)
+            said = [Message("assistant", [Text(outcome.text)])] if outcome.text else []
+            conversation.record_turn(
+                ref, prompt, outcome.text, [user, *said], interrupted=outcome.interrupted
+            )
             replies[ref] = self._reply(ref, outcome)
         view.finish()
         self._publish(replies)
@@ -205,7 +314,14 @@ class ChatMagics(Magics):
         return provider, model
 
     @staticmethod
-    def _request(model: str, messages: list[Any], system: str | None, args: Any) -> ChatRequest:
+    def _request(
+        model: str,
+        messages: list[Message],
+        system: str | None,
+        args: Any,
+        tools: list[PythonTool] | None = None,
+    ) -> ChatRequest:
+        effort: ReasoningEffort | None = "none" if args.no_think else args.effort
         return ChatRequest(
             model=model,
             messages=messages,
@@ -213,6 +329,8 @@ class ChatMagics(Magics):
             temperature=args.temperature,
             max_tokens=args.max_tokens,
             stream=True,
+            tools=[tool.spec() for tool in tools or ()],
+            reasoning_effort=effort,
         )
 
     @staticmethod

@@ -1,15 +1,17 @@
 """What a %%chat cell shows, and how it is sent to the front end.
 
-A streamed reply is sent as it grows, but only what is new: plain-text
-`stream` messages, coalesced to at most ~10 a second and, after the first, to
-batches of at least MIN_BATCH characters (or MAX_STALE seconds' worth), so the
-~33 bytes of envelope per message stay small beside the text on a slow stream.
-When it is finished, the cell output is replaced (clear_output(wait=True), so
-nothing flickers) by the reply as Markdown, with a text/plain twin for
-terminals, VS Code and nbconvert, and a one-line footer. Bytes to the front
-end: the deltas (about 1x the reply) plus the final bundle (2x): about 3x
-whatever the pace, instead of the 30-40x of re-sending the whole reply ten
-times a second.
+A streamed reply is sent as it grows, but only what is new: to the live reply
+widget (live.py), whose front end renders the Markdown as it arrives, or — where
+there is no kernel with widgets — as plain-text `stream` messages. Either way
+the deltas are coalesced to at most ~10 messages a second and, after the first,
+to batches of at least MIN_BATCH characters (or MAX_STALE seconds' worth), so a
+message's envelope stays small beside its text on a slow stream. When the reply
+is finished, the cell output is replaced (clear_output(wait=True), so nothing
+flickers) by the reply as Markdown, with a text/plain twin for terminals, VS Code
+and nbconvert, its provenance in the display metadata, and a one-line footer.
+Bytes to the front end: the deltas (about 1x the reply) plus the final bundle
+(2x), plus the widget's module once per reply, instead of the 30-40x of
+re-sending the whole reply ten times a second.
 
 Side-by-side comparisons cannot append to columns, so they re-render the whole
 table, but only when the replies have doubled in length since the last render
@@ -25,14 +27,17 @@ from __future__ import annotations
 import html
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from IPython.display import clear_output, display
 
+from .live import LiveSink, live_available
+
 MIN_INTERVAL = 0.1  # seconds between front-end updates (~10 Hz at most)
 MIN_BATCH = 128  # characters worth a message of their own
 MAX_STALE = 2.0  # seconds a smaller batch may wait
+PROVENANCE_KEY = "cherry_nb"  # the display metadata key that says what produced a reply
 
 
 def _show(bundle: dict[str, str], **kwargs: Any) -> Any:
@@ -40,57 +45,109 @@ def _show(bundle: dict[str, str], **kwargs: Any) -> Any:
 
 
 class ReplyView:
-    """One streamed reply in the current cell."""
+    """One streamed reply in the current cell: live rendered Markdown in a kernel
+    with widgets, plain `stream` text otherwise (or when `out` is given)."""
 
     def __init__(
         self,
+        title: str = "",
         *,
         out: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
         interval: float = MIN_INTERVAL,
+        live: bool | None = None,
     ) -> None:
         self._out = out
         self._clock = clock
         self._interval = interval
         self._pending: list[str] = []
+        self._thinking: list[str] = []
         self._last = 0.0
         self.sent_any = False
+        if live is None:
+            live = out is None and live_available()
+        self._title = title
+        self._live = LiveSink(streaming_header(title)) if live else None
 
     def add(self, text: str) -> None:
         self._pending.append(text)
 
+    def add_thinking(self, text: str) -> None:
+        """Reasoning (thinking, summaries, thoughts): shown collapsed above the reply."""
+        self._thinking.append(text)
+
     def tick(self) -> None:
         """Send what is pending when it is old enough and big enough to be worth it."""
-        if not self._pending:
+        if not (self._pending or self._thinking):
             return
         age = self._clock() - self._last
         if age < self._interval:
             return
-        if not self.sent_any or age >= MAX_STALE or sum(map(len, self._pending)) >= MIN_BATCH:
+        size = sum(map(len, self._pending)) + sum(map(len, self._thinking))
+        if not self.sent_any or age >= MAX_STALE or size >= MIN_BATCH:
             self._send()
 
     def _send(self) -> None:
-        out = self._out or sys.stdout
-        out.write("".join(self._pending))
-        out.flush()
+        text, thinking = "".join(self._pending), "".join(self._thinking)
+        if self._live is not None:
+            self._live.send(text, thinking)
+        elif text:
+            out = self._out or sys.stdout
+            out.write(text)
+            out.flush()
         self._pending.clear()
+        self._thinking.clear()
         self._last = self._clock()
         self.sent_any = True
 
     def clear(self) -> None:
-        """Remove whatever was streamed (before an error panel takes its place)."""
+        """Remove whatever was streamed (before an error panel or the result takes
+        its place)."""
         self._pending.clear()
-        if self.sent_any:
+        self._thinking.clear()
+        if self.sent_any or self._live is not None:
             clear_output(wait=True)
 
-    def finish(self, text: str, footer: str, *, interrupted: bool = False) -> None:
-        """Replace the streamed text by the rendered reply and its footer."""
+    def finish(
+        self,
+        text: str,
+        footer: str,
+        *,
+        interrupted: bool = False,
+        thinking: str = "",
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Replace the streamed reply by the rendered one, its footer and provenance."""
         self.clear()
-        if text:
-            _show({"text/markdown": text, "text/plain": text})
+        metadata = {PROVENANCE_KEY: dict(provenance)} if provenance else {}
+        if text or thinking:
+            _show(reply_bundle(text, thinking), metadata=metadata)
         elif not interrupted:
-            _show({"text/markdown": "_(empty reply)_", "text/plain": "(empty reply)"})
+            bundle = {"text/markdown": "_(empty reply)_", "text/plain": "(empty reply)"}
+            _show(bundle, metadata=metadata)
         _show(footer_bundle(footer))
+        self.close()
+
+    def close(self) -> None:
+        """Close the live widget (its view is gone once the output is replaced)."""
+        if self._live is not None:
+            self._live.close()
+            self._live = None
+
+
+def streaming_header(title: str) -> str:
+    return f"{title} · streaming…" if title else "streaming…"
+
+
+def reply_bundle(text: str, thinking: str = "") -> dict[str, str]:
+    """The finished reply: Markdown (the reasoning, if any, in a collapsed section
+    above it) and the reply alone as plain text."""
+    markdown = text
+    if thinking:
+        markdown = (
+            f"<details><summary>Thinking</summary>\n\n{thinking.strip()}\n\n</details>\n\n{text}"
+        )
+    return {"text/markdown": markdown, "text/plain": text}
 
 
 def footer_bundle(footer: str) -> dict[str, str]:
