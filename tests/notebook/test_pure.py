@@ -163,3 +163,43 @@ def test_reset_of_a_session_resets_its_comparison_threads():
 def test_usage_line():
     assert usage_line("p:m", Usage(12, 34), 1.26, False) == "p:m · 12 in / 34 out tokens · 1.3 s"
     assert usage_line("p:m", None, 0.5, True) == "p:m · 0.5 s · interrupted"
+
+
+def test_the_final_reply_keeps_reasoning_collapsed_above_it_in_markdown_only():
+    bundle = render.reply_bundle("The answer.", "I thought **hard**.")
+    assert bundle["text/markdown"] == (
+        "<details><summary>Thinking</summary>\n\nI thought **hard**.\n\n</details>\n\nThe answer."
+    )
+    assert bundle["text/plain"] == "The answer."
+    assert render.reply_bundle("Just this.") == {
+        "text/markdown": "Just this.",
+        "text/plain": "Just this.",
+    }
+
+
+def test_tool_schemas_from_signatures_and_docstrings():
+    from cherry_nb._exceptions import ConfigError
+    from cherry_nb.notebook.tools import call_line, python_tool
+
+    def search(query: str, limit: int = 3, tags: list[str] | None = None) -> list[str]:
+        """Search the notes.
+
+        :param query: What to look for.
+        :param limit: How many results.
+        """
+        return [query] * limit
+
+    tool = python_tool(search)
+    assert tool.description == "Search the notes."
+    assert tool.parameters["required"] == ["query"]
+    assert tool.parameters["properties"]["limit"] == {
+        "default": 3,
+        "type": "integer",
+        "description": "How many results.",
+    }
+    assert tool.call({"query": "x", "limit": "2"}) == ('["x", "x"]', False)  # coerced
+    text, failed = tool.call({"limit": 2})
+    assert failed and "query" in text and "Missing" in text
+    assert call_line("search", {"query": "x"}, "a`b", False) == "`search(query='x')` → `aʼb`"
+    with pytest.raises(ConfigError, match="not a function"):
+        python_tool(42, "answer")  # type: ignore[arg-type]
