@@ -82,7 +82,6 @@ def create_app(
 
     @app.before_request
     async def _gate() -> Response | None:
-        state.requests += 1
         if request.method == "OPTIONS":
             return _preflight(state)
         if isinstance(request.routing_exception, RequestRedirect):
@@ -96,6 +95,7 @@ def create_app(
             request.headers.getlist("x-api-key"),
             state.api_key,
         )
+        state.requests += 1  # API requests served: not refused keys, health or docs
         return None
 
     @app.after_request

@@ -82,10 +82,8 @@ class ChatRoutes:
         path: str = scope["path"]
         route = chat_route(path)
         if route is not None:
-            self.state.requests += 1
             return await self._answer(scope, receive, send, *route)
         if "//" in path and chat_route(_SLASHES.sub(b"/", path.encode()).decode()):
-            self.state.requests += 1
             raw_path = scope.get("raw_path") or path.encode()
             target = _SLASHES.sub(b"/", raw_path).decode("latin-1")
             reply = slash_redirect(target, scope.get("query_string", b"").decode("latin-1"))
@@ -126,6 +124,7 @@ class ChatRoutes:
         watcher: asyncio.Future[bool] | None = None
         try:
             authenticate(authorization, api_keys, state.api_key)
+            state.requests += 1  # API requests served: not refused keys, health or docs
             if scope["method"] != "POST":
                 return await _send_reply(
                     send, method_not_allowed(scope["method"], scope["path"], ["POST"]), cors
