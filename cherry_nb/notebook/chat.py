@@ -88,8 +88,10 @@ def run_streams(
     on_text: Callable[[int, str], None],
     tick: Callable[[], None],
     on_thinking: Callable[[int, str], None] | None = None,
+    on_error: Callable[[int, CherryError], None] | None = None,
 ) -> list[Outcome]:
-    """Stream several requests at once (a comparison); one queue, tagged by job."""
+    """Stream several requests at once (a comparison); one queue, tagged by job.
+    `on_error` hears of a job's failure as soon as it happens."""
     events: queue.Queue[tuple[int, Any]] = queue.Queue()
     started = time.monotonic()
 
@@ -120,6 +122,8 @@ def run_streams(
             return True
         if isinstance(item, CherryError):
             errors[index] = item
+            if on_error is not None:
+                on_error(index, item)
         else:
             accumulators[index].add(item)
             if isinstance(item, TextDelta | ReasoningDelta) and first_token[index] is None:

@@ -268,17 +268,25 @@ class ChatMagics(Magics):
             for (_, provider, model), conversation in zip(targets, conversations, strict=True)
         ]
         view = render.ColumnsView(model_refs)
-        outcomes = run_streams(self.runtime, jobs, view.add, view.tick)
+
+        def failed(column: int, error: CherryError) -> None:  # shown while the others stream
+            view.fail(column, f"{model_refs[column]} failed", error.message)
+
+        outcomes = run_streams(self.runtime, jobs, view.add, view.tick, on_error=failed)
         replies: dict[str, ChatReply] = {}
         for column, (ref, conversation, outcome) in enumerate(
             zip(model_refs, conversations, outcomes, strict=True)
         ):
             if outcome.error is not None and not outcome.text:
-                # No diagnosis here: a column has no room for a hint, so no model listing.
-                view.note(column, f"failed: {outcome.error.message}")
+                # The same panel and hint as a single reply's.
+                message, hint = describe_error(self.runtime, outcome.error, targets[column][1])
+                view.fail(column, f"{ref} failed", message, hint)
                 conversation.record_error(ref, prompt, outcome.error.message)
                 continue
             view.note(column, usage_line(ref, outcome.usage, outcome.seconds, outcome.interrupted))
+            if outcome.error is not None:
+                message, hint = describe_error(self.runtime, outcome.error, targets[column][1])
+                view.fail(column, "The reply was cut short", message, hint)
             said = [Message("assistant", [Text(outcome.text)])] if outcome.text else []
             conversation.record_turn(
                 ref, prompt, outcome.text, [user, *said], interrupted=outcome.interrupted
@@ -362,14 +370,20 @@ class ChatMagics(Magics):
         command, rest = words[0], words[1:]
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
-            render.show_error(f"Unknown %chat command {command!r}", "Commands:", LINE_HELP)
+            render.show_error(
+                f"Unknown %chat command {command!r}", "The commands are:", listing=LINE_HELP
+            )
             return None
         try:
             return handler(rest)
         except CherryError as error:
             render.show_error(f"%chat {command} failed", error.message)
         except (IndexError, ValueError):
-            render.show_error(f"Bad arguments to %chat {command}", " ".join(rest), LINE_HELP)
+            render.show_error(
+                f"Bad arguments to %chat {command}",
+                " ".join(rest) or "(none given)",
+                listing=LINE_HELP,
+            )
         return None
 
     def _cmd_use(self, rest: list[str]) -> None:

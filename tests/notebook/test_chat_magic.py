@@ -105,15 +105,25 @@ def test_errors_render_as_messages_not_tracebacks(nb_config, upstream):
     assert "Closest it lists: sim-chat" in plain(nb.cells[2])
     assert "Bad arguments" in plain(nb.cells[3])
     assert "Unknown %chat command" in plain(nb.cells[4])
+    help_panel = next(o.data["text/html"] for o in nb.cells[4].outputs if "data" in o)
+    assert "<pre" in help_panel and "%chat use P:M            set this kernel" in help_panel
     assert "500" in plain(nb.cells[5])
 
 
-def test_a_failed_comparison_column_costs_no_model_listing(nb_config, upstream):
-    listings = sum(r.path.endswith("/models") for r in upstream.requests)
-    nb = run_cells("%load_ext cherry_nb", "%%chat -m sim:sim-chta -m ant:sim-chat\nhi")
-    columns = plain(nb.cells[1])
-    assert "failed:" in columns and "sim-chta" in columns and "received 1 message" in columns
-    assert sum(r.path.endswith("/models") for r in upstream.requests) == listings
+def test_a_failed_comparison_column_gets_the_panel_and_hint_of_a_single_reply(nb_config):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%%chat -m sim:sim-chta -m ant:sim-chat\nhi",
+        "%%chat -m sim:sim-chta\nhi",
+    )
+    columns = nb.cells[1].outputs[-1].data
+    single = plain(nb.cells[2])
+    assert "received 1 message" in columns["text/plain"]
+    assert "sim:sim-chta failed" in columns["text/plain"]
+    assert "Closest it lists: sim-chat" in columns["text/plain"]  # the same hint
+    assert "Closest it lists: sim-chat" in single
+    assert "border-left:4px solid" in columns["text/markdown"]  # the same panel
+    assert "<table" in columns["text/markdown"]  # in its column
 
 
 def test_bad_key_panel_and_no_secret_in_notebook(nb_config, tmp_path):

@@ -95,13 +95,14 @@ class Shown:
         self.bundles.append(bundle)
 
 
-def test_columns_render_at_once_then_when_doubled_then_markdown(monkeypatch):
+def test_columns_render_at_once_then_when_doubled_in_one_layout(monkeypatch):
     shown, clock = Shown(), Clock()
     monkeypatch.setattr(render, "_show", shown)
     view = ColumnsView(["a:m", "b:m"], clock=clock)
     view.add(0, "Hel")
     view.tick()
-    assert len(shown.bundles) == 1 and "Hel" in shown.bundles[0]["text/html"]
+    assert len(shown.bundles) == 1 and "Hel" in shown.bundles[0]["text/markdown"]
+    assert shown.bundles[0]["text/markdown"].count("· streaming…") == 2
     clock.now += 1
     for _ in range(10):
         view.add(0, "ll")
@@ -110,7 +111,7 @@ def test_columns_render_at_once_then_when_doubled_then_markdown(monkeypatch):
     assert len(shown.bundles) == 1  # 53 characters: under the floor of 64
     view.add(1, "!" * 50)
     view.tick()
-    assert len(shown.bundles) == 2 and "&lt;o&gt;" * 10 + "!" * 50 in shown.bundles[1]["text/html"]
+    assert len(shown.bundles) == 2 and "<o>" * 10 + "!" * 50 in shown.bundles[1]["text/markdown"]
     view.add(0, "x" * 150)
     view.tick()
     assert len(shown.bundles) == 2  # twice the 103 sent, but under 100 ms since
@@ -128,6 +129,35 @@ def test_columns_render_at_once_then_when_doubled_then_markdown(monkeypatch):
     final = shown.bundles[-1]["text/plain"]
     assert final.startswith("== a:m ==\nHel" + "l" * 20 + "x" * 150 + "y" * 10 + "\n\n== b:m")
     assert final.endswith("<o>" * 10 + "!" * 50 + "\n— b:m · 1.0 s")
+    # The same table from the first render to the last: only the text changes.
+    layouts = [b["text/markdown"].split("<tr>")[0] for b in shown.bundles]
+    assert len(set(layouts)) == 1 and "streaming" not in shown.bundles[-1]["text/markdown"]
+
+
+def test_a_failed_column_shows_its_panel_at_once_and_cut_code_stays_in_its_cell(monkeypatch):
+    shown, clock = Shown(), Clock()
+    monkeypatch.setattr(render, "_show", shown)
+    view = ColumnsView(["a:m", "b:m"], clock=clock)
+    view.add(0, "```python\nprint(1)")
+    view.tick()
+    assert "print(1)\n```\n\n</td>" in shown.bundles[0]["text/markdown"]
+    clock.now += 1
+    view.fail(1, "b:m failed", "No such model `x`.", "Try `b:y`.")
+    view.tick()
+    assert len(shown.bundles) == 2  # not waiting for the others to double
+    assert "<code>x</code>" in shown.bundles[1]["text/markdown"]
+    assert "Try <code>b:y</code>." in shown.bundles[1]["text/markdown"]
+    assert "a:m <small" in shown.bundles[1]["text/markdown"]  # a:m still streaming, b:m not
+    assert "b:m <small" not in shown.bundles[1]["text/markdown"]
+    view.finish()
+    assert "b:m failed\nNo such model `x`.\nTry `b:y`." in shown.bundles[-1]["text/plain"]
+
+
+def test_error_panels_render_code_and_keep_the_listing():
+    bundle = render.error_bundle("Oops", "Run `%chat simulator` <now>.", "", "a  b\nc  d\n")
+    assert "Run <code>%chat simulator</code> &lt;now&gt;." in bundle["text/html"]
+    assert "<pre" in bundle["text/html"] and "a  b\nc  d</pre>" in bundle["text/html"]
+    assert bundle["text/plain"] == "Oops\nRun `%chat simulator` <now>.\na  b\nc  d"
 
 
 def test_conversation_records_partial_and_errors():

@@ -18,6 +18,7 @@ from ...config.models import Provider, ProviderType
 from ...config.urls import endpoint_preview, normalize_base_url
 from ...key_check import CheckResult
 from ..detect import LocalServer
+from ..markup import inline_html
 
 OK_COLOUR = "#1a7f37"
 FAIL_COLOUR = "#cf222e"
@@ -33,18 +34,18 @@ TYPE_LABELS: dict[ProviderType, str] = {
 def status_html(text: str, ok: bool | None = None) -> str:
     """One escaped line, green when `ok`, red when not ok, grey when None."""
     colour = MUTED_COLOUR if ok is None else OK_COLOUR if ok else FAIL_COLOUR
-    return f'<span style="color:{colour}">{html.escape(redact(text))}</span>'
+    return f'<span style="color:{colour}">{inline_html(text)}</span>'
 
 
 def check_html(result: CheckResult) -> str:
     """A CheckResult as a short coloured line, with the hint below it when it failed."""
     colour = OK_COLOUR if result.ok else FAIL_COLOUR
-    line = f'<span style="color:{colour};font-weight:600">{html.escape(result.message)}</span>'
+    line = f'<span style="color:{colour};font-weight:600">{inline_html(result.message)}</span>'
     if not result.ok:
         category = html.escape(result.category.value.replace("_", " "))
         line += f' <span style="color:{MUTED_COLOUR}">({category})</span>'
     if result.hint:
-        line += f"<div>{html.escape(result.hint)}</div>"
+        line += f"<div>{inline_html(result.hint)}</div>"
     return line
 
 
