@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import ipywidgets
@@ -53,7 +56,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def manager(runtime: Runtime) -> Iterator[ProviderManager]:
-    panel = ProviderManager(runtime)
+    panel = ProviderManager(runtime, watch=False)  # refreshed by hand: no races in the test
     yield panel
     panel.close()
 
@@ -487,3 +490,44 @@ def test_detect_with_nothing_running_says_so(runtime: Runtime) -> None:
         )
     finally:
         manager.close()
+
+
+# ---- changes made elsewhere -------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_the_list_follows_changes_from_code_and_from_another_process(runtime: Runtime) -> None:
+    panel = ProviderManager(runtime)
+    panel.watch_interval = 0.05
+    try:
+        assert panel.switches == {}
+        # From code in this kernel ...
+        runtime.registry.add(id="here", name="Here", base_url="http://127.0.0.1:9/v1")
+        assert wait_for(lambda: "here" in panel.switches)
+        # ... and from another process writing the same file.
+        other = ProviderRegistry(runtime.registry.path)
+        other.add(id="there", name="There", base_url="http://127.0.0.1:9/v1")
+        os.utime(runtime.registry.path, ns=(time.time_ns(), time.time_ns() + 10**9))
+        assert wait_for(lambda: "there" in panel.switches)
+        other.disable("there")
+        os.utime(runtime.registry.path, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))
+        assert wait_for(lambda: not panel.switches["there"].value)
+        assert len(panel.rows.children) == 2  # redrawn, not appended to
+    finally:
+        panel.close()
+    assert wait_for(
+        lambda: (
+            not any(
+                t.name == "cherry-nb-provider-manager" and t.is_alive()
+                for t in threading.enumerate()
+            )
+        )
+    )

@@ -14,6 +14,8 @@ Everything shown that a user or an upstream wrote is HTML-escaped.
 from __future__ import annotations
 
 import html
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -22,7 +24,7 @@ import ipywidgets as w
 from pydantic import ValidationError
 
 from ..._exceptions import CherryError, ConfigError, ProviderError
-from ...config.models import PROVIDER_TYPES, Provider
+from ...config.models import PROVIDER_TYPES, Config, Provider
 from ...config.presets import LOCAL_SERVER_PORTS, PRESETS
 from ...config.registry import slugify
 from ...config.store import describe_errors
@@ -42,6 +44,7 @@ from ._common import (
     status_html,
 )
 
+log = logging.getLogger("cherry_nb.notebook")
 _WIDE = {"width": "100%", "max_width": "680px"}
 _LABELLED = {"description_width": "110px"}
 
@@ -451,8 +454,20 @@ class ProviderForm(w.VBox):
 class ProviderManager(w.VBox):
     """The provider list with enable switches, the add/edit form and local server detection."""
 
-    def __init__(self, runtime: Runtime, *, local_ports: Mapping[str, int] | None = None) -> None:
+    #: Seconds between checks for changes made elsewhere (code, another process).
+    watch_interval = 1.0
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        local_ports: Mapping[str, int] | None = None,
+        watch: bool = True,
+    ) -> None:
         self.runtime = runtime
+        self._seen: Config | None = None  # the snapshot the list shows
+        self._lock = threading.RLock()
+        self._halt = threading.Event()
         self.local_ports = local_ports
         self.switches: dict[str, w.Checkbox] = {}
         self.edit_buttons: dict[str, w.Button] = {}
@@ -477,9 +492,27 @@ class ProviderManager(w.VBox):
             ]
         )
         self.refresh()
+        if watch:
+            threading.Thread(
+                target=self._watch, name="cherry-nb-provider-manager", daemon=True
+            ).start()
+
+    def _watch(self) -> None:
+        """Redraw the list when the config changes from code in this kernel (a new
+        snapshot) or from another process (the file): a light poll, one `stat` a
+        second, that stops when the manager is closed."""
+        registry = self.runtime.registry
+        while not self._halt.wait(self.watch_interval):
+            try:
+                registry.reload_if_changed()
+                if registry.config is not self._seen:
+                    self.refresh()
+            except Exception:  # reported by refresh() when it matters; never kill the thread
+                log.debug("provider manager refresh failed", exc_info=True)
 
     def close(self) -> None:
         """Close the manager and every widget in it."""
+        self._halt.set()
         for child in self.children:
             close_tree(child)
         super().close()
@@ -491,22 +524,30 @@ class ProviderManager(w.VBox):
 
     def refresh(self) -> None:
         """Redraw the provider list from the config file."""
+        with self._lock:
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
         try:
             self.runtime.registry.reload_if_changed()
         except CherryError as exc:
             self.message.value = status_html(exc.message, ok=False)
         config = self.runtime.registry.config
-        self.switches, self.edit_buttons = {}, {}
+        self._seen = config
+        switches: dict[str, w.Checkbox] = {}
+        edit_buttons: dict[str, w.Button] = {}
         rows: list[w.Widget] = []
         for provider in config.providers:
             switch = w.Checkbox(value=provider.enabled, indent=False, layout=w.Layout(width="28px"))
             switch.observe(partial(self._toggle, provider.id), names="value")
             edit = _button("Edit", partial(self._edit, provider.id), icon="pencil")
             row = w.HBox([switch, w.HTML(provider_line_html(provider)), edit])
-            self.switches[provider.id], self.edit_buttons[provider.id] = switch, edit
+            switches[provider.id], edit_buttons[provider.id] = switch, edit
             rows.append(row)
         if not rows:
             rows = [w.HTML(status_html("No providers yet: add one, or detect a local server."))]
+        # Swapped whole (the watcher redraws from its thread while others read them).
+        self.switches, self.edit_buttons = switches, edit_buttons
         replace_children(self.rows, rows)
         default = config.default_model or "none"
         self.header.value = (
