@@ -178,7 +178,7 @@ def provenance(
             "reasoning_tokens": usage.reasoning_tokens,
         },
         "interrupted": result.interrupted,
-        "cherry_nb": __version__,
+        "cherry_nb_version": __version__,
     }
     if result.tool_calls:
         record["tool_calls"] = result.tool_calls
