@@ -138,7 +138,7 @@ function render({ model, el }) {
     body.innerHTML = markdown(state.text) || "<p></p>";
     // The cursor goes at the end of the last block, where the next words will appear.
     let last = body;
-    while (last.lastElementChild && !/^(PRE|TABLE|HR)$/.test(last.lastElementChild.tagName)) {
+    while (last.lastElementChild && /^(P|H[1-6]|UL|OL|LI|BLOCKQUOTE)$/.test(last.lastElementChild.tagName)) {
       last = last.lastElementChild;
     }
     last.insertAdjacentHTML("beforeend", '<span class="cherry-live-cursor">▍</span>');

@@ -358,7 +358,8 @@ class ProviderForm(w.VBox):
         note = ""
         if pending:
             action = "Add" if self.provider_id is None else "Save"
-            note = status_html(f"Checked the values in the form, not saved yet: press {action}.")
+            text = f"Checked the values in the form, not saved yet: press {action}."
+            note = f"<div>{status_html(text)}</div>"
         self.check_result.value = check_html(result) + note
 
     def _fetch(self, _: object) -> None:
