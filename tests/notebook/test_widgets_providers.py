@@ -531,3 +531,114 @@ def test_the_list_follows_changes_from_code_and_from_another_process(runtime: Ru
             )
         )
     )
+
+
+# ---- the settings page: lights, switches, key field, unsaved edits, models -------------------
+
+
+def test_check_lights_the_list_and_switches_are_labelled_and_grey(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim)
+    manager.refresh()
+    line = manager.rows.children[0].children[1]
+    assert "not checked" in line.value and manager.switches["sim"].description == "on"
+    manager.edit_buttons["sim"].click()
+    manager.form.check_button.click()
+    line = manager.rows.children[0].children[1]
+    assert "check passed" in line.value and OK_COLOUR in line.value
+    manager.switches["sim"].value = False
+    assert manager.switches["sim"].description == "off"
+    assert "opacity:0.5" in manager.rows.children[0].children[1].value
+
+
+def test_the_key_shows_and_hides_and_is_cleared_when_saved(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim, key="wrong-key-0123456789")
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    form = manager.form
+    form.api_key.value = SIM_KEY
+    form.show_key.value = True
+    assert visible(form.api_key_shown) and not visible(form.api_key)
+    assert form.api_key_shown.value == SIM_KEY
+    form.api_key_shown.value = SIM_KEY + "x"  # typed while shown
+    assert form.api_key.value == SIM_KEY + "x"
+    form.show_key.value = False
+    assert form.api_key_shown.value == "" and visible(form.api_key)
+    form.api_key.value = SIM_KEY
+    form.show_key.value = True
+    form.save_button.click()
+    assert fresh(runtime).get("sim").api_key == SIM_KEY
+    assert widgets_holding(SIM_KEY) == [] and not form.show_key.value
+
+
+def test_each_of_several_keys_is_checked(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim, key=f"{SIM_KEY},wrong-key-0123456789")
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    manager.form.check_button.click()
+    result = manager.form.check_result.value
+    assert "Key 1 (" in result and "Key 2 (" in result
+    assert "✓" in result and "rejected" in result
+    assert SIM_KEY not in result and "wrong-key-0123456789" not in result
+    assert "check failed" in manager.rows.children[0].children[1].value
+
+
+def test_unsaved_edits_are_not_thrown_away_without_asking(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim)
+    runtime.registry.add(id="other", name="Other", base_url="http://127.0.0.1:9/v1")
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    form = manager.form
+    form.name.value = "Renamed but not saved"
+    form.description.value = "for tests"
+    manager.edit_buttons["other"].click()
+    assert form.provider_id == "sim" and visible(form.leave_box)  # asked, not switched
+    assert "Unsaved changes to Renamed but not saved" in form.leave_text.value
+    form.keep_button.click()
+    assert form.name.value == "Renamed but not saved" and not visible(form.leave_box)
+    form.close_button.click()
+    assert visible(form) and visible(form.leave_box)
+    form.discard_button.click()
+    assert not visible(form)
+    manager.edit_buttons["other"].click()  # nothing unsaved now: at once
+    assert form.provider_id == "other" and not visible(form.leave_box)
+    assert fresh(runtime).get("sim").name == "Sim"
+
+
+def test_description_and_tags_are_saved(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim)
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    manager.form.description.value = "The test upstream"
+    manager.form.tags.value = "local, fast ,"
+    manager.form.save_button.click()
+    saved = fresh(runtime).get("sim")
+    assert (saved.description, saved.tags) == ("The test upstream", ["local", "fast"])
+    manager.edit_buttons["sim"].click()
+    assert manager.form.tags.value == "local, fast" and not manager.form.unsaved()
+
+
+def test_fetch_preselects_new_models_and_a_manual_model_not_listed_is_warned_about(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim, models=["sim-chat"])
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    form = manager.form
+    form.fetch_button.click()
+    assert set(form.fetched.value) == set(DEFAULT_MODELS) - {"sim-chat"}
+    assert "Ctrl/⌘-click" in form.fetched_hint.value
+    form.manual_model.value = "sim-chatt"
+    form.add_manual_button.click()
+    assert "does not list it" in form.models_message.value
+    assert FAIL_COLOUR in form.models_message.value
+    assert "sim-chatt" in fresh(runtime).get("sim").model_ids()  # added all the same

@@ -80,14 +80,20 @@ def preview_html(base_url: str, provider_type: ProviderType, api_version: str = 
     return out
 
 
-def provider_line_html(provider: Provider) -> str:
-    """One provider in the list: name, id, type, model count and the masked key."""
+def provider_line_html(provider: Provider, light: bool | None = None) -> str:
+    """One provider in the list: its status light (the last Check: green passed, red
+    failed, grey not checked), name, id, type, model count and the masked key; greyed
+    when the provider is disabled."""
     models = len(provider.models)
+    colour = MUTED_COLOUR if light is None else OK_COLOUR if light else FAIL_COLOUR
+    state = "not checked" if light is None else "check passed" if light else "check failed"
+    opacity = "" if provider.enabled else ' style="opacity:0.5"'
     return (
+        f'<span{opacity}><span style="color:{colour}" title="{state}">●</span> '
         f"<b>{html.escape(provider.name)}</b> <code>{html.escape(provider.id)}</code> "
         f'<span style="color:{MUTED_COLOUR}">· {TYPE_LABELS[provider.type]} · '
         f"{models} model{'s' if models != 1 else ''} · key {html.escape(provider.key_hint)} · "
-        f"{html.escape(display_url(provider.base_url))}</span>"
+        f"{html.escape(display_url(provider.base_url))}</span></span>"
     )
 
 
