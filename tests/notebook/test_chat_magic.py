@@ -232,3 +232,28 @@ def test_the_live_widget_streams_markdown_and_leaves_plain_markdown(kernel: Kern
     assert provenance["model"] == "sim:sim-chat" and provenance["provider_type"] == "openai"
     assert provenance["usage"]["output_tokens"] > 0 and provenance["seconds"] > 0
     assert SIM_KEY not in json.dumps(traffic.messages, default=str)
+
+
+def test_the_saved_notebook_and_nbconvert_show_the_reply_not_the_widget(nb_config, tmp_path):
+    from nbconvert import HTMLExporter, MarkdownExporter
+
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%%chat\nhello **there** [[sim:words=60]] [[sim:delay=0.01]]",
+    )
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    saved = nbformat.read(path, 4)
+    outputs = json.dumps(saved.cells[1].outputs)
+    assert "widget-view" not in outputs  # only the result stays, no widget ...
+    assert [o.output_type for o in saved.cells[1].outputs] == ["display_data"] * 2  # no stream
+    reply = saved.cells[1].outputs[0]
+    assert reply.data["text/markdown"] == reply.data["text/plain"]
+    assert reply.metadata["cherry_nb"]["model"] == "sim:sim-chat"
+    markdown, _ = MarkdownExporter().from_notebook_node(saved)
+    assert reply.data["text/markdown"] in markdown
+    # nbclient also records every widget it saw in the notebook's metadata (JupyterLab
+    # saves widget state only when asked); the outputs never refer to the live widget.
+    saved.metadata.pop("widgets", None)
+    page, _ = HTMLExporter().from_notebook_node(saved)
+    assert "Lorem" in page and "cherry-live" not in page
