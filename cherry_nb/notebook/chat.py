@@ -198,6 +198,10 @@ SIMULATOR_GONE = (
     "The offline simulator of another notebook has stopped — run `%chat simulator` "
     "to start this notebook's own."
 )
+NO_SIMULATOR = (
+    "No offline simulator runs in this notebook: run `%chat simulator` to start its own "
+    "(another notebook's simulator is not shared)."
+)
 SIMULATOR_HINT = (
     "Each kernel runs its own simulator, which lives as long as the kernel and is never "
     "saved to the config file."

@@ -17,7 +17,7 @@ from ..config.models import Provider, split_model_ref
 from ..wire.neutral import ChatRequest, Message, Part, ReasoningEffort, Text
 from . import render
 from .chat import (
-    SIMULATOR_GONE,
+    NO_SIMULATOR,
     SIMULATOR_HINT,
     ChatReply,
     Outcome,
@@ -315,7 +315,7 @@ class ChatMagics(Magics):
             provider, model = self.runtime.registry.config.resolve_model(model_ref)
         except UnknownProviderError as error:
             if error.provider_id == SIMULATOR_ID:
-                raise ConfigError(f"{SIMULATOR_GONE} {SIMULATOR_HINT}") from None
+                raise ConfigError(f"{NO_SIMULATOR} {SIMULATOR_HINT}") from None
             raise
         if not provider.enabled:
             raise ConfigError(f"Provider {provider.id!r} is disabled; enable it in %chat setup.")

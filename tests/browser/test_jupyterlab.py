@@ -498,7 +498,7 @@ def test_a_stopped_simulator_in_one_kernel_does_not_break_another(lab: Lab, page
     _shows(page, 1, "received 1 message")
     _open(page, lab, second)
     _run_all(page)
-    stopped = _shows(page, 1, "offline simulator of another notebook has stopped")
+    stopped = _shows(page, 1, "No offline simulator runs in this notebook")
     assert "%chat simulator" in stopped and "proxy" not in stopped.lower()
     _shows(page, 3, "received 1 message")
     # Stop A's kernel (its simulator goes with it); B carries on with its own.

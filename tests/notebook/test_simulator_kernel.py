@@ -59,4 +59,18 @@ def test_a_stopped_simulator_of_another_kernel_is_named_and_replaced(nb_config: 
 
 def test_a_simulator_model_without_a_simulator_says_how_to_start_one(nb_config: Path):
     nb = run_cells("%load_ext cherry_nb", "%%chat -m simulator:sim-chat\nhi")
-    assert "offline simulator of another notebook has stopped" in plain(nb.cells[1])
+    assert "No offline simulator runs in this notebook" in plain(nb.cells[1])
+    assert "%chat simulator" in plain(nb.cells[1])
+
+
+def test_the_simulator_stops_with_its_command(nb_config: Path):
+    nb = run_cells(
+        "%load_ext cherry_nb",
+        "%chat simulator",
+        "%chat simulator stop",
+        "%%chat -m simulator:sim-chat\nhi",
+        "import cherry_nb\nprint([p.id for p in cherry_nb.registry().config.providers])",
+    )
+    assert "Offline simulator stopped." in plain(nb.cells[2])
+    assert "No offline simulator runs in this notebook" in plain(nb.cells[3])
+    assert plain(nb.cells[4]).strip() == "['sim', 'ant']"
