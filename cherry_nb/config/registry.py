@@ -10,6 +10,11 @@ validates a new Config, saves it, then swaps the reference, so a gateway thread
 reading it sees either the old or the new config, never half of a change. Each
 change is a read-modify-write under the file's cross-process lock, so another
 process's change made meanwhile is never lost.
+
+Ephemeral providers (`add_ephemeral`) live in this process only, overlaid on
+the file's providers: a kernel's own offline simulator, whose address dies with
+the kernel, so it must never reach a config file other kernels read. They can
+be changed like any other provider; changes to them are never saved.
 """
 
 from __future__ import annotations
@@ -73,7 +78,10 @@ class ProviderRegistry:
         self.path: Path = Path(path) if path is not None else config_path()
         self._lock = threading.Lock()
         self._stamp = self._file_stamp()
-        self._config = load_config(self.path)
+        self._file_config = load_config(self.path)
+        self._ephemeral: dict[str, Provider] = {}
+        self._ephemeral_default: str | None = None
+        self._config = self._file_config
         # An invalid file seen by a non-waiting reload: its stamp, when it was first
         # seen, and whether it was reported (once per version of the file).
         self._bad_stamp: tuple[int, int, int] | None = None
@@ -92,6 +100,43 @@ class ProviderRegistry:
     def get(self, provider_id: str) -> Provider:
         """A copy of one provider; UnknownProviderError lists the ids there are."""
         return self._config.provider(provider_id).model_copy(deep=True)
+
+    # ---- ephemeral providers --------------------------------------------------------
+
+    def add_ephemeral(self, provider: Provider) -> Provider:
+        """Add (or replace) a provider that lives in this process only, never saved.
+
+        It shadows a saved provider with the same id, which stays in the file.
+        """
+        with self._lock:
+            self._ephemeral[provider.id] = provider.model_copy(deep=True)
+            self._config = self._merged(self._file_config)
+        return self.get(provider.id)
+
+    def remove_ephemeral(self, provider_id: str) -> None:
+        """Forget an ephemeral provider (and the in-memory default pointing at it)."""
+        with self._lock:
+            self._ephemeral.pop(provider_id, None)
+            default = self._ephemeral_default
+            if default is not None and default.startswith(f"{provider_id}:"):
+                self._ephemeral_default = None
+            self._config = self._merged(self._file_config)
+
+    def is_ephemeral(self, provider_id: str) -> bool:
+        return provider_id in self._ephemeral
+
+    def saved(self) -> Config:
+        """The config as the file holds it, without ephemeral providers."""
+        return self._file_config
+
+    def _merged(self, file_config: Config) -> Config:
+        """`file_config` with the ephemeral providers overlaid (they win on ids)."""
+        if not self._ephemeral and self._ephemeral_default is None:
+            return file_config
+        providers = [p for p in file_config.providers if p.id not in self._ephemeral]
+        providers += self._ephemeral.values()
+        default = self._ephemeral_default or file_config.default_model
+        return file_config.model_copy(update={"providers": providers, "default_model": default})
 
     # ---- reloading ------------------------------------------------------------------
 
@@ -124,7 +169,8 @@ class ProviderRegistry:
                 return False  # perhaps half-saved: look again after a pause
             self._bad_stamp, self._bad_reported = now, True
             raise
-        self._config, self._stamp = config, stamp
+        self._file_config, self._stamp = config, stamp
+        self._config = self._merged(config)
         return True
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
@@ -141,35 +187,76 @@ class ProviderRegistry:
 
         If anything fails, the snapshot and the file are left as they were. The file's
         lock is held from reading to saving, so no other writer's change is lost; an
-        invalid file is never replaced (ConfigFileError, nothing changed).
+        invalid file is never replaced (ConfigFileError, nothing changed). `change`
+        sees ephemeral providers too; what it does to them stays in memory, and the
+        file is not written when only they changed.
         """
         with self._lock, config_lock(self.path):
             if self._file_stamp() != self._stamp:  # another process saved meanwhile
                 try:
-                    self._config = load_config(self.path)
+                    self._file_config = load_config(self.path)
                 except ConfigFileError as exc:
                     raise ConfigFileError(
                         f"{exc.message} Nothing was changed.", path=exc.path
                     ) from None
+                self._config = self._merged(self._file_config)
                 self._stamp = self._file_stamp()
             data = self._config.model_dump(mode="python")
+            if self._ephemeral_default is not None:
+                data["default_model"] = self._file_config.default_model
+            ephemeral = {id(e) for e in data["providers"] if e["id"] in self._ephemeral}
+            old_default = data.get("default_model")
             result = change(data)
             try:
-                config = Config.model_validate(data)
+                Config.model_validate(data)  # the whole picture, ids unique across both
+                file_data, kept, default = self._split(data, ephemeral, old_default)
+                file_config = Config.model_validate(file_data)
             except ValidationError as exc:
                 raise ConfigError(
                     f"That change is not valid: {describe_errors(exc, data)}. Nothing was changed."
                 ) from None
-            try:
-                save_config(config, self.path)
-            except OSError as exc:
-                raise ConfigError(
-                    f"Could not save the config file {self.path}: "
-                    f"{exc.strerror or type(exc).__name__}. Nothing was changed."
-                ) from None
-            self._config = config
-            self._stamp = self._file_stamp()
+            if file_config != self._file_config:
+                try:
+                    save_config(file_config, self.path)
+                except OSError as exc:
+                    raise ConfigError(
+                        f"Could not save the config file {self.path}: "
+                        f"{exc.strerror or type(exc).__name__}. Nothing was changed."
+                    ) from None
+                self._stamp = self._file_stamp()
+            self._file_config = file_config
+            self._ephemeral = {p.id: p for p in kept}
+            self._ephemeral_default = default
+            self._config = self._merged(file_config)
             return result
+
+    def _split(
+        self, data: dict[str, Any], ephemeral: set[int], old_default: Any
+    ) -> tuple[dict[str, Any], list[Provider], str | None]:
+        """Split changed data into what the file keeps, the ephemeral providers (the
+        entries that were ephemeral before the change, by identity) and the in-memory
+        default model (set when the change pointed the default at one of them)."""
+        entries = data["providers"]
+        kept = [Provider.model_validate(e) for e in entries if id(e) in ephemeral]
+        kept_ids = {p.id for p in kept}
+        saved = [e for e in entries if id(e) not in ephemeral]
+        saved_ids = {e["id"] for e in saved}
+        # Saved providers an ephemeral one shadowed stay in the file, where they were.
+        for index, provider in enumerate(self._file_config.providers):
+            if provider.id in self._ephemeral and provider.id not in saved_ids:
+                saved.insert(index, provider.model_dump(mode="python"))
+        file_data = {**data, "providers": saved}
+        default = data.get("default_model")
+        ephemeral_default = self._ephemeral_default
+        if isinstance(default, str) and default.partition(":")[0] in kept_ids:
+            if default != old_default:
+                ephemeral_default = default
+            file_data["default_model"] = self._file_config.default_model
+        elif default != old_default:
+            ephemeral_default = None  # the user chose a saved default
+        if ephemeral_default is not None and ephemeral_default.partition(":")[0] not in kept_ids:
+            ephemeral_default = None
+        return file_data, kept, ephemeral_default
 
     # ---- providers ----------------------------------------------------------------------
 
@@ -420,7 +507,7 @@ class ProviderRegistry:
         """
         config = self._config
         if ids is None:
-            chosen = list(config.providers)
+            chosen = list(self._file_config.providers)  # not this process's ephemeral ones
         else:
             wanted = [ids] if isinstance(ids, str) else list(ids)
             chosen = [config.provider(pid) for pid in dict.fromkeys(wanted)]

@@ -72,7 +72,6 @@ class Gate:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         state = self.state
-        state.requests += 1
         path: str = scope["path"]
         host = origin = forwarded = None
         authorization: list[str] = []
@@ -119,6 +118,8 @@ class Gate:
                 return await send_reply(send, too_large(path, state.max_body_bytes), cors)
         except CherryError as error:
             return await send_reply(send, error_reply(envelope, error), cors)
+        if not route.open:
+            state.requests += 1  # API requests served: not refused keys, health or docs
         scope[ROUTE] = matched
         await self._pass(scope, receive, send, route, cors, derived.secrets)
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._exceptions import CherryError
+from .._exceptions import CherryError, NetworkError
 from ..config.models import Provider
 from ..key_check import diagnose_failure
 from ..wire.accumulate import ResponseAccumulator
-from ..wire.neutral import ChatRequest, ReasoningDelta, TextDelta, Usage
-from .runtime import Runtime
+from ..wire.neutral import ChatRequest, ChatResponse, ReasoningDelta, TextDelta, Usage
+from .runtime import SIMULATOR_ID, Runtime
 from .turn_usage import turn_record
 
 _DONE = object()
@@ -61,6 +61,9 @@ class Outcome:
     seconds: float
     interrupted: bool = False
     error: CherryError | None = None
+    thinking: str = ""
+    first_token_seconds: float | None = None
+    response: ChatResponse | None = None  # the whole reply (tool calls included) when complete
 
 
 def run_stream(
@@ -69,9 +72,14 @@ def run_stream(
     request: ChatRequest,
     on_text: Callable[[str], None],
     tick: Callable[[], None],
+    on_thinking: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Stream one request; call `on_text` per delta and `tick` often, on this thread."""
-    (outcome,) = run_streams(runtime, [(provider, request)], lambda _, text: on_text(text), tick)
+    """Stream one request; call `on_text` (and `on_thinking`) per delta and `tick`
+    often, on this thread."""
+    thinking = None if on_thinking is None else (lambda _, text: on_thinking(text))
+    (outcome,) = run_streams(
+        runtime, [(provider, request)], lambda _, text: on_text(text), tick, thinking
+    )
     return outcome
 
 
@@ -80,8 +88,11 @@ def run_streams(
     jobs: Sequence[tuple[Provider, ChatRequest]],
     on_text: Callable[[int, str], None],
     tick: Callable[[], None],
+    on_thinking: Callable[[int, str], None] | None = None,
+    on_error: Callable[[int, CherryError], None] | None = None,
 ) -> list[Outcome]:
-    """Stream several requests at once (a comparison); one queue, tagged by job."""
+    """Stream several requests at once (a comparison); one queue, tagged by job.
+    `on_error` hears of a job's failure as soon as it happens."""
     events: queue.Queue[tuple[int, Any]] = queue.Queue()
     started, started_at = time.monotonic(), time.time()
     first_token: list[float | None] = [None] * len(jobs)  # seconds from the start
@@ -103,6 +114,7 @@ def run_streams(
     accumulators = [ResponseAccumulator() for _ in jobs]
     errors: list[CherryError | None] = [None] * len(jobs)
     ended = [0.0] * len(jobs)  # seconds from the start; 0.0 while running
+    thoughts: list[list[str]] = [[] for _ in jobs]
 
     def take(index: int, item: Any) -> bool:
         """Fold one queued item into its job's state; True when it ends the job."""
@@ -111,12 +123,18 @@ def run_streams(
             return True
         if isinstance(item, CherryError):
             errors[index] = item
+            if on_error is not None:
+                on_error(index, item)
         else:
             accumulators[index].add(item)
-            if first_token[index] is None and isinstance(item, TextDelta | ReasoningDelta):
+            if isinstance(item, TextDelta | ReasoningDelta) and first_token[index] is None:
                 first_token[index] = time.monotonic() - started
             if isinstance(item, TextDelta):
                 on_text(index, item.text)
+            elif isinstance(item, ReasoningDelta):
+                thoughts[index].append(item.text)
+                if on_thinking is not None:
+                    on_thinking(index, item.text)
         return False
 
     running = len(jobs)
@@ -143,6 +161,9 @@ def run_streams(
             now if cut_short[i] else ended[i],
             interrupted=cut_short[i],
             error=errors[i],
+            thinking="".join(thoughts[i]),
+            first_token_seconds=first_token[i],
+            response=_response(acc) if errors[i] is None and not cut_short[i] else None,
         )
         for i, acc in enumerate(accumulators)
     ]
@@ -160,6 +181,14 @@ def run_streams(
             )
         )
     return outcomes
+
+
+def _response(accumulator: ResponseAccumulator) -> ChatResponse | None:
+    """The complete reply; None when its tool-call arguments are not valid JSON."""
+    try:
+        return accumulator.response()
+    except CherryError:
+        return None
 
 
 def _wait_for_done(
@@ -180,8 +209,32 @@ def _wait_for_done(
         running -= take(index, item)
 
 
+SIMULATOR_GONE = (
+    "The offline simulator of another notebook has stopped — run `%chat simulator` "
+    "to start this notebook's own."
+)
+NO_SIMULATOR = (
+    "No offline simulator runs in this notebook: run `%chat simulator` to start its own "
+    "(another notebook's simulator is not shared)."
+)
+SIMULATOR_HINT = (
+    "Each kernel runs its own simulator, which lives as long as the kernel and is never "
+    "saved to the config file."
+)
+
+
 def describe_error(runtime: Runtime, error: CherryError, provider: Provider) -> tuple[str, str]:
     """(message, hint) for an error panel, with the core's diagnosis; for an unknown
-    model the hint names the closest models the provider lists (one request)."""
+    model the hint names the closest models the provider lists (one request).
+
+    A `simulator` provider read from the config file (an older version saved it
+    there) that no longer answers is another kernel's simulator, long gone: say so
+    rather than hint at proxies and servers the user never started."""
+    if (
+        isinstance(error, NetworkError)
+        and provider.id == SIMULATOR_ID
+        and not runtime.registry.is_ephemeral(SIMULATOR_ID)
+    ):
+        return SIMULATOR_GONE, SIMULATOR_HINT
     _, hint = runtime.run(diagnose_failure(error, provider, runtime.pool))
     return error.message, hint

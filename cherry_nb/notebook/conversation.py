@@ -37,6 +37,20 @@ class Conversation:
             self.messages.append(Message("assistant", [Text(reply)]))
         self.turns.append(Turn(model, prompt, reply, interrupted))
 
+    def record_turn(
+        self,
+        model: str,
+        prompt: str,
+        reply: str,
+        messages: list[Message],
+        *,
+        interrupted: bool = False,
+    ) -> None:
+        """Keep a turn's messages as sent and received (images, tool calls and their
+        results included), so the next turn continues from all of it."""
+        self.messages.extend(messages)
+        self.turns.append(Turn(model, prompt, reply, interrupted))
+
     def record_error(self, model: str, prompt: str, error: str) -> None:
         """A failed turn is shown in the transcript but not sent next time."""
         self.turns.append(Turn(model, prompt, "", error=error))

@@ -6,22 +6,32 @@ Every failure is shown as a short panel in the cell — never a traceback.
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import Any, get_args
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .._exceptions import CherryError, ConfigError
+from .._exceptions import CherryError, ConfigError, UnknownProviderError
 from .._secrets import display_url, redact
 from ..config.models import Provider
 from ..config.resolve import resolve_model
 from ..config.urls import provider_address
-from ..wire.neutral import ChatRequest
+from ..wire.neutral import ChatRequest, Message, Part, ReasoningEffort, Text
 from . import render
-from .chat import ChatReply, Outcome, describe_error, run_stream, run_streams
+from .chat import (
+    NO_SIMULATOR,
+    SIMULATOR_HINT,
+    ChatReply,
+    Outcome,
+    describe_error,
+    run_streams,
+)
 from .conversation import Sessions, usage_line
-from .interpolate import interpolate
-from .runtime import Runtime, get_runtime
+from .images import image_file, image_of, is_image
+from .interpolate import interpolate_parts
+from .runtime import SIMULATOR_ID, Runtime, get_runtime
+from .tools import PythonTool, tools_from_namespace
+from .turn import provenance, run_turn
 
 NO_MODEL_HINT = (
     "Choose one with `%chat use provider-id:model-id` or `%%chat -m provider-id:model-id`. "
@@ -34,11 +44,36 @@ LINE_HELP = """\
 %chat models P [--fetch] list (or fetch) a provider's models
 %chat check P [-m M]     check a provider's key and address
 %chat setup              the provider manager widget
-%chat simulator          start the offline simulator as provider `simulator`
+%chat simulator [stop]   start (stop) this kernel's offline simulator, provider `simulator`
 %chat reset [--session NAME]    forget the conversation
 %chat history [--session NAME]  show the conversation
 %chat server start [--port P] | stop | status | panel
 """
+
+
+EFFORTS: tuple[str, ...] = get_args(ReasoningEffort)
+
+
+def _prompt_text(user: Message) -> str:
+    """The user message as the transcript shows it (images as a mark)."""
+    return "\n\n".join(part.text if isinstance(part, Text) else "[image]" for part in user.content)
+
+
+def _hint_for(error: CherryError) -> str:
+    """The hint under a resolution error: how to choose a model, only when the
+    error is about which model or provider (other errors say what to fix)."""
+    if isinstance(error, UnknownProviderError) or "provider-id:model-id" in error.message:
+        return NO_MODEL_HINT
+    return ""
+
+
+def _ask(call: str) -> bool:
+    """--confirm: ask in the notebook (an input box) before a call runs."""
+    try:
+        answer = input(f"Run {call}? [y/N] ")
+    except Exception:  # the front end cannot ask (StdinNotImplementedError): do not run
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _unquote(value: str) -> str:
@@ -71,6 +106,12 @@ class ChatMagics(Magics):
     @argument("--max-tokens", type=int, help="longest reply, in tokens")
     @argument("--new", action="store_true", help="start a new conversation")
     @argument("--session", default="default", help="conversation name, for parallel threads")
+    @argument("--tools", help="notebook functions the model may call, e.g. get_weather,search")
+    @argument("--confirm", action="store_true", help="ask before running each tool call")
+    @argument("--max-steps", type=int, default=8, help="most tool-call rounds in a turn (8)")
+    @argument("--image", action="append", help="an image file to send with the prompt")
+    @argument("--no-think", action="store_true", help="ask for no reasoning, and show none")
+    @argument("--effort", choices=EFFORTS, help="reasoning effort: " + ", ".join(EFFORTS))
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None) -> Any:
         """Chat with a model (cell magic), or manage providers and the gateway (line magic)."""
@@ -88,10 +129,15 @@ class ChatMagics(Magics):
         try:
             args = parse_argstring(self.chat, line)
         except Exception as exc:  # UsageError or SystemExit from argparse
-            render.show_error("Bad %%chat options", str(exc), "See %%chat? for the options.")
+            render.show_error("Bad %%chat options", str(exc), "See `%%chat?` for the options.")
             return None
-        prompt = interpolate(cell.strip(), self.shell.user_ns if self.shell else {})
-        if not prompt:
+        namespace = self.shell.user_ns if self.shell else {}
+        try:
+            user = self._user_message(cell.strip(), namespace, args.image or [])
+        except CherryError as error:
+            render.show_error("Cannot send this prompt", error.message)
+            return None
+        if user is None:
             render.show_error("Nothing to send", "The cell body is empty.")
             return None
         models = args.model or [self._default_model()]
@@ -105,40 +151,107 @@ class ChatMagics(Magics):
             args.system = _unquote(args.system)
             conversation.system = args.system
         if len(models) > 1:
-            return self._compare(models, prompt, args)
-        return self._chat_one(models[0], prompt, args)
+            if args.tools:
+                render.show_error(
+                    "Tools work with one model",
+                    "`--tools` cannot be combined with several `-m` (a comparison).",
+                )
+                return None
+            return self._compare(models, user, args)
+        return self._chat_one(models[0], user, args)
 
     # ---- one model ------------------------------------------------------------
 
-    def _chat_one(self, model_ref: str, prompt: str, args: Any) -> None:
+    def _chat_one(self, model_ref: str, user: Message, args: Any) -> None:
         conversation = self.sessions.get(args.session)
-        provider = None
+        prompt = _prompt_text(user)
         try:
             provider, model = self._resolve(model_ref)
-            request = self._request(model, conversation.ask(prompt), conversation.system, args)
+            tools = self._tools(args)
         except CherryError as error:
-            render.show_error(f"Cannot chat with {model_ref}", error.message, NO_MODEL_HINT)
+            render.show_error(f"Cannot chat with {model_ref}", error.message, _hint_for(error))
             return None
-        view = render.ReplyView()
-        outcome = run_stream(self.runtime, provider, request, view.add, view.tick)
-        if outcome.error is not None and not outcome.text:
-            message, hint = describe_error(self.runtime, outcome.error, provider)
+        view = render.ReplyView(model_ref)
+        result = run_turn(
+            self.runtime,
+            provider,
+            lambda messages: self._request(model, messages, conversation.system, args, tools),
+            conversation.messages,
+            user,
+            view,
+            tools=tools,
+            max_steps=max(args.max_steps, 0),
+            ask=_ask if args.confirm else None,
+            show_thinking=not args.no_think,
+        )
+        if result.error is not None and not result.shown:
+            message, hint = describe_error(self.runtime, result.error, provider)
             view.clear()
+            view.close()
             render.show_error(f"{model_ref} failed", message, hint)
-            conversation.record_error(model_ref, prompt, outcome.error.message)
+            conversation.record_error(model_ref, prompt, result.error.message)
             return None
-        footer = usage_line(model_ref, outcome.usage, outcome.seconds, outcome.interrupted)
-        view.finish(outcome.text, footer, interrupted=outcome.interrupted)
-        if outcome.error is not None:
-            message, hint = describe_error(self.runtime, outcome.error, provider)
+        footer = usage_line(model_ref, result.usage, result.seconds, result.interrupted)
+        if result.tool_calls:
+            footer += f" · {result.tool_calls} tool call{'s' if result.tool_calls != 1 else ''}"
+        view.finish(
+            result.shown,
+            footer,
+            interrupted=result.interrupted,
+            thinking=result.thinking,
+            provenance=provenance(model_ref, provider, model, result),
+        )
+        if result.step_limit_hit:
+            render.show_error(
+                "Stopped at the step limit",
+                f"The model was still calling tools after {args.max_steps} rounds.",
+                "Raise it with `--max-steps N`, or ask for fewer calls.",
+            )
+        if result.error is not None:
+            message, hint = describe_error(self.runtime, result.error, provider)
             render.show_error("The reply was cut short", message, hint)
-        conversation.record(model_ref, prompt, outcome.text, interrupted=outcome.interrupted)
-        self._publish(self._reply(model_ref, outcome))
+        conversation.record_turn(
+            model_ref, prompt, result.text, result.messages, interrupted=result.interrupted
+        )
+        self._publish(
+            ChatReply(
+                result.text,
+                model=model_ref,
+                usage=result.usage,
+                seconds=result.seconds,
+                interrupted=result.interrupted,
+                error=result.error.message if result.error else None,
+            )
+        )
         return None
+
+    def _user_message(
+        self, body: str, namespace: dict[str, Any], image_paths: list[str]
+    ) -> Message | None:
+        """The cell body as a user message: `{name}` interpolated, `{fig}` and
+        `--image` files as image parts; None when there is nothing to send."""
+        text, images = interpolate_parts(body, namespace, is_image, image_of)
+        parts: list[Part] = []
+        position = 0
+        for offset, image in images:
+            if text[position:offset].strip():
+                parts.append(Text(text[position:offset].strip()))
+            parts.append(image)
+            position = offset
+        if text[position:].strip():
+            parts.append(Text(text[position:].strip()))
+        parts += [image_file(path) for path in image_paths]
+        return Message("user", parts) if parts else None
+
+    def _tools(self, args: Any) -> list[PythonTool]:
+        if not args.tools:
+            return []
+        names = [name.strip() for name in args.tools.split(",") if name.strip()]
+        return tools_from_namespace(names, self.shell.user_ns if self.shell else {})
 
     # ---- several models side by side ---------------------------------------------
 
-    def _compare(self, model_refs: list[str], prompt: str, args: Any) -> None:
+    def _compare(self, model_refs: list[str], user: Message, args: Any) -> None:
         """Cherry Studio's multi-model answer: one prompt, replies side by side.
 
         Each model keeps its own thread of history (session name + model), so
@@ -151,23 +264,35 @@ class ChatMagics(Magics):
             return None
         conversations = [self.sessions.thread(args.session, ref) for ref in model_refs]
         system = args.system if args.system is not None else self.sessions.get(args.session).system
+        prompt = _prompt_text(user)
         jobs = [
-            (provider, self._request(model, conversation.ask(prompt), system, args))
+            (provider, self._request(model, [*conversation.messages, user], system, args))
             for (_, provider, model), conversation in zip(targets, conversations, strict=True)
         ]
         view = render.ColumnsView(model_refs)
-        outcomes = run_streams(self.runtime, jobs, view.add, view.tick)
+
+        def failed(column: int, error: CherryError) -> None:  # shown while the others stream
+            view.fail(column, f"{model_refs[column]} failed", error.message)
+
+        outcomes = run_streams(self.runtime, jobs, view.add, view.tick, on_error=failed)
         replies: dict[str, ChatReply] = {}
         for column, (ref, conversation, outcome) in enumerate(
             zip(model_refs, conversations, outcomes, strict=True)
         ):
             if outcome.error is not None and not outcome.text:
-                # No diagnosis here: a column has no room for a hint, so no model listing.
-                view.note(column, f"failed: {outcome.error.message}")
+                # The same panel and hint as a single reply's.
+                message, hint = describe_error(self.runtime, outcome.error, targets[column][1])
+                view.fail(column, f"{ref} failed", message, hint)
                 conversation.record_error(ref, prompt, outcome.error.message)
                 continue
             view.note(column, usage_line(ref, outcome.usage, outcome.seconds, outcome.interrupted))
-            conversation.record(ref, prompt, outcome.text, interrupted=outcome.interrupted)
+            if outcome.error is not None:
+                message, hint = describe_error(self.runtime, outcome.error, targets[column][1])
+                view.fail(column, "The reply was cut short", message, hint)
+            said = [Message("assistant", [Text(outcome.text)])] if outcome.text else []
+            conversation.record_turn(
+                ref, prompt, outcome.text, [user, *said], interrupted=outcome.interrupted
+            )
             replies[ref] = self._reply(ref, outcome)
         view.finish()
         self._publish(replies)
@@ -190,7 +315,12 @@ class ChatMagics(Magics):
         """The provider and model `model_ref` names, by the gateway's rules (a bare id
         that one enabled provider lists works too)."""
         self.runtime.registry.reload_if_changed()
-        resolution = resolve_model(self.runtime.registry.config, model_ref.strip())
+        try:
+            resolution = resolve_model(self.runtime.registry.config, model_ref.strip())
+        except UnknownProviderError as error:
+            if error.provider_id == SIMULATOR_ID:
+                raise ConfigError(f"{NO_SIMULATOR} {SIMULATOR_HINT}") from None
+            raise
         if resolution.group is not None:
             members = ", ".join(target.ref for target in resolution.targets)
             raise ConfigError(
@@ -200,7 +330,14 @@ class ChatMagics(Magics):
         return resolution.first.provider, resolution.first.model
 
     @staticmethod
-    def _request(model: str, messages: list[Any], system: str | None, args: Any) -> ChatRequest:
+    def _request(
+        model: str,
+        messages: list[Message],
+        system: str | None,
+        args: Any,
+        tools: list[PythonTool] | None = None,
+    ) -> ChatRequest:
+        effort: ReasoningEffort | None = "none" if args.no_think else args.effort
         return ChatRequest(
             model=model,
             messages=messages,
@@ -208,6 +345,8 @@ class ChatMagics(Magics):
             temperature=args.temperature,
             max_tokens=args.max_tokens,
             stream=True,
+            tools=[tool.spec() for tool in tools or ()],
+            reasoning_effort=effort,
         )
 
     @staticmethod
@@ -239,14 +378,20 @@ class ChatMagics(Magics):
         command, rest = words[0], words[1:]
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
-            render.show_error(f"Unknown %chat command {command!r}", "Commands:", LINE_HELP)
+            render.show_error(
+                f"Unknown %chat command {command!r}", "The commands are:", listing=LINE_HELP
+            )
             return None
         try:
             return handler(rest)
         except CherryError as error:
             render.show_error(f"%chat {command} failed", error.message)
         except (IndexError, ValueError):
-            render.show_error(f"Bad arguments to %chat {command}", " ".join(rest), LINE_HELP)
+            render.show_error(
+                f"Bad arguments to %chat {command}",
+                " ".join(rest) or "(none given)",
+                listing=LINE_HELP,
+            )
         return None
 
     def _cmd_use(self, rest: list[str]) -> None:
@@ -296,11 +441,20 @@ class ChatMagics(Magics):
         return setup(self.runtime)
 
     def _cmd_simulator(self, rest: list[str]) -> None:
+        """Start this kernel's simulator and chat with it here (other kernels and the
+        config file's default model are left alone)."""
+        if rest and rest[0] == "stop":
+            self.runtime.stop_simulator()
+            if self.model and self.model.startswith(f"{SIMULATOR_ID}:"):
+                self.model = None
+            print("Offline simulator stopped.")
+            return
         provider = self.runtime.start_simulator()
+        self.model = f"{provider.id}:{provider.models[0].id}"
         print(
             f"Offline simulator running at {provider.base_url} as provider "
-            f"{provider.id!r} (models: {', '.join(provider.model_ids())}). "
-            f"Default model: {self._default_model()}."
+            f"{provider.id!r}, in this kernel only (models: {', '.join(provider.model_ids())}). "
+            f"This kernel now chats with {self.model}."
         )
 
     def _cmd_reset(self, rest: list[str]) -> None:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # Quart and Hypercorn load when the gateway is first used
 
 T = TypeVar("T")
 SIMULATOR_ID = "simulator"
+SIMULATOR_DESCRIPTION = (
+    "cherry_nb's built-in upstream simulator, running in this kernel only (no key, no network)."
+)
 
 
 class BackgroundLoop:
@@ -93,8 +96,7 @@ class Runtime:
             self._recorder.close()
             self._recorder = None
         if self._simulator is not None:
-            self._simulator.stop()
-            self._simulator = None
+            self.stop_simulator()
         if self._pool is not None:
             self.run(self._pool.aclose(), timeout=5)
             self._pool = None
@@ -115,8 +117,10 @@ class Runtime:
         self.registry.reload_if_changed()
         return self.registry.config.provider(provider_id)
 
-    def check(self, provider_id: str, model: str | None = None) -> CheckResult:
-        return self.run(check(self.provider(provider_id), model))
+    def check(self, provider: str | Provider, model: str | None = None) -> CheckResult:
+        """Check a saved provider (by id) or an unsaved one (a form's values)."""
+        target = self.provider(provider) if isinstance(provider, str) else provider
+        return self.run(check(target, model))
 
     def fetch_models(self, provider_id: str) -> list[ModelEntry]:
         provider = self.provider(provider_id)
@@ -142,28 +146,56 @@ class Runtime:
         return self._gateway
 
     def start_simulator(self) -> Provider:
-        """Start the offline simulator and (re)point provider `simulator` at it."""
+        """Start this kernel's offline simulator as the ephemeral provider `simulator`.
+
+        Ephemeral: its address dies with the kernel, so it is never written to the
+        config file other kernels and `cherry-nb serve` read. An entry an older
+        version saved there is removed (it points at a simulator long gone).
+        """
         from ..simulator import DEFAULT_MODELS, SimulatorThread
 
         if self._simulator is None:
             self._simulator = SimulatorThread()
             self._simulator.start()
-        base_url = self._simulator.base_url("openai")
-        config = self.registry.config
-        if any(p.id == SIMULATOR_ID for p in config.providers):
-            self.registry.update(SIMULATOR_ID, base_url=base_url, enabled=True)
-        else:
-            self.registry.add(
-                id=SIMULATOR_ID,
-                name="Offline simulator",
-                type="openai",
-                base_url=base_url,
-                models=list(DEFAULT_MODELS),
-                description="cherry_nb's built-in upstream simulator (no key, no network).",
+        self.registry.reload_if_changed()
+        stale = next((p for p in self.registry.saved().providers if p.id == SIMULATOR_ID), None)
+        if stale is not None and is_saved_simulator(stale):
+            self.registry.delete(SIMULATOR_ID)
+        self.registry.add_ephemeral(
+            Provider.model_validate(
+                {
+                    "id": SIMULATOR_ID,
+                    "name": "Offline simulator",
+                    "type": "openai",
+                    "base_url": self._simulator.base_url("openai"),
+                    "models": list(DEFAULT_MODELS),
+                    "description": SIMULATOR_DESCRIPTION,
+                    "tags": ["offline", "this kernel"],
+                }
             )
+        )
         if not self.registry.config.default_model:
             self.registry.set_default_model(f"{SIMULATOR_ID}:{DEFAULT_MODELS[0]}")
-        return self.registry.config.provider(SIMULATOR_ID)
+        return self.registry.get(SIMULATOR_ID)
+
+    def stop_simulator(self) -> None:
+        """Stop this kernel's simulator and forget its provider."""
+        if self._simulator is not None:
+            self._simulator.stop()
+            self._simulator = None
+        self.registry.remove_ephemeral(SIMULATOR_ID)
+
+    @property
+    def simulator_running(self) -> bool:
+        return self._simulator is not None
+
+
+def is_saved_simulator(provider: Provider) -> bool:
+    """A `simulator` entry in the config file: written by an older cherry_nb (or
+    by hand) for a simulator that ran in some kernel, on a port now likely dead."""
+    return provider.id == SIMULATOR_ID and provider.base_url.startswith(
+        ("http://127.0.0.1:", "http://localhost:")
+    )
 
 
 _runtime: Runtime | None = None

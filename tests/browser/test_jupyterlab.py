@@ -280,7 +280,7 @@ def test_quickstart_runs_and_renders_in_jupyterlab(lab: Lab, page: Any) -> None:
     outputs = page.locator(".jp-OutputArea-output")
     reply = outputs.filter(has_text="received 1 message").first
     reply.wait_for(state="attached")
-    assert "You said" in reply.inner_text()
+    assert "You said" in (reply.text_content() or "")  # inner_text is empty off screen
 
     # The provider widget (ipywidgets, rendered by the JupyterLab widget manager).
     add_button = page.locator(".jp-OutputArea-output .widget-button", has_text="Add provider")
@@ -371,3 +371,197 @@ def test_api_docs_render_through_jupyter_server_proxy(
     page.locator(".swagger-ui .info .title").wait_for(timeout=10_000)
     page.locator(".swagger-ui .opblock").first.wait_for(timeout=10_000)
     page.screenshot(path=ARTIFACTS / "05-api-docs-through-proxy.png")
+
+
+# ---- round two: live rendering, per-kernel simulators, the manager's Check, tools -----------
+
+
+def _write_notebook(lab: Lab, name: str, *sources: str) -> str:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, lab.root / name)
+    return name
+
+
+def _open(page: Any, lab: Lab, name: str) -> None:
+    """Open `name` alone (?reset: no tabs restored from an earlier test), and wait for
+    its own kernel to be idle."""
+    page.goto(f"{lab.url}lab/tree/{name}?reset&token={lab.token}", timeout=PAGE_LOAD_MS)
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.wait_for(timeout=PAGE_LOAD_MS)
+    deadline = time.monotonic() + KERNEL_READY_MS / 1000
+    while True:
+        with contextlib.suppress(StopIteration, httpx.HTTPError):
+            kernel = _kernel_of(lab, name)
+            state = httpx.get(f"{lab.url}api/kernels/{kernel}", headers=lab.auth, timeout=10)
+            if state.json().get("execution_state") == "idle":
+                break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the kernel of {name} is not ready")
+        time.sleep(0.2)
+    page.locator(".jp-StatusBar-Item", has_text=re.compile(r"ipykernel\) \| Idle")).wait_for(
+        timeout=KERNEL_READY_MS
+    )
+
+
+def _run_all(page: Any, watch: Any = None) -> list[list[str]]:
+    """Run > Run All Cells, wait until every prompt is numbered; `watch(cells)` is
+    called on every poll meanwhile. Returns the cells as _CELLS_JS reads them."""
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator(
+        ".lm-Menu-item .lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")
+    ).click()
+    page.wait_for_timeout(300)  # the prompts turn to [*] first
+    deadline = time.monotonic() + RUN_ALL_MS / 1000
+    while True:
+        cells = page.evaluate(_CELLS_JS)
+        if watch is not None:
+            watch(cells)
+        prompts = [prompt.strip() for prompt, _, _ in cells]
+        if prompts and all(re.fullmatch(r"\[\d+\]:", prompt) for prompt in prompts):
+            return cells
+        if time.monotonic() > deadline:
+            pytest.fail(f"cells still pending after Run All: {prompts}")
+        time.sleep(0.05)
+
+
+def _shows(page: Any, cell: int, text: str) -> str:
+    """Wait until code cell `cell`'s output shows `text` (Markdown renders a moment
+    after the cell's prompt is numbered); returns the output's text."""
+    output = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(cell).locator(".jp-OutputArea")
+    output.filter(has_text=text).wait_for(state="attached")
+    return str(output.text_content())
+
+
+def _kernel_of(lab: Lab, name: str) -> str:
+    sessions = httpx.get(f"{lab.url}api/sessions", headers=lab.auth, timeout=10).json()
+    return next(s["kernel"]["id"] for s in sessions if s["path"].endswith(name))
+
+
+LONG_PROMPT = " ".join(f"word{i}" for i in range(60)) + " [[sim:delay=0.05]]"
+
+
+def test_replies_render_live_as_markdown_and_end_as_plain_markdown(lab: Lab, page: Any) -> None:
+    name = _write_notebook(
+        lab,
+        "live.ipynb",
+        "%load_ext cherry_nb\n%chat simulator",
+        f"%%chat\n{LONG_PROMPT}",
+    )
+    _open(page, lab, name)
+    seen: dict[str, Any] = {}
+
+    def watch(cells: list[list[str]]) -> None:
+        if seen or cells[-1][0].strip() != "[*]:":
+            return
+        live = page.locator(".jp-OutputArea-output .cherry-live")
+        if live.count() and "word1" in live.first.inner_text():
+            seen["head"] = live.locator(".cherry-live-head").inner_text()
+            seen["bold"] = live.locator(".cherry-live-body strong").first.inner_text()
+            seen["cursor"] = live.locator(".cherry-live-cursor").count()
+            seen["classes"] = live.locator(".cherry-live-body").get_attribute("class")
+            page.screenshot(path=ARTIFACTS / "06-live-streaming.png")
+
+    _run_all(page, watch)
+    assert seen, "the live widget never showed the reply while it streamed"
+    assert seen["head"] == "simulator:sim-chat · streaming…"
+    assert seen["bold"] == "sim-chat"  # **sim-chat** rendered while streaming
+    assert seen["cursor"] == 1 and "jp-RenderedMarkdown" in seen["classes"]
+    # At the end: plain rendered Markdown, the widget gone.
+    output = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown").filter(has_text="word50")
+    output.first.wait_for()
+    assert output.first.locator("strong", has_text="sim-chat").count() == 1
+    assert page.locator(".cherry-live").count() == 0
+    page.screenshot(path=ARTIFACTS / "07-live-finished.png")
+
+
+def test_a_stopped_simulator_in_one_kernel_does_not_break_another(lab: Lab, page: Any) -> None:
+    config = Path(lab.env["CHERRY_NB_CONFIG"])
+    before = config.read_bytes() if config.exists() else None
+    first = _write_notebook(
+        lab, "kernel_a.ipynb", "%load_ext cherry_nb\n%chat simulator", "%%chat\nhello from A"
+    )
+    second = _write_notebook(
+        lab,
+        "kernel_b.ipynb",
+        "%load_ext cherry_nb",
+        "%%chat -m simulator:sim-chat\nbefore starting my own",
+        "%chat simulator",
+        "%%chat\nhello from B",
+    )
+    _open(page, lab, first)
+    _run_all(page)
+    _shows(page, 1, "received 1 message")
+    _open(page, lab, second)
+    _run_all(page)
+    stopped = _shows(page, 1, "No offline simulator runs in this notebook")
+    assert "%chat simulator" in stopped and "proxy" not in stopped.lower()
+    _shows(page, 3, "received 1 message")
+    # Stop A's kernel (its simulator goes with it); B carries on with its own.
+    kernel = _kernel_of(lab, first)
+    httpx.delete(f"{lab.url}api/kernels/{kernel}", headers=lab.auth, timeout=30)
+    page.locator(".jp-NotebookPanel .jp-CodeCell").nth(3).locator(".jp-OutputArea").evaluate(
+        "element => { element.textContent = '' }"  # so the next check sees the new output
+    )
+    _run_all(page)
+    _shows(page, 3, "received 5 messages")  # the conversation went on, on B's simulator
+    after = config.read_bytes() if config.exists() else None
+    assert after == before  # no simulator was ever written to the shared config
+
+
+def test_the_managers_check_tests_unsaved_values_and_saves_nothing(lab: Lab, page: Any) -> None:
+    from cherry_nb.simulator import SimulatorThread
+
+    config = Path(lab.env["CHERRY_NB_CONFIG"])
+    before = config.read_bytes() if config.exists() else None
+    name = _write_notebook(lab, "setup.ipynb", "%load_ext cherry_nb\n%chat setup")
+    with SimulatorThread() as upstream:
+        _open(page, lab, name)
+        _run_all(page)
+        page.locator(".widget-button", has_text="Add provider").click()
+
+        def field(label: str) -> Any:
+            return page.locator(".widget-text", has=page.get_by_text(label, exact=True)).locator(
+                "input"
+            )
+
+        field("Name").fill("Unsaved upstream")
+        field("API address").fill(upstream.base_url("openai"))
+        page.locator(".widget-button", has_text=re.compile(r"^\s*Check\s*$")).click()
+        result = page.locator(".widget-html", has_text="not saved yet")
+        result.wait_for()
+        assert "✓" in result.inner_text() and "models listed" in result.inner_text()
+        assert "press Add" in result.inner_text()
+        page.screenshot(path=ARTIFACTS / "08-check-unsaved.png")
+    after = config.read_bytes() if config.exists() else None
+    assert after == before  # Check never saves
+
+
+def test_a_notebook_function_is_called_from_a_chat_cell(lab: Lab, page: Any) -> None:
+    name = _write_notebook(
+        lab,
+        "tools.ipynb",
+        "%load_ext cherry_nb\n%chat simulator",
+        "calls = []\n\n"
+        "def get_weather(city: str) -> str:\n"
+        '    """The weather in a city."""\n'
+        "    calls.append(city)\n"
+        '    return f"21 C in {city}"',
+        "%%chat --tools get_weather\nUse get_weather for Paris.",
+        "print('calls:', calls)",
+    )
+    _open(page, lab, name)
+    _run_all(page)
+    _shows(page, 2, "1 tool call")
+    _shows(page, 3, "calls: ['example']")  # it ran in the kernel
+    output = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown").filter(
+        has_text="Tool get_weather returned"
+    )
+    output.first.wait_for()
+    call = output.first.locator("code", has_text="get_weather(city='example')")
+    assert call.count() == 1  # shown compactly, as code
+    output.first.screenshot(path=ARTIFACTS / "09-tool-call.png")

@@ -574,3 +574,63 @@ def test_concurrent_changes_are_all_kept(reg: ProviderRegistry, cfg: Path) -> No
     assert seen_sizes[-1] == 20 and len(set(seen_sizes)) > 2  # it read while they wrote
     assert seen_sizes == sorted(seen_sizes)  # whole changes only, never going back
     assert seen_sizes == sorted(seen_sizes)  # a reader only ever sees whole changes, in order
+
+
+# ---- ephemeral providers (a kernel's own simulator) ---------------------------------------
+
+
+def _ephemeral(reg: ProviderRegistry, **changes: object):
+    from cherry_nb.config.models import Provider
+
+    fields: dict[str, object] = {
+        "id": "simulator",
+        "base_url": "http://127.0.0.1:45001/v1",
+        "models": ["sim-chat"],
+    }
+    fields.update(changes)
+    return reg.add_ephemeral(Provider.model_validate(fields))
+
+
+def test_ephemeral_providers_are_seen_but_never_saved(reg: ProviderRegistry, cfg: Path):
+    reg.add(id="mine", name="Mine", base_url="http://127.0.0.1:8000/v1", models=["m"])
+    before = cfg.read_bytes()
+    _ephemeral(reg)
+    assert [p.id for p in reg.config.providers] == ["mine", "simulator"]
+    assert reg.is_ephemeral("simulator") and not reg.is_ephemeral("mine")
+    # Changing it (switch, models, default model) stays in memory: the file is untouched.
+    reg.disable("simulator")
+    reg.add_models("simulator", ["sim-fast"])
+    reg.set_default_model("simulator:sim-fast")
+    assert cfg.read_bytes() == before
+    assert reg.config.default_model == "simulator:sim-fast"
+    assert reg.get("simulator").model_ids() == ["sim-chat", "sim-fast"]
+    assert not reg.get("simulator").enabled
+    assert "simulator" not in [p["id"] for p in reg.export()["providers"]]
+    # Another process's view (the file) never has it; ours keeps it across reloads.
+    other = ProviderRegistry(cfg)
+    assert [p.id for p in other.config.providers] == ["mine"]
+    assert other.config.default_model is None
+    other.update("mine", name="Renamed")
+    bump_mtime(cfg)
+    assert reg.reload_if_changed()
+    assert [p.name for p in reg.config.providers] == ["Renamed", "simulator"]
+    # Saved changes next to it are saved, without it.
+    reg.set_default_model("mine:m")
+    assert on_disk(cfg)["default_model"] == "mine:m"
+    assert [p["id"] for p in on_disk(cfg)["providers"]] == ["mine"]
+    reg.remove_ephemeral("simulator")
+    assert [p.id for p in reg.config.providers] == ["mine"]
+
+
+def test_an_ephemeral_provider_shadows_a_saved_one_without_losing_it(
+    reg: ProviderRegistry, cfg: Path
+):
+    reg.add(id="simulator", name="Old", base_url="http://127.0.0.1:9/v1", models=["x"])
+    reg.add(id="other", name="Other", base_url="http://127.0.0.1:8000/v1")
+    _ephemeral(reg)
+    assert reg.get("simulator").base_url == "http://127.0.0.1:45001/v1"
+    reg.update("other", name="Other 2")
+    assert [p["id"] for p in on_disk(cfg)["providers"]] == ["simulator", "other"]
+    assert on_disk(cfg)["providers"][0]["base_url"] == "http://127.0.0.1:9/v1"
+    with pytest.raises(ConfigError, match="taken"):
+        reg.update("other", id="simulator")

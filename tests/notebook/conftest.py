@@ -90,8 +90,22 @@ class Traffic:
         return [m for m in self.messages if m["msg_type"] in kinds]
 
     @property
+    def front_end_messages(self) -> list[dict[str, Any]]:
+        """Everything sent for the front end to show: outputs and widget traffic."""
+        return [m for m in self.messages if m["msg_type"] not in ("status", "execute_input")]
+
+    def bytes_of(self, *kinds: str) -> int:
+        """Content bytes (JSON-encoded, as sent) of the messages of these kinds, or
+        of every front-end message when none are named."""
+        return sum(
+            len(json.dumps(m["content"]))
+            for m in self.front_end_messages
+            if not kinds or m["msg_type"] in kinds
+        )
+
+    @property
     def content_bytes(self) -> int:
-        return sum(len(json.dumps(m["content"])) for m in self.output_messages)
+        return self.bytes_of()
 
 
 class Kernel:

@@ -113,3 +113,27 @@ def test_outcomes_without_interrupt(make_runtime):
     assert records["good"].status == 200 and records["good"].error_category is None
     assert records["good"].route == "%%chat" and records["good"].client_format == "notebook"
     assert records["bad"].status == 500 and records["bad"].ttft_ms is None
+
+
+def test_reasoning_is_passed_apart_and_kept(make_runtime):
+    from cherry_nb.wire.neutral import ReasoningDelta
+
+    async def thinks(runtime: FakeRuntime) -> AsyncIterator[Any]:
+        yield ReasoningDelta("Let me see. ")
+        yield ReasoningDelta("Two.")
+        yield TextDelta("The answer is 2.")
+
+    runtime = make_runtime({"think": thinks})
+    texts: list[str] = []
+    thoughts: list[str] = []
+    (outcome,) = run_streams(
+        runtime,
+        [_job("think")],
+        lambda i, t: texts.append(t),
+        lambda: None,
+        lambda i, t: thoughts.append(t),
+    )
+    assert texts == ["The answer is 2."] and thoughts == ["Let me see. ", "Two."]
+    assert outcome.thinking == "Let me see. Two." and outcome.text == "The answer is 2."
+    assert outcome.first_token_seconds is not None
+    assert outcome.response is not None and outcome.response.content[0].text == "Let me see. Two."

@@ -95,13 +95,14 @@ class Shown:
         self.bundles.append(bundle)
 
 
-def test_columns_render_at_once_then_when_doubled_then_markdown(monkeypatch):
+def test_columns_render_at_once_then_when_doubled_in_one_layout(monkeypatch):
     shown, clock = Shown(), Clock()
     monkeypatch.setattr(render, "_show", shown)
     view = ColumnsView(["a:m", "b:m"], clock=clock)
     view.add(0, "Hel")
     view.tick()
-    assert len(shown.bundles) == 1 and "Hel" in shown.bundles[0]["text/html"]
+    assert len(shown.bundles) == 1 and "Hel" in shown.bundles[0]["text/markdown"]
+    assert shown.bundles[0]["text/markdown"].count("· streaming…") == 2
     clock.now += 1
     for _ in range(10):
         view.add(0, "ll")
@@ -110,7 +111,7 @@ def test_columns_render_at_once_then_when_doubled_then_markdown(monkeypatch):
     assert len(shown.bundles) == 1  # 53 characters: under the floor of 64
     view.add(1, "!" * 50)
     view.tick()
-    assert len(shown.bundles) == 2 and "&lt;o&gt;" * 10 + "!" * 50 in shown.bundles[1]["text/html"]
+    assert len(shown.bundles) == 2 and "<o>" * 10 + "!" * 50 in shown.bundles[1]["text/markdown"]
     view.add(0, "x" * 150)
     view.tick()
     assert len(shown.bundles) == 2  # twice the 103 sent, but under 100 ms since
@@ -128,6 +129,35 @@ def test_columns_render_at_once_then_when_doubled_then_markdown(monkeypatch):
     final = shown.bundles[-1]["text/plain"]
     assert final.startswith("== a:m ==\nHel" + "l" * 20 + "x" * 150 + "y" * 10 + "\n\n== b:m")
     assert final.endswith("<o>" * 10 + "!" * 50 + "\n— b:m · 1.0 s")
+    # The same table from the first render to the last: only the text changes.
+    layouts = [b["text/markdown"].split("<tr>")[0] for b in shown.bundles]
+    assert len(set(layouts)) == 1 and "streaming" not in shown.bundles[-1]["text/markdown"]
+
+
+def test_a_failed_column_shows_its_panel_at_once_and_cut_code_stays_in_its_cell(monkeypatch):
+    shown, clock = Shown(), Clock()
+    monkeypatch.setattr(render, "_show", shown)
+    view = ColumnsView(["a:m", "b:m"], clock=clock)
+    view.add(0, "```python\nprint(1)")
+    view.tick()
+    assert "print(1)\n```\n\n</td>" in shown.bundles[0]["text/markdown"]
+    clock.now += 1
+    view.fail(1, "b:m failed", "No such model `x`.", "Try `b:y`.")
+    view.tick()
+    assert len(shown.bundles) == 2  # not waiting for the others to double
+    assert "<code>x</code>" in shown.bundles[1]["text/markdown"]
+    assert "Try <code>b:y</code>." in shown.bundles[1]["text/markdown"]
+    assert "a:m <small" in shown.bundles[1]["text/markdown"]  # a:m still streaming, b:m not
+    assert "b:m <small" not in shown.bundles[1]["text/markdown"]
+    view.finish()
+    assert "b:m failed\nNo such model `x`.\nTry `b:y`." in shown.bundles[-1]["text/plain"]
+
+
+def test_error_panels_render_code_and_keep_the_listing():
+    bundle = render.error_bundle("Oops", "Run `%chat simulator` <now>.", "", "a  b\nc  d\n")
+    assert "Run <code>%chat simulator</code> &lt;now&gt;." in bundle["text/html"]
+    assert "<pre" in bundle["text/html"] and "a  b\nc  d</pre>" in bundle["text/html"]
+    assert bundle["text/plain"] == "Oops\nRun `%chat simulator` <now>.\na  b\nc  d"
 
 
 def test_conversation_records_partial_and_errors():
@@ -163,3 +193,43 @@ def test_reset_of_a_session_resets_its_comparison_threads():
 def test_usage_line():
     assert usage_line("p:m", Usage(12, 34), 1.26, False) == "p:m · 12 in / 34 out tokens · 1.3 s"
     assert usage_line("p:m", None, 0.5, True) == "p:m · 0.5 s · interrupted"
+
+
+def test_the_final_reply_keeps_reasoning_collapsed_above_it_in_markdown_only():
+    bundle = render.reply_bundle("The answer.", "I thought **hard**.")
+    assert bundle["text/markdown"] == (
+        "<details><summary>Thinking</summary>\n\nI thought **hard**.\n\n</details>\n\nThe answer."
+    )
+    assert bundle["text/plain"] == "The answer."
+    assert render.reply_bundle("Just this.") == {
+        "text/markdown": "Just this.",
+        "text/plain": "Just this.",
+    }
+
+
+def test_tool_schemas_from_signatures_and_docstrings():
+    from cherry_nb._exceptions import ConfigError
+    from cherry_nb.notebook.tools import call_line, python_tool
+
+    def search(query: str, limit: int = 3, tags: list[str] | None = None) -> list[str]:
+        """Search the notes.
+
+        :param query: What to look for.
+        :param limit: How many results.
+        """
+        return [query] * limit
+
+    tool = python_tool(search)
+    assert tool.description == "Search the notes."
+    assert tool.parameters["required"] == ["query"]
+    assert tool.parameters["properties"]["limit"] == {
+        "default": 3,
+        "type": "integer",
+        "description": "How many results.",
+    }
+    assert tool.call({"query": "x", "limit": "2"}) == ('["x", "x"]', False)  # coerced
+    text, failed = tool.call({"limit": 2})
+    assert failed and "query" in text and "Missing" in text
+    assert call_line("search", {"query": "x"}, "a`b", False) == "`search(query='x')` → `aʼb`"
+    with pytest.raises(ConfigError, match="not a function"):
+        python_tool(42, "answer")  # type: ignore[arg-type]

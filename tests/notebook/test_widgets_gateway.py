@@ -162,6 +162,7 @@ def test_start_serve_refresh_and_stop(runtime: Runtime, panel: GatewayPanel) -> 
 
     url = runtime.gateway.url
     assert url is not None and runtime.gateway.port != 0
+    assert panel.port.value == runtime.gateway.port  # the real port, not the 0 typed
     assert httpx.get(f"{url}/health", timeout=5).status_code == 200
     assert OK_COLOUR in panel.light.value and url in panel.light.value
     assert "listening on" in panel.message.value
@@ -172,7 +173,15 @@ def test_start_serve_refresh_and_stop(runtime: Runtime, panel: GatewayPanel) -> 
     assert "sim:sim-chat" in panel.snippet_views["Claude Code"].value
     # the background refresh picks up requests without anyone pressing Refresh
     assert panel.auto_refreshing
-    httpx.get(f"{url}/health", timeout=5)
+    # ... and counts only API requests: not health checks, docs or refused keys.
+    headers = {"authorization": f"Bearer {GATEWAY_KEY}"}
+    assert httpx.get(f"{url}/v1/models", headers=headers, timeout=5).status_code == 200
+    assert httpx.get(f"{url}/api-docs.json", timeout=5).status_code == 200
+    assert httpx.get(f"{url}/v1/models", timeout=5).status_code in (401, 403)
+    body = {"model": "sim:sim-chat", "messages": [{"role": "user", "content": "hi"}]}
+    assert httpx.post(f"{url}/v1/chat/completions", json=body, timeout=5).status_code in (401, 403)
+    answered = httpx.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=5)
+    assert answered.status_code not in (401, 403)  # served (whatever the upstream said)
     assert wait_for(lambda: panel.requests.value.startswith("2 requests")), panel.requests.value
     assert widgets_holding(GATEWAY_KEY) == []
 
@@ -193,7 +202,9 @@ def test_refresh_button_shows_a_gateway_started_elsewhere(
     panel.refresh_button.click()
     assert url in panel.light.value and panel.requests.value.startswith("0 requests")
     assert panel.auto_refreshing  # and keeps it up to date from now on
-    httpx.get(f"{url}/health", timeout=5)
+    httpx.get(f"{url}/health", timeout=5)  # not an API request: not counted
+    key = runtime.gateway.api_key
+    httpx.get(f"{url}/v1/models", headers={"authorization": f"Bearer {key}"}, timeout=5)
     panel.refresh_button.click()
     assert panel.requests.value.startswith("1 request served")
 

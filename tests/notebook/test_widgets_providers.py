@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import ipywidgets
@@ -52,7 +56,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def manager(runtime: Runtime) -> Iterator[ProviderManager]:
-    panel = ProviderManager(runtime)
+    panel = ProviderManager(runtime, watch=False)  # refreshed by hand: no races in the test
     yield panel
     panel.close()
 
@@ -73,6 +77,12 @@ def add_sim_provider(
         models=["sim-chat"] if models is None else models,
     )
     return provider
+
+
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def visible(widget: ipywidgets.DOMWidget) -> bool:
@@ -319,17 +329,24 @@ def test_check_reports_every_key(
     result = manager.form.check_result.value
     assert "key 1 " in result and "✓" in result and "key 2 wro…6789 ✗ 401 invalid key" in result
     assert FAIL_COLOUR in result and "wrong-key-0123456789" not in result
+    assert SIM_KEY not in result
+    assert "check failed" in manager.rows.children[0].children[1].value  # the status light
 
 
-def test_check_saves_a_typed_key_first(
+def test_check_tests_a_typed_key_without_saving_it(
     runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
 ) -> None:
     add_sim_provider(runtime, sim, key="wrong-key-0123456789")
+    before = runtime.registry.path.read_bytes()
     manager.refresh()
     manager.edit_buttons["sim"].click()
     manager.form.api_key.value = SIM_KEY
     manager.form.check_button.click()
-    assert "✓" in manager.form.check_result.value
+    result = manager.form.check_result.value
+    assert "✓" in result and "not saved yet: press Save" in result
+    assert runtime.registry.path.read_bytes() == before  # Check never saves
+    assert fresh(runtime).get("sim").api_key == "wrong-key-0123456789"
+    manager.form.save_button.click()  # saving is explicit
     assert fresh(runtime).get("sim").api_key == SIM_KEY and manager.form.api_key.value == ""
 
 
@@ -345,7 +362,7 @@ def test_check_of_an_unknown_model_lists_the_closest(
     assert FAIL_COLOUR in result and "Closest" in result and "sim-chat" in result
 
 
-def test_check_of_a_new_provider_adds_it_first(
+def test_check_of_a_new_provider_tests_the_form_and_saves_nothing(
     runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
 ) -> None:
     manager.add_button.click()
@@ -354,9 +371,18 @@ def test_check_of_a_new_provider_adds_it_first(
     form.base_url.value = sim.base_url("openai")
     form.api_key.value = SIM_KEY
     form.check_button.click()
-    assert "✓" in form.check_result.value
-    assert fresh(runtime).get("fresh").api_key == SIM_KEY
-    assert widgets_holding(SIM_KEY) == []
+    assert "✓" in form.check_result.value and "press Add" in form.check_result.value
+    assert fresh(runtime).config.providers == [] and form.provider_id is None
+    assert [w for w in widgets_holding(SIM_KEY) if w is not form.api_key] == []
+    # A failing Check (the vLLM preset, nothing listening) leaves no trace either.
+    form.preset.value = "vllm"
+    form.base_url.value = f"http://127.0.0.1:{dead_port()}/v1"
+    form.check_button.click()
+    assert FAIL_COLOUR in form.check_result.value
+    assert fresh(runtime).config.providers == [] and "MODEL" not in form.check_result.value
+    form.save_button.click()
+    assert [p.id for p in fresh(runtime).config.providers] == ["fresh"]
+    assert "Added Fresh as fresh. Fetch or add its models below." in form.message.value
 
 
 # ---- models --------------------------------------------------------------------------------
@@ -432,7 +458,7 @@ def test_delete_asks_for_confirmation(
     assert not visible(form.confirm_box)
 
     form.delete_button.click()
-    assert visible(form.confirm_box) and "Really delete Sim?" in form.confirm_text.value
+    assert visible(form.confirm_box) and "Really delete Sim (sim)?" in form.confirm_text.value
     form.cancel_delete_button.click()
     assert not visible(form.confirm_box)
     assert fresh(runtime).get("sim").id == "sim"
@@ -490,3 +516,141 @@ def test_detect_with_nothing_running_says_so(runtime: Runtime) -> None:
         )
     finally:
         manager.close()
+
+
+# ---- changes made elsewhere -------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_the_list_follows_changes_from_code_and_from_another_process(runtime: Runtime) -> None:
+    panel = ProviderManager(runtime)
+    panel.watch_interval = 0.05
+    try:
+        assert panel.switches == {}
+        # From code in this kernel ...
+        runtime.registry.add(id="here", name="Here", base_url="http://127.0.0.1:9/v1")
+        assert wait_for(lambda: "here" in panel.switches)
+        # ... and from another process writing the same file.
+        other = ProviderRegistry(runtime.registry.path)
+        other.add(id="there", name="There", base_url="http://127.0.0.1:9/v1")
+        os.utime(runtime.registry.path, ns=(time.time_ns(), time.time_ns() + 10**9))
+        assert wait_for(lambda: "there" in panel.switches)
+        other.disable("there")
+        os.utime(runtime.registry.path, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))
+        assert wait_for(lambda: not panel.switches["there"].value)
+        assert len(panel.rows.children) == 2  # redrawn, not appended to
+    finally:
+        panel.close()
+    assert wait_for(
+        lambda: (
+            not any(
+                t.name == "cherry-nb-provider-manager" and t.is_alive()
+                for t in threading.enumerate()
+            )
+        )
+    )
+
+
+# ---- the settings page: lights, switches, key field, unsaved edits, models -------------------
+
+
+def test_check_lights_the_list_and_switches_are_labelled_and_grey(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim)
+    manager.refresh()
+    line = manager.rows.children[0].children[1]
+    assert "not checked" in line.value and manager.switches["sim"].description == "on"
+    manager.edit_buttons["sim"].click()
+    manager.form.check_button.click()
+    line = manager.rows.children[0].children[1]
+    assert "check passed" in line.value and OK_COLOUR in line.value
+    manager.switches["sim"].value = False
+    assert manager.switches["sim"].description == "off"
+    assert "opacity:0.5" in manager.rows.children[0].children[1].value
+
+
+def test_the_key_shows_and_hides_and_is_cleared_when_saved(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim, key="wrong-key-0123456789")
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    form = manager.form
+    form.api_key.value = SIM_KEY
+    form.show_key.value = True
+    assert visible(form.api_key_shown) and not visible(form.api_key)
+    assert form.api_key_shown.value == SIM_KEY
+    form.api_key_shown.value = SIM_KEY + "x"  # typed while shown
+    assert form.api_key.value == SIM_KEY + "x"
+    form.show_key.value = False
+    assert form.api_key_shown.value == "" and visible(form.api_key)
+    form.api_key.value = SIM_KEY
+    form.show_key.value = True
+    form.save_button.click()
+    assert fresh(runtime).get("sim").api_key == SIM_KEY
+    assert widgets_holding(SIM_KEY) == [] and not form.show_key.value
+
+
+def test_unsaved_edits_are_not_thrown_away_without_asking(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim)
+    runtime.registry.add(id="other", name="Other", base_url="http://127.0.0.1:9/v1")
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    form = manager.form
+    form.name.value = "Renamed but not saved"
+    form.description.value = "for tests"
+    manager.edit_buttons["other"].click()
+    assert form.provider_id == "sim" and visible(form.leave_box)  # asked, not switched
+    assert "Unsaved changes to Renamed but not saved" in form.leave_text.value
+    form.keep_button.click()
+    assert form.name.value == "Renamed but not saved" and not visible(form.leave_box)
+    form.close_button.click()
+    assert visible(form) and visible(form.leave_box)
+    form.discard_button.click()
+    assert not visible(form)
+    manager.edit_buttons["other"].click()  # nothing unsaved now: at once
+    assert form.provider_id == "other" and not visible(form.leave_box)
+    assert fresh(runtime).get("sim").name == "Sim"
+
+
+def test_description_and_tags_are_saved(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim)
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    manager.form.description.value = "The test upstream"
+    manager.form.tags.value = "local, fast ,"
+    manager.form.save_button.click()
+    saved = fresh(runtime).get("sim")
+    assert (saved.description, saved.tags) == ("The test upstream", ["local", "fast"])
+    manager.edit_buttons["sim"].click()
+    assert manager.form.tags.value == "local, fast" and not manager.form.unsaved()
+
+
+def test_fetch_preselects_new_models_and_a_manual_model_not_listed_is_warned_about(
+    runtime: Runtime, manager: ProviderManager, sim: SimulatorThread
+) -> None:
+    add_sim_provider(runtime, sim, models=["sim-chat"])
+    manager.refresh()
+    manager.edit_buttons["sim"].click()
+    form = manager.form
+    form.fetch_button.click()
+    assert set(form.fetched.value) == {*DEFAULT_MODELS, *EMBEDDING_MODELS} - {"sim-chat"}
+    assert "Ctrl/⌘-click" in form.fetched_hint.value
+    form.manual_model.value = "sim-chatt"
+    form.add_manual_button.click()
+    assert "does not list it" in form.models_message.value
+    assert FAIL_COLOUR in form.models_message.value
+    assert "sim-chatt" in fresh(runtime).get("sim").model_ids()  # added all the same

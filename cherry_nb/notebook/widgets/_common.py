@@ -18,6 +18,7 @@ from ...config.models import Provider, ProviderType
 from ...config.urls import address, normalize_base_url, provider_address
 from ...key_check import CheckResult
 from ..detect import LocalServer
+from ..markup import inline_html
 
 OK_COLOUR = "#1a7f37"
 FAIL_COLOUR = "#cf222e"
@@ -28,18 +29,18 @@ TYPE_LABELS: dict[ProviderType, str] = {kind.id: kind.label for kind in KINDS.va
 def status_html(text: str, ok: bool | None = None) -> str:
     """One escaped line, green when `ok`, red when not ok, grey when None."""
     colour = MUTED_COLOUR if ok is None else OK_COLOUR if ok else FAIL_COLOUR
-    return f'<span style="color:{colour}">{html.escape(redact(text))}</span>'
+    return f'<span style="color:{colour}">{inline_html(text)}</span>'
 
 
 def check_html(result: CheckResult) -> str:
     """A CheckResult as a short coloured line, with the hint below it when it failed."""
     colour = OK_COLOUR if result.ok else FAIL_COLOUR
-    line = f'<span style="color:{colour};font-weight:600">{html.escape(result.message)}</span>'
+    line = f'<span style="color:{colour};font-weight:600">{inline_html(result.message)}</span>'
     if not result.ok:
         category = html.escape(result.category.value.replace("_", " "))
         line += f' <span style="color:{MUTED_COLOUR}">({category})</span>'
     if result.hint:
-        line += f"<div>{html.escape(result.hint)}</div>"
+        line += f"<div>{inline_html(result.hint)}</div>"
     return line
 
 
@@ -77,10 +78,15 @@ def _notes_html(notes: tuple[str, ...]) -> str:
     return f'<ul style="margin:2px 0;color:{MUTED_COLOUR}">{items}</ul>'
 
 
-def provider_line_html(provider: Provider) -> str:
-    """One provider in the list: name, id, type, model count, the masked key and the URL
-    its requests go to (with how a hand-written address was read)."""
+def provider_line_html(provider: Provider, light: bool | None = None) -> str:
+    """One provider in the list: its status light (the last Check: green passed, red
+    failed, grey not checked), name, id, type, model count, the masked key and the URL
+    its requests go to (with how a hand-written address was read); greyed when the
+    provider is disabled."""
     models = len(provider.models)
+    colour = MUTED_COLOUR if light is None else OK_COLOUR if light else FAIL_COLOUR
+    state = "not checked" if light is None else "check passed" if light else "check failed"
+    opacity = "" if provider.enabled else ' style="opacity:0.5"'
     notes: tuple[str, ...]
     try:
         place = provider_address(provider)
@@ -89,10 +95,11 @@ def provider_line_html(provider: Provider) -> str:
     else:
         calls, notes = f"calls {display_url(place.chat_url())}", place.notes
     return (
+        f'<span{opacity}><span style="color:{colour}" title="{state}">●</span> '
         f"<b>{html.escape(provider.name)}</b> <code>{html.escape(provider.id)}</code> "
         f'<span style="color:{MUTED_COLOUR}">· {TYPE_LABELS[provider.type]} · '
         f"{models} model{'s' if models != 1 else ''} · key {html.escape(provider.key_hint)} · "
-        f"{html.escape(calls)}</span>" + _notes_html(notes)
+        f"{html.escape(calls)}</span></span>" + _notes_html(notes)
     )
 
 

@@ -228,6 +228,8 @@ class GatewayPanel(w.VBox):
         with self._lock:
             status = self.gateway.status()
             port = self.gateway.port if status.running else None
+            if port:
+                self.port.value = port  # the real port, when started with 0
             proxied = public_url(port, self._environ) if port else None
             self.light.value = status_line_html(status, proxied)
             self.requests.value = requests_text(status)
