@@ -135,6 +135,18 @@ def test_previous_response_id_on_a_translated_upstream_is_a_clear_400(stack: Sta
     assert "keeps no state" in body["message"]
 
 
+def test_previous_response_id_passes_through_to_a_responses_upstream(stack: Stack) -> None:
+    # The upstream keeps its own state, so the id is its to judge: the simulator knows
+    # no stored response and answers 404, which the client gets — not the gateway's 400.
+    sent = len(stack.upstream.requests)
+    with client(stack) as sdk, pytest.raises(openai.NotFoundError):
+        sdk.responses.create(
+            model="up-openai-response:sim-chat", input="more", previous_response_id="resp_1"
+        )
+    assert stack.upstream.requests[-1].json["previous_response_id"] == "resp_1"
+    assert len(stack.upstream.requests) == sent + 1
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [

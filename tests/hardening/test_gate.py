@@ -18,7 +18,6 @@ import pytest
 from cherry_nb.config.registry import ProviderRegistry
 from cherry_nb.gateway.gate import KEY_NAME
 from cherry_nb.gateway.server import GatewayServer
-from cherry_nb.wire import openai as wire_openai
 
 from ..providers.scripted import Scripted
 from .conftest import (
@@ -411,15 +410,10 @@ async def test_a_stream_request_answered_with_plain_text_is_a_502(tmp_path: Path
 # ---- fields a translation dropped ------------------------------------------------------
 
 
-async def test_dropped_fields_are_named_in_a_header(tmp_path: Path, monkeypatch) -> None:
-    original = wire_openai.parse_request
-
-    def reader(body: Any) -> Any:
-        request = original(body)
-        request.dropped = ["seed", "user"]
-        return request
-
-    monkeypatch.setattr(wire_openai, "parse_request", reader)
+async def test_dropped_fields_are_named_in_a_header(tmp_path: Path) -> None:
+    # `logprobs` has no equivalent in Anthropic's format (the reader reports it), `seed`
+    # none in Anthropic's either (the builder reports it): both named, stream or not.
+    dropping = {**CHAT, "logprobs": True, "seed": 7}
 
     def reply(head: bytes) -> bytes:
         if b'"stream":true' in head:
@@ -434,10 +428,10 @@ async def test_dropped_fields_are_named_in_a_header(tmp_path: Path, monkeypatch)
         return http_reply(anthropic_message("ok"))
 
     async with gateway_over(tmp_path, "anthropic", reply) as http:
-        plain = await http.post("/v1/chat/completions", json=CHAT)
-        streamed = await http.post("/v1/chat/completions", json={**CHAT, "stream": True})
-    assert plain.headers["x-cherry-nb-dropped"] == "seed,user"
-    assert streamed.headers["x-cherry-nb-dropped"] == "seed,user"
+        plain = await http.post("/v1/chat/completions", json=dropping)
+        streamed = await http.post("/v1/chat/completions", json={**dropping, "stream": True})
+    assert plain.headers["x-cherry-nb-dropped"] == "logprobs,seed"
+    assert streamed.headers["x-cherry-nb-dropped"] == "logprobs,seed"
     assert streamed.text.rstrip().endswith("data: [DONE]")
 
 

@@ -197,7 +197,7 @@ def test_previous_response_id_is_refused_saying_why() -> None:
         ({"text": {"format": {"type": "xml"}}}, "text.format.type", "Unknown text.format"),
         ({"tool_choice": {"type": "allowed_tools"}}, "tool_choice", "cannot be translated"),
         ({"input": []}, "input", "non-empty"),
-        ({"max_output_tokens": "9"}, "max_output_tokens", "an integer"),
+        ({"max_output_tokens": "9"}, "max_output_tokens", "a positive integer"),
         ({"input": [{"role": "tool", "content": "x"}]}, "input[0].role", "Unknown message role"),
     ],
 )

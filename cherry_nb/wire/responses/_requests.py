@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
-from cherry_nb.wire._common import image_media_type, split_data_url
+from cherry_nb._exceptions import UntranslatableError
+from cherry_nb.wire._common import (
+    BOOLEAN,
+    NUMBER,
+    OBJECT,
+    REQUIRED_STRING,
+    STRING,
+    FieldRule,
+    image_media_type,
+    split_data_url,
+)
 from cherry_nb.wire.neutral import (
     ChatRequest,
     Document,
@@ -22,6 +32,7 @@ from cherry_nb.wire.neutral import (
     ToolResult,
 )
 
+from .._translate import note_dropped
 from ._common import _dumps, _fail, _parse_arguments, _required_str
 
 DROPPED_FIELDS: tuple[str, ...] = (
@@ -87,14 +98,8 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     names in `dropped` the fields it reads but does not carry."""
     if not isinstance(body, Mapping):
         raise _fail("The request body must be a JSON object.", None)
-    _refuse_state(body)
     model = _required_str(body, "model", "model")
-    if body.get("background"):
-        raise _fail(
-            "`background: true` needs the response stored for polling; this gateway stores "
-            "nothing. Send the request without `background` (stream it if it is long).",
-            "background",
-        )
+    _check_rules(body)
     reader = _InputReader()
     instructions = body.get("instructions")
     if instructions is not None:
@@ -113,7 +118,7 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     reasoning = _opt_object(body, "reasoning")
     text = _opt_object(body, "text")
     tools, left_out = _parse_tools(body.get("tools"))
-    return ChatRequest(
+    request = ChatRequest(
         model=model,
         messages=reader.messages,
         system="\n\n".join(reader.system) if reader.system else None,
@@ -129,17 +134,77 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         parallel_tool_calls=_opt(body, "parallel_tool_calls", "a boolean"),
         dropped=_dropped(body, reasoning, text) + left_out,
     )
+    _refuse_state(body)  # valid, but only the upstream that keeps the state can answer
+    return request
+
+
+FIELD_RULES: dict[str, FieldRule] = {
+    "stream": BOOLEAN,
+    "max_output_tokens": FieldRule(int, "a positive integer", 1),
+    "temperature": FieldRule(NUMBER, "a number from 0 to 2", 0, 2),
+    "top_p": FieldRule(NUMBER, "a number from 0 to 1", 0, 1),
+    "parallel_tool_calls": BOOLEAN,
+    "user": STRING,
+    "instructions": STRING,
+    "store": FieldRule(bool, "a boolean"),
+    "background": FieldRule(bool, "a boolean"),
+    "metadata": FieldRule(OBJECT, "an object"),
+    "include": FieldRule(list, "an array of strings", items=str),
+    "truncation": FieldRule(str, "a string"),
+    "service_tier": FieldRule(str, "a string"),
+    "prompt_cache_key": FieldRule(str, "a string"),
+    "safety_identifier": FieldRule(str, "a string"),
+    "top_logprobs": FieldRule(int, "an integer from 0 to 20", 0, 20),
+    "max_tool_calls": FieldRule(int, "a positive integer", 1),
+    "stream_options": FieldRule(OBJECT, "an object"),
+    "previous_response_id": FieldRule(str, "a string"),
+    "reasoning": FieldRule(OBJECT, "an object", fields={"effort": STRING, "summary": STRING}),
+    "text": FieldRule(
+        OBJECT,
+        "an object",
+        fields={
+            "verbosity": STRING,
+            "format": FieldRule(
+                OBJECT,
+                "an object",
+                fields={
+                    "type": REQUIRED_STRING,
+                    "name": STRING,
+                    "schema": FieldRule(OBJECT, "an object"),
+                    "strict": BOOLEAN,
+                },
+            ),
+        },
+    ),
+}
+"""Types and ranges of top-level fields, checked before anything else (and for fields
+the reader does not carry), so a body gets the same answer wherever it goes."""
+
+
+def _check_rules(body: Mapping[str, Any]) -> None:
+    for key, rule in FIELD_RULES.items():
+        value = body.get(key)
+        if value is not None and (found := rule.problem(value, key)) is not None:
+            raise _fail(f"`{found[0]}` must be {found[1]}.", found[0])
 
 
 def _refuse_state(body: Mapping[str, Any]) -> None:
     for key in STATEFUL_FIELDS:
         if body.get(key) is not None:
-            raise _fail(
+            raise UntranslatableError(
                 f"`{key}` refers to state kept by OpenAI; this gateway keeps no state "
-                "(it never stores responses, as with `store: false`). Send the whole "
-                "conversation in `input` instead.",
-                key,
+                "(it never stores responses, as with `store: false`), so only an "
+                "openai-response upstream, which keeps its own, can take it. Send the "
+                "whole conversation in `input` instead.",
+                param=key,
             )
+    if body.get("background"):
+        raise UntranslatableError(
+            "`background: true` needs the response stored for polling; this gateway stores "
+            "nothing, so only an openai-response upstream can take it. Send the request "
+            "without `background` (stream it if it is long).",
+            param="background",
+        )
 
 
 def _dropped(
@@ -208,7 +273,7 @@ class _InputReader:
     def _message(self, item: Mapping[str, Any], param: str) -> None:
         role = item.get("role")
         content = item.get("content")
-        if role in SYSTEM_ROLES:
+        if isinstance(role, str) and role in SYSTEM_ROLES:
             parts = _parts(content, f"{param}.content", media=False)
             if parts:
                 self.system.append("\n\n".join(p.text for p in parts))  # type: ignore[union-attr]
@@ -395,12 +460,12 @@ def _parse_format(value: Any, param: str) -> ResponseFormat | None:
 def _parse_effort(value: Any) -> ReasoningEffort | None:
     if value is None:
         return None
-    if value not in EFFORTS:
+    if not isinstance(value, str) or value not in EFFORTS:
         raise _fail(
-            f"Unknown reasoning.effort {value!r} (supported: {', '.join(sorted(EFFORTS))}).",
+            f"Unknown reasoning.effort (supported: {', '.join(sorted(EFFORTS))}).",
             "reasoning.effort",
         )
-    return value
+    return cast(ReasoningEffort, value)
 
 
 def _parse_tools(value: Any) -> tuple[list[Tool], list[str]]:
@@ -464,9 +529,10 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
 def build_request(request: ChatRequest) -> dict[str, Any]:
     """Neutral -> a Responses body; `store: false` always (the gateway keeps no state).
 
-    Not carried (the Responses API has no such fields): `top_k`, `stop`, `seed`, the
-    penalties. Reasoning parts are dropped: their signatures belong to the upstream that
-    made them. `n` above 1 is refused, the API gives one reply per request.
+    Not carried (the Responses API has no such fields), and reported in `dropped`:
+    `top_k`, `stop`, `seed`, the penalties, a thinking budget without an effort.
+    Reasoning parts are dropped: their signatures belong to the upstream that made
+    them. `n` above 1 is refused, the API gives one reply per request.
     """
     if request.n is not None and request.n > 1:
         raise _fail(
@@ -475,6 +541,17 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
             "n",
         )
     body: dict[str, Any] = {"model": request.model, "input": _build_input(request.messages)}
+    uncarried = {
+        "stop": request.stop,
+        "seed": request.seed,
+        "top_k": request.top_k,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
+        # A budget alone (Claude Code's default) is not an effort: non-reasoning models
+        # refuse `reasoning`, so it is reported rather than guessed (as for Chat Completions).
+        "thinking_budget": request.thinking_budget if request.reasoning_effort is None else None,
+    }
+    note_dropped(request, *(name for name, value in uncarried.items() if value is not None))
     if request.system:
         body["instructions"] = request.system
     optional = {

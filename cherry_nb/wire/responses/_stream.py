@@ -77,6 +77,8 @@ class StreamParser:
         if not isinstance(chunk, dict):
             raise _fail(f"A stream event must be a JSON object: {data[:200]!r}", None)
         kind = chunk.get("type") or event.event
+        if not isinstance(kind, str):  # an upstream's bytes: never trusted to be a name
+            kind = event.event
         if kind == "error" or event.event == "error" or (kind is None and chunk.get("error")):
             raise _failed(chunk)
         if kind == "response.failed":
