@@ -126,12 +126,12 @@ REFUSED = [
                     {
                         "type": "tool_result",
                         "tool_use_id": "t",
-                        "content": [TEXT, {"type": "tool_reference", "tool_name": "g"}],
+                        "content": [TEXT, {"type": "hologram", "frames": 3}],
                     }
                 ],
             },
         ),
-        "tool_reference",
+        "hologram",
         "messages.2.content.0.content.1",
         "messages.2.content.0.content.1.type",
         id="anthropic-tool-result-content",

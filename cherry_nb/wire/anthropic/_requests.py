@@ -368,6 +368,19 @@ def _parse_tool_result(block: Mapping[str, Any], path: str) -> ToolResult:
     return ToolResult(tool_call_id, parts, is_error=block.get("is_error") is True)
 
 
+def _parse_tool_reference(block: Mapping[str, Any], path: str) -> Text:
+    """A tool that a tool search loaded (Claude Code's ToolSearch): Anthropic expands
+    the reference into that tool's definition from the request's deferred tools. Other
+    formats get every tool in full from the start (`defer_loading` has no meaning there),
+    so naming the tool says all the reference says."""
+    name = _get(block, "tool_name", str, "a string", path, required=True)
+    return Text(f"{TOOL_REFERENCE_TEXT}{name}")
+
+
+TOOL_REFERENCE_TEXT = "Tool loaded: "
+"""What a `tool_reference` block becomes for other formats, before the tool's name."""
+
+
 def _parse_thinking(block: Mapping[str, Any], path: str) -> Reasoning:
     return Reasoning(
         _get(block, "thinking", str, "a string", path, required=True),
@@ -418,9 +431,10 @@ A server_tool_use of another server tool still fails on its readable result bloc
 
 # Request block types, by where they may appear; anything else is refused (see above).
 _SYSTEM_PARSERS = {"text": _parse_text}
-_RESULT_PARSERS = {"text": _parse_text, "image": _parse_image, "document": _parse_document}
+_CONTENT_PARSERS = {"text": _parse_text, "image": _parse_image, "document": _parse_document}
+_RESULT_PARSERS = {**_CONTENT_PARSERS, "tool_reference": _parse_tool_reference}
 _BLOCK_PARSERS = {
-    **_RESULT_PARSERS,
+    **_CONTENT_PARSERS,
     "tool_use": _parse_tool_use,
     "tool_result": _parse_tool_result,
     "thinking": _parse_thinking,
