@@ -298,7 +298,8 @@ def test_gemini_signature_survives_an_anthropic_tool_loop(stack: Stack, stream: 
         else:
             first = client.messages.create(**request)
         thinking = [b for b in first.content if b.type == "thinking"]
-        assert [b.signature for b in thinking][-1] == "sim-signature-sim-reasoner"
+        # tagged with its origin (wire/_signatures.py), so that it goes back to Gemini only
+        assert [b.signature for b in thinking][-1] == "cherrynbgemisim-signature-sim-reasoner"
         call = next(b for b in first.content if b.type == "tool_use")
         request["messages"] += [
             {"role": "assistant", "content": [b.model_dump() for b in first.content]},

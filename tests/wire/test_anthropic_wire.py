@@ -127,6 +127,7 @@ def test_claude_code_request_parses_to_neutral() -> None:
         Reasoning(
             body["messages"][1]["content"][0]["thinking"],
             signature=body["messages"][1]["content"][0]["signature"],
+            origin="anthropic",
         ),
         Text("The screenshot is a single white pixel. Let me list the files."),
         ToolCall(
@@ -309,7 +310,7 @@ MERGES = [
         id="unsigned-reasoning-only-message-vanishes-neighbours-merge",
     ),
     pytest.param(
-        [u(Text("a")), a(Reasoning("hmm", "sig")), u(Text("b"))],
+        [u(Text("a")), a(Reasoning("hmm", "sig", "anthropic")), u(Text("b"))],
         [
             {"role": "user", "content": [text("a")]},
             {"role": "assistant", "content": [thinking_block("hmm", "sig")]},
@@ -731,7 +732,7 @@ THINKING_EVENTS: list[StreamEvent] = [
         "1071 = 2 × 462 + 147"
     ),
     ReasoningDelta("\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0"),
-    ReasoningDelta("", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds..."),
+    ReasoningDelta("", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds...", "anthropic"),
     TextDelta("The greatest common divisor of 1071 and 462 is **21**."),
     StreamEnd("end_turn", Usage(2084, 118, 2048, 0)),
 ]

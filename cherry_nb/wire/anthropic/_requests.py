@@ -17,6 +17,7 @@ from .._common import (
     image_media_type,
     split_data_url,
 )
+from .._signatures import own_signature, read_signature
 from .._translate import MIN_ANTHROPIC_BUDGET, budget_for, check_choices, note_dropped
 from ..neutral import (
     ChatRequest,
@@ -33,7 +34,7 @@ from ..neutral import (
     ToolChoice,
     ToolResult,
 )
-from ._common import _fail, _get
+from ._common import FORMAT, _fail, _get
 
 DEFAULT_MAX_TOKENS = 4096
 """Used when a neutral request has no max_tokens: Anthropic refuses requests without one."""
@@ -382,10 +383,9 @@ TOOL_REFERENCE_TEXT = "Tool loaded: "
 
 
 def _parse_thinking(block: Mapping[str, Any], path: str) -> Reasoning:
-    return Reasoning(
-        _get(block, "thinking", str, "a string", path, required=True),
-        _get(block, "signature", str, "a string", path),
-    )
+    text = _get(block, "thinking", str, "a string", path, required=True)
+    signature = _get(block, "signature", str, "a string", path)
+    return Reasoning(text, *read_signature(signature, FORMAT))
 
 
 def _parse_document(
@@ -582,7 +582,8 @@ def _build_thinking(request: ChatRequest, body: dict[str, Any]) -> None:
 
 def _unsigned_tool_turn(messages: list[Message]) -> bool:
     """Whether the request answers tool calls of an assistant turn that has no signed
-    reasoning (a client in a format without signatures): with thinking on, Anthropic
+    reasoning of Anthropic's (a client in a format without signatures, or a turn another
+    provider family made): with thinking on, Anthropic
     refuses such a turn, so thinking stays off until the tool loop ends."""
     if len(messages) < 2 or not any(isinstance(p, ToolResult) for p in messages[-1].content):
         return False
@@ -590,7 +591,7 @@ def _unsigned_tool_turn(messages: list[Message]) -> bool:
     return (
         turn.role == "assistant"
         and any(isinstance(p, ToolCall) for p in turn.content)
-        and not any(isinstance(p, Reasoning) and p.signature for p in turn.content)
+        and not any(isinstance(p, Reasoning) and own_signature(p, FORMAT) for p in turn.content)
     )
 
 
@@ -631,9 +632,9 @@ def _build_part(part: Part) -> dict[str, Any] | None:
         return _build_image(part)
     if isinstance(part, Document):
         return _build_document(part)
-    if part.signature:  # Reasoning: Anthropic wants its signed thinking back on tool turns
-        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
-    return None  # unsigned reasoning (another format's): Anthropic would refuse it
+    if signature := own_signature(part, FORMAT):  # wanted back on tool-call turns
+        return {"type": "thinking", "thinking": part.text, "signature": signature}
+    return None  # unsigned, or signed by another family: Anthropic would refuse it
 
 
 def _build_image(image: Image) -> dict[str, Any] | None:
