@@ -193,7 +193,8 @@ class CaptureProxy:
                 relays = asyncio.all_tasks(loop)
                 for task in relays:
                     task.cancel()
-                loop.run_until_complete(asyncio.gather(*relays, return_exceptions=True))
+                if relays:  # gather() of nothing would look for this thread's loop
+                    loop.run_until_complete(asyncio.gather(*relays, return_exceptions=True))
                 loop.run_until_complete(server.wait_closed())
                 loop.close()
 
