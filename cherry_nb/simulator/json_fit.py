@@ -1,10 +1,13 @@
-"""A deterministic JSON value fitting a JSON Schema, for replies that ask for structured
-output (Responses `text.format` json_schema).
+"""A deterministic JSON value fitting a JSON Schema: the simulator's tool arguments and
+its structured output (every protocol's `response_format` / `output_config.format` /
+`responseJsonSchema` / `text.format`).
 
-Unlike `plan.example_from_schema` (tool arguments: required properties only) it fills
-every property, follows `$ref` into `$defs`/`definitions` (pydantic's nested models) and
-honours the bounds strict schemas use (minLength, minimum, minItems, formats), so the
-official SDK's `responses.parse` validates the reply against the caller's model.
+It follows `$ref` into `$defs`/`definitions` (pydantic's nested models) and honours the
+bounds strict schemas use (minLength, minimum, minItems, formats), so the official SDKs'
+`parse` helpers validate the reply against the caller's model. Structured output fills
+every property; tool arguments (`all_properties=False`) only the required ones, as a
+model calling an agent's tool would: optional switches of a real tool (a working
+directory, escalated permissions) left unset keep the client's tool run ordinary.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ _FORMATS = {
     "email": "user@example.com",
     "uri": "https://example.com/",
     "uuid": "00000000-0000-4000-8000-000000000000",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
 }
 
 
-def fit_schema(schema: Any) -> Any:
-    """A value valid against `schema` (for the keywords strict structured output allows)."""
+def fit_schema(schema: Any, *, all_properties: bool = True) -> Any:
+    """A value valid against `schema` (for the keywords strict structured output allows);
+    objects get every property, or only the required ones."""
     root = schema if isinstance(schema, dict) else {}
-    return _fit(root, root, 0)
+    return _Fit(root, all_properties).value(root, 0)
 
 
 def _resolve(ref: str, root: dict[str, Any]) -> Any:
@@ -42,34 +48,6 @@ def _resolve(ref: str, root: dict[str, Any]) -> Any:
     return node if isinstance(node, dict) else {}
 
 
-def _fit(schema: Any, root: dict[str, Any], depth: int) -> Any:
-    if not isinstance(schema, dict) or depth > _MAX_DEPTH:
-        return None
-    if isinstance(schema.get("$ref"), str):
-        return _fit(_resolve(schema["$ref"], root), root, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    if "default" in schema and not isinstance(schema.get("type"), str):
-        return schema["default"]
-    for key in ("anyOf", "oneOf"):
-        options = schema.get(key)
-        if isinstance(options, list) and options:
-            chosen = next(
-                (o for o in options if not (isinstance(o, dict) and o.get("type") == "null")),
-                options[0],
-            )
-            return _fit(chosen, root, depth + 1)
-    if isinstance(schema.get("allOf"), list):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            if isinstance(part, dict):
-                merged.update(_resolve(part["$ref"], root) if "$ref" in part else part)
-        return _fit(merged, root, depth + 1)
-    return _typed(schema, root, depth)
-
-
 def _kind(schema: dict[str, Any]) -> str | None:
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -81,35 +59,78 @@ def _kind(schema: dict[str, Any]) -> str | None:
     return "array" if "items" in schema else None
 
 
-def _typed(schema: dict[str, Any], root: dict[str, Any], depth: int) -> Any:
-    kind = _kind(schema)
-    if kind == "string":
-        text = _FORMATS.get(str(schema.get("format")), "example")
-        minimum = schema.get("minLength")
-        if isinstance(minimum, int) and len(text) < minimum:
-            text += "x" * (minimum - len(text))
-        maximum = schema.get("maxLength")
-        return text[:maximum] if isinstance(maximum, int) else text
-    if kind in ("integer", "number"):
-        return _number(schema, kind)
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    if kind == "array":
-        count = schema.get("minItems")
-        count = count if isinstance(count, int) and count > 0 else 1
-        item = schema.get("items", {"type": "string"})
-        return [_fit(item, root, depth + 1) for _ in range(count)]
-    if kind == "object":
+class _Fit:
+    """One schema's walk: its root (for references) and which properties to fill."""
+
+    __slots__ = ("_root", "_all")
+
+    def __init__(self, root: dict[str, Any], all_properties: bool) -> None:
+        self._root, self._all = root, all_properties
+
+    def value(self, schema: Any, depth: int) -> Any:
+        if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+            return None
+        if isinstance(schema.get("$ref"), str):
+            return self.value(_resolve(schema["$ref"], self._root), depth + 1)
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return schema["enum"][0]
+        if "default" in schema and not isinstance(schema.get("type"), str):
+            return schema["default"]
+        for key in ("anyOf", "oneOf"):
+            options = schema.get(key)
+            if isinstance(options, list) and options:
+                chosen = next(
+                    (o for o in options if not (isinstance(o, dict) and o.get("type") == "null")),
+                    options[0],
+                )
+                return self.value(chosen, depth + 1)
+        if isinstance(schema.get("allOf"), list):
+            merged: dict[str, Any] = {}
+            for part in schema["allOf"]:
+                if isinstance(part, dict):
+                    merged.update(_resolve(part["$ref"], self._root) if "$ref" in part else part)
+            return self.value(merged, depth + 1)
+        return self._typed(schema, depth)
+
+    def _typed(self, schema: dict[str, Any], depth: int) -> Any:
+        kind = _kind(schema)
+        if kind == "string":
+            return _string(schema)
+        if kind in ("integer", "number"):
+            return _number(schema, kind)
+        if kind == "boolean":
+            return True
+        if kind == "null":
+            return None
+        if kind == "array":
+            count = schema.get("minItems")
+            count = count if isinstance(count, int) and count > 0 else 1
+            item = schema.get("items", {"type": "string"})
+            return [self.value(item, depth + 1) for _ in range(count)]
+        if kind == "object":
+            return self._object(schema, depth)
+        return "example"
+
+    def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         props = schema.get("properties")
         props = props if isinstance(props, dict) else {}
-        out = {name: _fit(sub, root, depth + 1) for name, sub in props.items()}
-        for name in schema.get("required") or ():
-            if isinstance(name, str) and name not in out:
-                out[name] = "example"
-        return out
-    return "example"
+        required = [n for n in schema.get("required") or () if isinstance(n, str)]
+        names = list(props) + [n for n in required if n not in props] if self._all else required
+        return {
+            name: self.value(props[name], depth + 1) if name in props else "example"
+            for name in names
+        }
+
+
+def _string(schema: dict[str, Any]) -> str:
+    text = _FORMATS.get(str(schema.get("format")), "example")
+    minimum = schema.get("minLength")
+    if isinstance(minimum, int) and len(text) < minimum:
+        text += "x" * (minimum - len(text))
+    maximum = schema.get("maxLength")
+    return text[:maximum] if isinstance(maximum, int) else text
 
 
 def _number(schema: dict[str, Any], kind: str) -> int | float:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._json import compact_json
+from .json_fit import fit_schema
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -21,7 +22,6 @@ __all__ = [
     "InvalidRequestError",
     "Options",
     "Plan",
-    "example_from_schema",
     "lorem_words",
     "make_plan",
     "parse_directives",
@@ -236,72 +236,6 @@ def _pick_tool(conv: Conversation) -> str | None:
     return None
 
 
-_FORMAT_EXAMPLES = {
-    "date-time": "2025-01-01T00:00:00Z",
-    "date": "2025-01-01",
-    "time": "00:00:00",
-    "email": "user@example.com",
-    "uri": "https://example.com/",
-    "uuid": "00000000-0000-4000-8000-000000000000",
-    "ipv4": "192.0.2.1",
-    "ipv6": "2001:db8::1",
-}
-
-
-def example_from_schema(schema: Any, depth: int = 0, root: Any = None) -> Any:
-    """A deterministic value satisfying the required parts of a JSON Schema (local
-    `$ref`s into `$defs`/`definitions` followed; string formats honoured)."""
-    root = schema if root is None else root
-    if not isinstance(schema, dict) or depth > 8:
-        return None
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for key in ref[2:].split("/"):
-            target = target.get(key) if isinstance(target, dict) else None
-        return example_from_schema(target, depth + 1, root)
-    if "const" in schema:
-        return schema["const"]
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        return enum[0]
-    for key in ("anyOf", "oneOf", "allOf"):
-        options = schema.get(key)
-        if isinstance(options, list) and options:
-            for option in options:
-                if not (isinstance(option, dict) and option.get("type") == "null"):
-                    return example_from_schema(option, depth + 1, root)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    kind = kind.lower() if isinstance(kind, str) else None
-    if kind is None:
-        kind = "object" if "properties" in schema else "array" if "items" in schema else None
-    if kind == "string":
-        return _FORMAT_EXAMPLES.get(str(schema.get("format")), "example")
-    if kind == "integer":
-        return 1
-    if kind == "number":
-        return 1
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    if kind == "array":
-        items = schema.get("items", {"type": "string"})
-        count = max(1, int(schema.get("minItems") or 1))
-        return [example_from_schema(items, depth + 1, root) for _ in range(count)]
-    if kind == "object":
-        props = schema.get("properties") or {}
-        required = schema.get("required") or []
-        return {
-            name: example_from_schema(props.get(name, {"type": "string"}), depth + 1, root)
-            for name in required
-            if isinstance(name, str)
-        }
-    return "example"
-
-
 def split_fragments(text: str, size: int = _FRAGMENT) -> list[str]:
     """Split JSON text into the small pieces real upstreams stream tool arguments in."""
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
@@ -337,12 +271,12 @@ def _make_plan(conv: Conversation, opts: Options) -> Plan:
     tool = _pick_tool(conv)
     if tool is not None:
         schema = next(s for n, s in conv.tools if n == tool)
-        args = example_from_schema(schema if schema else {"type": "object"})
+        args = fit_schema(schema or {"type": "object"}, all_properties=False)
         if not isinstance(args, dict):
             args = {}
         return Plan(split_fragments(dumps(args)), "tool", input_tokens, tool, args, cached)
     if conv.output is not None:
-        value = example_from_schema(conv.output_schema) if conv.output_schema else {}
+        value = fit_schema(conv.output_schema) if conv.output_schema else {}
         chunks = split_fragments(dumps(value))
     elif conv.tool_results:
         chunks = _spaced(_tool_reply_words(conv.tool_results))

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .json_fit import fit_schema
-from .plan import Conversation, InvalidRequestError, Plan, dumps, media_type_of_url, split_fragments
+from .plan import Conversation, InvalidRequestError, Plan, dumps, media_type_of_url
 
 __all__ = [
     "Ask",
@@ -25,7 +24,6 @@ __all__ = [
     "previous_not_found",
     "response",
     "response_events",
-    "shaped",
 ]
 
 _ROLES = ("user", "assistant", "system", "developer")
@@ -40,8 +38,6 @@ class Ask:
     body: dict[str, Any]
     reasoning: bool = False
     encrypted: bool = False
-    schema: dict[str, Any] | None = None
-    json_object: bool = False
 
 
 # -- request ------------------------------------------------------------------
@@ -157,6 +153,7 @@ def parse_responses(body: dict[str, Any]) -> tuple[Conversation, Ask]:
     limit = body.get("max_output_tokens")
     conv.max_tokens = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
     conv.stream = body.get("stream") is True
+    _text_format(body, conv)
     return conv, _ask(body)
 
 
@@ -167,29 +164,26 @@ def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
 
 def _ask(body: dict[str, Any]) -> Ask:
     reasoning = _obj(body, "reasoning")
-    text = _obj(body, "text")
-    fmt = _obj(text, "format")
     include = body.get("include")
     include = include if isinstance(include, list) else []
     effort = reasoning.get("effort")
-    schema = fmt.get("schema") if fmt.get("type") == "json_schema" else None
     return Ask(
         body=body,
         reasoning=isinstance(effort, str) and effort != "none",
         encrypted="reasoning.encrypted_content" in include,
-        schema=schema if isinstance(schema, dict) else None,
-        json_object=fmt.get("type") == "json_object",
     )
 
 
-def shaped(plan: Plan, ask: Ask) -> Plan:
-    """The plan with its text replaced by JSON when the request asked for it."""
-    if plan.tool_name is not None or not (ask.schema is not None or ask.json_object):
-        return plan
-    value = fit_schema(ask.schema) if ask.schema is not None else {"reply": plan.text}
-    plan.chunks = split_fragments(dumps(value))
-    plan.finish = "stop"
-    return plan
+def _text_format(body: dict[str, Any], conv: Conversation) -> None:
+    """`text.format`: json_schema (JSON fitting its schema) or json_object (any object)."""
+    fmt = _obj(_obj(body, "text"), "format")
+    kind = fmt.get("type")
+    if kind == "json_object":
+        conv.output = kind
+    elif kind == "json_schema":
+        schema = fmt.get("schema")
+        conv.output = kind
+        conv.output_schema = schema if isinstance(schema, dict) else {"type": "object"}
 
 
 # -- replies ------------------------------------------------------------------

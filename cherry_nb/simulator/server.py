@@ -430,7 +430,7 @@ class Simulator:
             return self._fault_reply(opts, body_bytes, JSON, headers)
         if opts.html:
             return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
-        plan = resp.shaped(make_plan(conv, opts), ask)
+        plan = make_plan(conv, opts)
         ids = {"rid": f"resp_sim{seq:08d}", "call_id": f"call_sim{seq:08d}"}
         created = int(time.time())
         if conv.stream:

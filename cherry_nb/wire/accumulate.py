@@ -46,6 +46,7 @@ class ResponseAccumulator:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._signature: str | None = None
+        self._origin: str | None = None
         self._calls: dict[int, _PendingCall] = {}
 
     def add(self, event: StreamEvent) -> None:
@@ -60,7 +61,8 @@ class ResponseAccumulator:
             self._calls[event.index] = _PendingCall(event.id, event.name)
         elif isinstance(event, ReasoningDelta):
             self._reasoning.append(event.text)
-            self._signature = event.signature or self._signature
+            if event.signature:
+                self._signature, self._origin = event.signature, event.origin
         elif isinstance(event, StreamStart):
             self.id, self.model, self.input_tokens = event.id, event.model, event.input_tokens
         elif isinstance(event, StreamEnd):
@@ -73,7 +75,7 @@ class ResponseAccumulator:
     def response(self) -> ChatResponse:
         content: list[Text | Reasoning | ToolCall] = []
         if self._reasoning:
-            content.append(Reasoning("".join(self._reasoning), self._signature))
+            content.append(Reasoning("".join(self._reasoning), self._signature, self._origin))
         if self._text:
             content.append(Text(self.text))
         for index in sorted(self._calls):
@@ -107,7 +109,7 @@ def response_events(response: ChatResponse) -> list[StreamEvent]:
     calls = 0
     for part in response.content:
         if isinstance(part, Reasoning):
-            events.append(ReasoningDelta(part.text))
+            events.append(ReasoningDelta(part.text, part.signature, part.origin))
         elif isinstance(part, Text):
             events.append(TextDelta(part.text))
         elif isinstance(part, ToolCall):

@@ -54,12 +54,15 @@ class Document:
 @dataclass(slots=True)
 class Reasoning:
     """Model "thinking" text and the upstream's signature over it (Anthropic's thinking
-    `signature`, Gemini's `thoughtSignature`; text may be empty when only a signature
-    came). Builders send it back where the target has a place for it: upstreams need
-    their signatures again on tool-call turns."""
+    `signature`, Gemini's `thoughtSignature`, OpenAI's `encrypted_content`; text may be
+    empty when only a signature came). `origin` is the wire format whose upstream made
+    the signature: builders send it back to that format only (upstreams need their
+    signatures again on tool-call turns; another family's is refused). See
+    `wire/_signatures.py`."""
 
     text: str
     signature: str | None = None
+    origin: str | None = None
 
 
 @dataclass(slots=True)
@@ -222,10 +225,12 @@ class TextDelta:
 
 @dataclass(slots=True)
 class ReasoningDelta:
-    """Reasoning text, or (text empty) the signature that closes the reasoning so far."""
+    """Reasoning text, or (text empty) the signature that closes the reasoning so far,
+    and the wire format that made the signature (as `Reasoning.origin`)."""
 
     text: str
     signature: str | None = None
+    origin: str | None = None
 
 
 @dataclass(slots=True)

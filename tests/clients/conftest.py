@@ -188,6 +188,13 @@ class CaptureProxy:
                 loop.run_forever()
             finally:
                 server.close()
+                # Connections a client keeps alive (pooled) are still being relayed:
+                # cancel them, so each closes both its sockets before the loop goes.
+                relays = asyncio.all_tasks(loop)
+                for task in relays:
+                    task.cancel()
+                if relays:  # gather() of nothing would look for this thread's loop
+                    loop.run_until_complete(asyncio.gather(*relays, return_exceptions=True))
                 loop.run_until_complete(server.wait_closed())
                 loop.close()
 
@@ -252,9 +259,13 @@ class CaptureProxy:
             with contextlib.suppress(OSError):
                 dst.close()
 
-        await asyncio.gather(
-            pipe(reader, up_writer, requests.feed), pipe(up_reader, writer, responses.feed)
-        )
+        try:
+            await asyncio.gather(
+                pipe(reader, up_writer, requests.feed), pipe(up_reader, writer, responses.feed)
+            )
+        finally:
+            writer.close()
+            up_writer.close()
 
 
 class _ResponseReader:

@@ -1,8 +1,11 @@
 """Claude Code (`@anthropic-ai/claude-code`, print mode) answering through every upstream kind.
 
 Claude Code sends its current request shape (system-role messages, adaptive thinking,
-output_config, context_management, cache_control, 20+ tools); the gateway must carry it
-to an OpenAI-, Gemini- or Azure-type upstream as well as pass it to an Anthropic one.
+output_config, context_management, cache_control, 20+ tools, and after its ToolSearch
+tool `tool_reference` blocks in a tool result); the gateway must carry it to an OpenAI-,
+Gemini-, Azure- or Responses-type upstream as well as pass it to an Anthropic one, and
+refuse none of its requests (Claude Code retries without what was refused, so only the
+proxy's record of statuses shows a refusal).
 """
 
 from __future__ import annotations
@@ -73,8 +76,7 @@ def test_claude_code_print_mode(stack: ClientStack, node_clients, upstream, tmp_
     # tool named in Claude Code's context) came back, and the prompt reached the upstream.
     assert simulator_answered(out), out
     assert stack.upstream_saw(upstream, prompt)
-    # Whether the gateway refused none of Claude Code's requests (it retries without what was
-    # refused, so the answer still arrives) is test_pending.py's test_claude_code_nothing_refused.
+    assert not stack.proxy.refused()
     sent = _chat_requests(stack)
     assert sent, "Claude Code sent no POST /v1/messages"
     main = max(sent, key=lambda r: len(r.body))

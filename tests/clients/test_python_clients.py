@@ -1,6 +1,7 @@
 """Python clients run unchanged against the gateway, through every upstream kind:
-the OpenAI Agents SDK (chat-completions model, a function tool), LangChain's ChatOpenAI and
-ChatAnthropic (invoke, stream, a bound tool, structured output)."""
+the OpenAI Agents SDK (its default Responses model and the chat-completions model, a
+function tool), LangChain's ChatOpenAI and ChatAnthropic (invoke, stream, a bound tool,
+structured output: response_format json_schema and a forced tool)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from importlib.metadata import version
 
 import pytest
 from agents import Agent, OpenAIChatCompletionsModel, RunConfig, Runner, function_tool
+from agents.models.openai_provider import OpenAIProvider
 from langchain_anthropic import ChatAnthropic
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
@@ -62,6 +64,26 @@ async def test_agents_sdk_chat_completions_model_with_tool(stack: ClientStack, u
         )
 
 
+async def test_agents_sdk_default_responses_model(stack: ClientStack, upstream):
+    async with AsyncOpenAI(
+        base_url=f"{stack.url}/v1", api_key=GATEWAY_KEY, max_retries=0
+    ) as client:
+        agent = Agent(name="weather", model=routed(upstream), tools=[get_weather])
+        result = await Runner.run(
+            agent,
+            f"use get_weather for Paris ({upstream})",
+            run_config=RunConfig(
+                tracing_disabled=True,
+                model_provider=OpenAIProvider(openai_client=client, use_responses=True),
+            ),
+        )
+    assert "sunny in example" in result.final_output
+    assert not stack.proxy.refused()
+    sent = stack.proxy.taken("/v1/responses")
+    assert len(sent) == 2
+    assert any(i.get("type") == "function_call_output" for i in sent[1].json["input"])
+
+
 def chat_openai(stack: ClientStack, upstream: str) -> ChatOpenAI:
     return ChatOpenAI(
         model=routed(upstream), base_url=f"{stack.url}/v1", api_key=GATEWAY_KEY, max_retries=0
@@ -106,9 +128,18 @@ def test_langchain_bound_tool(stack, upstream, chat):
 
 
 def test_langchain_anthropic_structured_output(stack, upstream):
-    """ChatAnthropic's default method is a forced tool, which every upstream kind carries.
-    (ChatOpenAI's default, response_format json_schema, is in test_pending.py.)"""
+    """ChatAnthropic's default method is a forced tool, which every upstream kind carries."""
     model = chat_anthropic(stack, upstream).with_structured_output(Town)
     town = model.invoke(f"Describe a town (via {upstream})")
     assert town == Town(name="example", population=1)
     assert not stack.proxy.refused()
+
+
+def test_langchain_openai_structured_output(stack, upstream):
+    """ChatOpenAI's default method, response_format json_schema, honoured by every
+    upstream kind (the simulator answers JSON that fits the schema in each protocol)."""
+    model = chat_openai(stack, upstream).with_structured_output(Town)
+    assert isinstance(model.invoke(f"Describe a town (via {upstream})"), Town)
+    assert not stack.proxy.refused()
+    sent = stack.proxy.taken("/v1/chat/completions")[-1].json
+    assert sent["response_format"]["type"] == "json_schema"

@@ -1,6 +1,7 @@
 """The Vercel AI SDK (`ai` with `@ai-sdk/openai` and `@ai-sdk/anthropic`) through every
 upstream kind: generateText, streamText and a tool round trip, with the OpenAI provider's
-chat-completions model and the Anthropic provider."""
+chat-completions model (`.chat()`), its default model (`openai(id)`, the Responses API)
+and the Anthropic provider."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from .conftest import (
 pytestmark = pytest.mark.slow
 
 #: API name in the script -> the gateway path it calls.
-APIS = {"openai-chat": "/v1/chat/completions", "anthropic": "/v1/messages"}
+APIS = {
+    "openai-chat": "/v1/chat/completions",
+    "openai-responses": "/v1/responses",
+    "anthropic": "/v1/messages",
+}
 
 
 def vercel(

@@ -298,7 +298,8 @@ def test_gemini_signature_survives_an_anthropic_tool_loop(stack: Stack, stream: 
         else:
             first = client.messages.create(**request)
         thinking = [b for b in first.content if b.type == "thinking"]
-        assert [b.signature for b in thinking][-1] == "sim-signature-sim-reasoner"
+        # tagged with its origin (wire/_signatures.py), so that it goes back to Gemini only
+        assert [b.signature for b in thinking][-1] == "cherrynbgemisim-signature-sim-reasoner"
         call = next(b for b in first.content if b.type == "tool_use")
         request["messages"] += [
             {"role": "assistant", "content": [b.model_dump() for b in first.content]},
@@ -342,3 +343,68 @@ def test_anthropic_signed_thinking_survives_an_anthropic_tool_loop_via_openai_cl
         )
     assert "sunny" in (second.choices[0].message.content or "")
     assert "thinking" not in last_upstream_body(stack)
+
+
+WEATHER_RESPONSES = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather",
+    "parameters": WEATHER_PARAMETERS,
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_signature_survives_a_responses_tool_loop(stack: Stack, stream: bool) -> None:
+    """Claude's signed thinking reaches a Responses client as a reasoning item's
+    encrypted_content; sent back with the function output, Anthropic gets it again."""
+    request: dict[str, Any] = {
+        "model": "up-anthropic:sim-reasoner",
+        "input": "get_weather for Paris",
+        "tools": [WEATHER_RESPONSES],
+        "reasoning": {"effort": "low"},
+    }
+    with oai(stack) as client:
+        if stream:
+            with client.responses.stream(**request) as events:
+                first = events.get_final_response()
+        else:
+            first = client.responses.create(**request)
+        items = [item.model_dump(exclude_none=True) for item in first.output]
+        reasoning = next(i for i in items if i["type"] == "reasoning")
+        assert reasoning["encrypted_content"].endswith("sim-signature-sim-reasoner")
+        call = next(i for i in items if i["type"] == "function_call")
+        for item in items:
+            item.pop("status", None)
+            item.pop("id", None)
+        output = {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}
+        history = [{"role": "user", "content": "get_weather for Paris"}, *items, output]
+        second = client.responses.create(**{**request, "input": history})
+    assert "sunny" in second.output_text
+    turn = last_upstream_body(stack)["messages"][1]["content"]
+    assert turn[0]["type"] == "thinking"
+    assert turn[0]["signature"] == "sim-signature-sim-reasoner"
+
+
+def test_openai_encrypted_reasoning_is_not_sent_to_anthropic(stack: Stack) -> None:
+    """A reasoning item OpenAI encrypted (a conversation begun on an OpenAI upstream) is
+    left out for Anthropic, which would refuse it: the tool loop goes on, thinking off."""
+    with oai(stack) as client:
+        reply = client.responses.create(
+            model="up-anthropic:sim-reasoner",
+            reasoning={"effort": "low"},
+            tools=[WEATHER_RESPONSES],
+            input=[
+                {"role": "user", "content": "get_weather for Paris"},
+                {"type": "reasoning", "summary": [], "encrypted_content": "gAAAAABo-openai"},
+                {
+                    "type": "function_call",
+                    "call_id": "call_1",
+                    "name": "get_weather",
+                    "arguments": '{"city":"Paris"}',
+                },
+                {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
+            ],
+        )
+    assert "sunny" in reply.output_text
+    body = last_upstream_body(stack)
+    assert "gAAAAABo-openai" not in str(body) and "thinking" not in body

@@ -1,4 +1,5 @@
-"""The protocol-neutral decisions, as pure functions: directives, schema examples, plans."""
+"""The protocol-neutral decisions, as pure functions: directives and plans (the JSON that
+fits a schema is test_sim_json_fit.py's)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from cherry_nb.simulator import proto_anthropic, proto_gemini, proto_openai
 from cherry_nb.simulator.plan import (
     Conversation,
     Options,
-    example_from_schema,
     lorem_words,
     make_plan,
     parse_directives,
@@ -27,40 +27,6 @@ def test_parse_directives() -> None:
 def test_scripted_options_override_directives() -> None:
     merged = Options(words=5, delay=1.0).merged(Options(delay=0.0, fail=429))
     assert merged == Options(fail=429, delay=0.0, words=5)
-
-
-def test_example_from_schema() -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "s": {"type": "string"},
-            "e": {"enum": ["b", "a"]},
-            "i": {"type": "integer"},
-            "n": {"type": "NUMBER"},
-            "b": {"type": "boolean"},
-            "a": {"type": "array", "items": {"type": "integer"}},
-            "o": {"properties": {"deep": {"type": "string"}}, "required": ["deep"]},
-            "u": {"anyOf": [{"type": "null"}, {"type": "boolean"}]},
-            "c": {"const": "fixed"},
-            "nullable": {"type": ["null", "string"]},
-            "skipped": {"type": "string"},
-        },
-        "required": ["s", "e", "i", "n", "b", "a", "o", "u", "c", "nullable"],
-    }
-    assert example_from_schema(schema) == {
-        "s": "example",
-        "e": "b",
-        "i": 1,
-        "n": 1,
-        "b": True,
-        "a": [1],
-        "o": {"deep": "example"},
-        "u": True,
-        "c": "fixed",
-        "nullable": "example",
-    }
-    assert example_from_schema({}) == "example"
-    assert example_from_schema({"type": "object"}) == {}
 
 
 def test_lorem_is_deterministic_and_exact() -> None:

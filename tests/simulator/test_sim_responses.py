@@ -11,7 +11,6 @@ import pytest
 from pydantic import BaseModel
 
 from cherry_nb.simulator import Simulator
-from cherry_nb.simulator.json_fit import fit_schema
 
 KEY = "sk-sim-responses-test-0123456789"
 WEATHER = {
@@ -180,7 +179,7 @@ async def test_json_object_format_gets_an_object(client: openai.AsyncOpenAI) -> 
     response = await client.responses.create(
         model="sim-chat", input="Answer in JSON", text={"format": {"type": "json_object"}}
     )
-    assert response.output_text.startswith('{"reply":')
+    assert response.output_text == "{}"  # any object: the plan's answer in every protocol
 
 
 async def test_max_output_tokens_makes_it_incomplete(client: openai.AsyncOpenAI) -> None:
@@ -228,26 +227,3 @@ async def test_scripted_faults_apply(simulator: Simulator, client: openai.AsyncO
         async with client.responses.stream(model="sim-chat", input="[[sim:words=30]]") as stream:
             async for _ in stream:
                 pass
-
-
-def test_fit_schema_follows_refs_and_bounds() -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "a": {"$ref": "#/$defs/A"},
-            "n": {"type": "integer", "minimum": 5},
-            "s": {"type": "string", "minLength": 10},
-            "d": {"type": "string", "format": "date"},
-            "xs": {"type": "array", "items": {"type": "number"}, "minItems": 2},
-            "maybe": {"anyOf": [{"type": "null"}, {"type": "boolean"}]},
-        },
-        "$defs": {"A": {"type": "object", "properties": {"k": {"enum": ["x", "y"]}}}},
-    }
-    assert fit_schema(schema) == {
-        "a": {"k": "x"},
-        "n": 5,
-        "s": "examplexxx",
-        "d": "2024-01-01",
-        "xs": [1, 1],
-        "maybe": True,
-    }

@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from cherry_nb.simulator import Simulator
-from cherry_nb.simulator.plan import example_from_schema
+from cherry_nb.simulator.json_fit import fit_schema
 
 KEY = "sim-structured-key-0123456789"
 SCHEMA: dict[str, Any] = {
@@ -59,7 +59,7 @@ async def post(sim: Simulator, protocol: str, path: str, body: dict[str, Any]) -
 
 
 def test_example_fits_the_schema() -> None:
-    value = example_from_schema(SCHEMA)
+    value = fit_schema(SCHEMA)
     jsonschema.validate(value, SCHEMA, format_checker=jsonschema.FormatChecker())
     assert value["owner"] == {"email": "user@example.com"} and len(value["tags"]) == 2
 

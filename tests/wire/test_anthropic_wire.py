@@ -14,7 +14,12 @@ from anthropic.types import Message as SDKMessage
 from anthropic.types.message_create_params import MessageCreateParamsStreaming
 from pydantic import TypeAdapter
 
-from cherry_nb._exceptions import RateLimitError, UpstreamError, WireFormatError
+from cherry_nb._exceptions import (
+    RateLimitError,
+    UntranslatableError,
+    UpstreamError,
+    WireFormatError,
+)
 from cherry_nb.wire import anthropic as wire
 from cherry_nb.wire.neutral import (
     ChatRequest,
@@ -122,6 +127,7 @@ def test_claude_code_request_parses_to_neutral() -> None:
         Reasoning(
             body["messages"][1]["content"][0]["thinking"],
             signature=body["messages"][1]["content"][0]["signature"],
+            origin="anthropic",
         ),
         Text("The screenshot is a single white pixel. Let me list the files."),
         ToolCall(
@@ -304,7 +310,7 @@ MERGES = [
         id="unsigned-reasoning-only-message-vanishes-neighbours-merge",
     ),
     pytest.param(
-        [u(Text("a")), a(Reasoning("hmm", "sig")), u(Text("b"))],
+        [u(Text("a")), a(Reasoning("hmm", "sig", "anthropic")), u(Text("b"))],
         [
             {"role": "user", "content": [text("a")]},
             {"role": "assistant", "content": [thinking_block("hmm", "sig")]},
@@ -515,6 +521,71 @@ def test_unknown_fields_and_server_tools_are_ignored() -> None:
     assert request.tool_choice == ToolChoice("required")
 
 
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def test_tool_reference_in_a_tool_result_names_the_loaded_tool() -> None:
+    """Claude Code's ToolSearch answers with `tool_reference` blocks; Anthropic expands
+    them into the deferred tools' definitions. Other formats get every tool in full, so
+    the reference becomes text naming the tool, and the deferred tool stays a tool."""
+    schema = {"type": "object"}
+    body = minimal(
+        tools=[
+            {"name": "ToolSearch", "input_schema": schema},
+            {"name": "Monitor", "input_schema": schema, "defer_loading": True},
+        ],
+        messages=[
+            {"role": "user", "content": "watch it"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "ToolSearch", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": [
+                            {"type": "tool_reference", "tool_name": "Monitor"},
+                            {"type": "tool_reference", "tool_name": "WebSearch"},
+                        ],
+                    },
+                    {"type": "text", "text": "Tool loaded.", "cache_control": EPHEMERAL},
+                ],
+            },
+        ],
+    )
+    request = wire.parse_request(body)
+    assert request.messages[2].content == [
+        ToolResult("t1", [Text("Tool loaded: Monitor"), Text("Tool loaded: WebSearch")]),
+        Text("Tool loaded."),
+    ]
+    assert [t.name for t in request.tools] == ["ToolSearch", "Monitor"]
+    assert request.dropped == []
+
+
+@pytest.mark.parametrize(
+    ("block", "param"),
+    [
+        ({"type": "tool_reference"}, "messages.0.content.0.content.0.tool_name"),
+        ({"type": "tool_reference", "tool_name": 3}, "messages.0.content.0.content.0.tool_name"),
+    ],
+)
+def test_tool_reference_needs_a_tool_name(block: dict[str, Any], param: str) -> None:
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": [block]}
+    with pytest.raises(WireFormatError) as caught:
+        wire.parse_request(minimal(messages=[{"role": "user", "content": [result]}]))
+    assert caught.value.param == param
+
+
+def test_tool_reference_outside_a_tool_result_cannot_be_translated() -> None:
+    block = {"type": "tool_reference", "tool_name": "Monitor"}
+    with pytest.raises(UntranslatableError) as caught:
+        wire.parse_request(minimal(messages=[{"role": "user", "content": [block]}]))
+    assert caught.value.param == "messages.0.content.0.type"
+
+
 def test_nulls_count_as_absent_and_empty_text_as_nothing() -> None:
     request = wire.parse_request(
         minimal(system=None, temperature=None, tools=None, tool_choice=None, stream=None)
@@ -661,7 +732,7 @@ THINKING_EVENTS: list[StreamEvent] = [
         "1071 = 2 × 462 + 147"
     ),
     ReasoningDelta("\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0"),
-    ReasoningDelta("", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds..."),
+    ReasoningDelta("", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds...", "anthropic"),
     TextDelta("The greatest common divisor of 1071 and 462 is **21**."),
     StreamEnd("end_turn", Usage(2084, 118, 2048, 0)),
 ]

@@ -87,7 +87,7 @@ def test_parse_request_recorded_history() -> None:
         url="https://generativelanguage.googleapis.com/v1beta/files/8k2ojz3x5m1d"
     )
     assert req.messages[1].content[1:] == [  # the call's signature first, as Reasoning
-        Reasoning("", "CiQBVKhc7kT0yJ2bq3ZPqvN4rWc1cMmt0vS1Yk5n7Qm+e1Y3QeQKZQFUqFzu"),
+        Reasoning("", "CiQBVKhc7kT0yJ2bq3ZPqvN4rWc1cMmt0vS1Yk5n7Qm+e1Y3QeQKZQFUqFzu", "gemini"),
         ToolCall("call_get_weather_0", "get_weather", {"location": "Paris, FR", "unit": "celsius"}),
         ToolCall("call_get_time_1", "get_time", {"tz": "Europe/Paris"}),
     ]
@@ -221,7 +221,7 @@ def test_parse_request_thought_parts_become_reasoning() -> None:
         ]
     }
     assert gemini.parse_request(body, model="m").messages[0] == assistant(
-        Reasoning("hmm", "sig"), Text("A")
+        Reasoning("hmm", "sig", "gemini"), Text("A")
     )
 
 
@@ -292,7 +292,9 @@ def test_build_request_full() -> None:
             user(Text("look"), Image(media_type="image/png", data="AAAA")),
             user(Image(url="https://example.com/cat.PNG?size=2")),
             assistant(
-                Reasoning("thinking...", "sig"), Text("calling"), ToolCall("t1", "get", {"q": 1})
+                Reasoning("thinking...", "sig", "gemini"),
+                Text("calling"),
+                ToolCall("t1", "get", {"q": 1}),
             ),
             user(ToolResult("t1", [Text('{"temp": 18}')])),
             assistant(ToolCall("t2", "get", {"q": 2}), ToolCall("t3", "other", {})),
@@ -539,7 +541,7 @@ def test_parse_response_recorded_function_call() -> None:
     assert response.id == "qPHBaN-aLM2_qtsPq4Ww0Qs"
     assert response.model == "gemini-2.5-flash"
     reasoning, signature, call = response.content
-    assert signature == Reasoning("", "CpwCAdHtim9vJbZ6Qm3n1yWf0Xo8cFQ2kqz3RkYp1Lr5T8A0=")
+    assert signature == Reasoning("", "CpwCAdHtim9vJbZ6Qm3n1yWf0Xo8cFQ2kqz3RkYp1Lr5T8A0=", "gemini")
     assert reasoning == Reasoning(
         "**Planning the lookup**\n\nThe user wants the weather in Paris. "
         "I should call get_weather with the city.",
@@ -690,7 +692,7 @@ def test_build_response_finish_reason(stop: Any, finish: str | None) -> None:
         ChatResponse(
             "r",
             "m",
-            [Reasoning("t", "s"), ToolCall("c", "f", {"x": [1]})],
+            [Reasoning("t", "s", "gemini"), ToolCall("c", "f", {"x": [1]})],
             "tool_use",
             Usage(1, 2, 0),
         ),
@@ -721,7 +723,7 @@ def test_stream_parser_recorded_stream(step: int) -> None:
         TextDelta("I'll look up the current"),
         TextDelta(" weather in Paris — one moment."),
     ]
-    assert signature == ReasoningDelta("", "CiIBVKhc7l5mzkoZSRQfFeCS44vjuGk3o7tGr=")
+    assert signature == ReasoningDelta("", "CiIBVKhc7l5mzkoZSRQfFeCS44vjuGk3o7tGr=", "gemini")
     assert isinstance(call_start, ToolCallStart)
     assert (call_start.index, call_start.name) == (0, "get_weather")
     assert call_start.id.startswith("call_")

@@ -99,7 +99,7 @@ def test_full_request_from_the_sdk() -> None:
     assert isinstance(user.content[1], Image) and user.content[1].media_type == "image/png"
     assert isinstance(user.content[2], Document) and user.content[2].title == "notes.pdf"
     assert assistant.content == [
-        Reasoning("Need the weather tool.", "gAAAAenc"),
+        Reasoning("Need the weather tool.", "gAAAAenc", "responses"),
         ToolCall("call_1", "get_weather", {"city": "Paris"}),
     ]
     assert results.content == [ToolResult("call_1", [Text("18C, sunny")], name="get_weather")]
@@ -260,7 +260,9 @@ def test_n_above_one_is_refused() -> None:
 def test_parse_response_fixture() -> None:
     reply = wire.parse_response(load("response_reasoning_text_tool_call.json"))
     assert reply.content == [
-        Reasoning("**Checking the weather**\n\nI should call the tool.", "gAAAAABo-enc"),
+        Reasoning(
+            "**Checking the weather**\n\nI should call the tool.", "gAAAAABo-enc", "responses"
+        ),
         Text("Let me check."),
         ToolCall("call_Xy12", "get_weather", {"city": "Paris"}),
     ]
@@ -285,7 +287,11 @@ def test_parse_incomplete_and_failed() -> None:
         ChatResponse(
             "msg_1",
             "m",
-            [Reasoning("think", "sig"), Text("x"), ToolCall("call_1", "f", {"a": [1]})],
+            [
+                Reasoning("think", "sig", "responses"),
+                Text("x"),
+                ToolCall("call_1", "f", {"a": [1]}),
+            ],
             "tool_use",
             Usage(10, 5, cache_read_tokens=4, cache_write_tokens=2, reasoning_tokens=3),
         ),
@@ -326,8 +332,10 @@ def test_stream_parser_fixture() -> None:
         ReasoningDelta("I should "),
         ReasoningDelta("call the tool."),
     ]
-    assert events[4:7] == [TextDelta("Let"), TextDelta(" me"), TextDelta(" check.")]
-    assert events[7] == ToolCallStart(0, "call_Xy12", "get_weather")
+    # the finished reasoning item's encrypted_content: OpenAI's signature
+    assert events[4] == ReasoningDelta("", "gAAAAABo-enc", "responses")
+    assert events[5:8] == [TextDelta("Let"), TextDelta(" me"), TextDelta(" check.")]
+    assert events[8] == ToolCallStart(0, "call_Xy12", "get_weather")
     assert "".join(e.arguments for e in events if isinstance(e, ToolCallDelta)) == (
         '{"city":"Paris"}'
     )

@@ -248,19 +248,36 @@ def tool_turn(*reasoning: Reasoning) -> ChatRequest:
 
 
 def test_signed_thinking_goes_back_to_anthropic() -> None:
-    body = anthropic.build_request(tool_turn(Reasoning("let me check", "sig-a")))
+    body = anthropic.build_request(tool_turn(Reasoning("let me check", "sig-a", "anthropic")))
     assert body["messages"][1]["content"] == [
         {"type": "thinking", "thinking": "let me check", "signature": "sig-a"},
         {"type": "tool_use", "id": "c1", "name": "get", "input": {"q": 1}},
     ]
-    unsigned = anthropic.build_request(tool_turn(Reasoning("from elsewhere")))
-    assert [b["type"] for b in unsigned["messages"][1]["content"]] == ["tool_use"]
+    for other in (
+        Reasoning("from elsewhere"),
+        Reasoning("Gemini's", "sig-g", "gemini"),
+        Reasoning("OpenAI's", "gAAAA-enc", "responses"),
+        Reasoning("unknown maker", "sig-?"),
+    ):
+        unsigned = anthropic.build_request(tool_turn(other))
+        assert [b["type"] for b in unsigned["messages"][1]["content"]] == ["tool_use"]
 
 
 def test_signature_goes_back_to_gemini_on_the_call() -> None:
-    body = gemini.build_request(tool_turn(Reasoning("", "sig-g")))
+    body = gemini.build_request(tool_turn(Reasoning("", "sig-g", "gemini")))
     assert body["contents"][1]["parts"] == [
         {"functionCall": {"name": "get", "args": {"q": 1}}, "thoughtSignature": "sig-g"}
+    ]
+    foreign = tool_turn(Reasoning("", "sig-a", "anthropic"), Reasoning("", "enc", "responses"))
+    assert gemini.build_request(foreign)["contents"][1]["parts"] == [
+        {"functionCall": {"name": "get", "args": {"q": 1}}}
+    ]
+    foreign.model = "gemini-3-pro-preview"  # Gemini 3 wants one: the documented skip value
+    assert gemini.build_request(foreign)["contents"][1]["parts"] == [
+        {
+            "functionCall": {"name": "get", "args": {"q": 1}},
+            "thoughtSignature": "skip_thought_signature_validator",
+        }
     ]
 
 
@@ -287,7 +304,9 @@ def test_gemini_signature_round_trips_through_anthropic() -> None:
         ]
     }
     message = anthropic.build_response(gemini.parse_response(reply))
-    assert message["content"][0] == {"type": "thinking", "thinking": "", "signature": "S"}
+    # tagged with its origin, so that it is told apart from Anthropic's when it comes back
+    tagged = "cherrynbgemiS"
+    assert message["content"][0] == {"type": "thinking", "thinking": "", "signature": tagged}
     replay = anthropic.parse_request(
         anthropic_body(
             messages=[
@@ -322,20 +341,21 @@ def test_anthropic_stream_carries_signatures_both_ways() -> None:
         for e in [
             StreamStart("m1", "claude"),
             ReasoningDelta("hmm"),
-            ReasoningDelta("", "sig-1"),
+            ReasoningDelta("", "sig-1", "gemini"),
             TextDelta("answer"),
             StreamEnd("end_turn", Usage(10, 5, 2, 3)),
         ]
     )
-    assert b'"signature_delta","signature":"sig-1"' in data
+    assert b'"signature_delta","signature":"cherrynbgemisig-1"' in data
     parser = anthropic.StreamParser()
     events = [e for event in sse(data) for e in parser.feed(event)]
-    assert events[1:4] == [ReasoningDelta("hmm"), ReasoningDelta("", "sig-1"), TextDelta("answer")]
+    signed = ReasoningDelta("", "sig-1", "gemini")
+    assert events[1:4] == [ReasoningDelta("hmm"), signed, TextDelta("answer")]
     assert events[-1] == StreamEnd("end_turn", Usage(10, 5, 2, 3))
     accumulator = ResponseAccumulator()
     for event in events:
         accumulator.add(event)
-    assert accumulator.response().content[0] == Reasoning("hmm", "sig-1")
+    assert accumulator.response().content[0] == Reasoning("hmm", "sig-1", "gemini")
 
 
 def test_gemini_stream_carries_signatures_both_ways() -> None:
@@ -344,7 +364,7 @@ def test_gemini_stream_carries_signatures_both_ways() -> None:
         writer.write(e)
         for e in [
             StreamStart("r1", "g"),
-            ReasoningDelta("", "sig-2"),
+            ReasoningDelta("", "sig-2", "anthropic"),
             ToolCallStart(0, "c1", "get"),
             ToolCallDelta(0, '{"q":1}'),
             StreamEnd("tool_use", Usage(10, 5, reasoning_tokens=2)),
@@ -352,8 +372,10 @@ def test_gemini_stream_carries_signatures_both_ways() -> None:
     )
     parser = gemini.StreamParser(model="g")
     events = [e for event in sse(data) for e in parser.feed(event)] + parser.close()
-    assert ReasoningDelta("", "sig-2") in events
-    assert events.index(ReasoningDelta("", "sig-2")) < next(
+    signed = ReasoningDelta("", "sig-2", "anthropic")
+    assert b'"thoughtSignature":"cherrynbanthsig-2"' in data
+    assert signed in events
+    assert events.index(signed) < next(
         i for i, e in enumerate(events) if isinstance(e, ToolCallStart)
     )
     assert events[-1] == StreamEnd("tool_use", Usage(10, 5, reasoning_tokens=2))
@@ -558,6 +580,7 @@ def test_anthropic_thinking_left_off_for_a_tool_turn_without_signature() -> None
     )
     assert "thinking" not in anthropic.build_request(unsigned)
     assert unsigned.dropped == ["reasoning_effort"]
-    signed = request(messages=tool_turn(Reasoning("t", "sig")).messages, reasoning_effort="low")
+    turn = tool_turn(Reasoning("t", "sig", "anthropic")).messages
+    signed = request(messages=turn, reasoning_effort="low")
     assert anthropic.build_request(signed)["thinking"]["type"] == "enabled"
     assert signed.dropped == []

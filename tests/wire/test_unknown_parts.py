@@ -126,12 +126,12 @@ REFUSED = [
                     {
                         "type": "tool_result",
                         "tool_use_id": "t",
-                        "content": [TEXT, {"type": "tool_reference", "tool_name": "g"}],
+                        "content": [TEXT, {"type": "hologram", "frames": 3}],
                     }
                 ],
             },
         ),
-        "tool_reference",
+        "hologram",
         "messages.2.content.0.content.1",
         "messages.2.content.0.content.1.type",
         id="anthropic-tool-result-content",
@@ -232,7 +232,9 @@ def test_anthropic_drops_opaque_blocks_clients_send_back() -> None:
     request = wire_anthropic.parse_request(
         anthropic_body({"role": "assistant", "content": assistant})
     )
-    assert request.messages[1] == Message("assistant", [Reasoning("hmm", "sig"), Text("found it")])
+    assert request.messages[1] == Message(
+        "assistant", [Reasoning("hmm", "sig", "anthropic"), Text("found it")]
+    )
 
 
 def test_anthropic_unknown_blocks_in_assistant_turns_are_dropped_and_named() -> None:
@@ -419,7 +421,11 @@ def test_gemini_response_skips_unknown_parts() -> None:
     body = gemini_reply([{"text": "a"}, *UNKNOWN_GEMINI_PARTS, call], "STOP")
     response = wire_gemini.parse_response(body)
     # a bare signature is kept (as Reasoning): the upstream wants it back on the next turn
-    assert response.content == [Text("a"), Reasoning("", "c2ln"), ToolCall("c", "f", {"x": 1})]
+    assert response.content == [
+        Text("a"),
+        Reasoning("", "c2ln", "gemini"),
+        ToolCall("c", "f", {"x": 1}),
+    ]
     assert response.stop_reason == "tool_use"
 
 
@@ -436,7 +442,7 @@ def test_gemini_stream_skips_unknown_parts() -> None:
     assert events == [
         StreamStart("r", "m"),
         TextDelta("a"),
-        ReasoningDelta("", "c2ln"),
+        ReasoningDelta("", "c2ln", "gemini"),
         TextDelta("b"),
         ToolCallStart(0, "c", "f"),
         ToolCallDelta(0, "{}"),

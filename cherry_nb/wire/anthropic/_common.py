@@ -11,6 +11,9 @@ from ..._json import compact_json
 
 _dumps = compact_json
 
+FORMAT = "anthropic"
+"""This format's name (`wire.formats`), the origin of the signatures its upstreams make."""
+
 
 def _fail(param: str, problem: str) -> WireFormatError:
     return WireFormatError(f"{param}: {problem}", param=param)

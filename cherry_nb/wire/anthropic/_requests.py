@@ -17,6 +17,7 @@ from .._common import (
     image_media_type,
     split_data_url,
 )
+from .._signatures import own_signature, read_signature
 from .._translate import MIN_ANTHROPIC_BUDGET, budget_for, check_choices, note_dropped
 from ..neutral import (
     ChatRequest,
@@ -33,7 +34,7 @@ from ..neutral import (
     ToolChoice,
     ToolResult,
 )
-from ._common import _fail, _get
+from ._common import FORMAT, _fail, _get
 
 DEFAULT_MAX_TOKENS = 4096
 """Used when a neutral request has no max_tokens: Anthropic refuses requests without one."""
@@ -368,11 +369,23 @@ def _parse_tool_result(block: Mapping[str, Any], path: str) -> ToolResult:
     return ToolResult(tool_call_id, parts, is_error=block.get("is_error") is True)
 
 
+def _parse_tool_reference(block: Mapping[str, Any], path: str) -> Text:
+    """A tool that a tool search loaded (Claude Code's ToolSearch): Anthropic expands
+    the reference into that tool's definition from the request's deferred tools. Other
+    formats get every tool in full from the start (`defer_loading` has no meaning there),
+    so naming the tool says all the reference says."""
+    name = _get(block, "tool_name", str, "a string", path, required=True)
+    return Text(f"{TOOL_REFERENCE_TEXT}{name}")
+
+
+TOOL_REFERENCE_TEXT = "Tool loaded: "
+"""What a `tool_reference` block becomes for other formats, before the tool's name."""
+
+
 def _parse_thinking(block: Mapping[str, Any], path: str) -> Reasoning:
-    return Reasoning(
-        _get(block, "thinking", str, "a string", path, required=True),
-        _get(block, "signature", str, "a string", path),
-    )
+    text = _get(block, "thinking", str, "a string", path, required=True)
+    signature = _get(block, "signature", str, "a string", path)
+    return Reasoning(text, *read_signature(signature, FORMAT))
 
 
 def _parse_document(
@@ -418,9 +431,10 @@ A server_tool_use of another server tool still fails on its readable result bloc
 
 # Request block types, by where they may appear; anything else is refused (see above).
 _SYSTEM_PARSERS = {"text": _parse_text}
-_RESULT_PARSERS = {"text": _parse_text, "image": _parse_image, "document": _parse_document}
+_CONTENT_PARSERS = {"text": _parse_text, "image": _parse_image, "document": _parse_document}
+_RESULT_PARSERS = {**_CONTENT_PARSERS, "tool_reference": _parse_tool_reference}
 _BLOCK_PARSERS = {
-    **_RESULT_PARSERS,
+    **_CONTENT_PARSERS,
     "tool_use": _parse_tool_use,
     "tool_result": _parse_tool_result,
     "thinking": _parse_thinking,
@@ -568,7 +582,8 @@ def _build_thinking(request: ChatRequest, body: dict[str, Any]) -> None:
 
 def _unsigned_tool_turn(messages: list[Message]) -> bool:
     """Whether the request answers tool calls of an assistant turn that has no signed
-    reasoning (a client in a format without signatures): with thinking on, Anthropic
+    reasoning of Anthropic's (a client in a format without signatures, or a turn another
+    provider family made): with thinking on, Anthropic
     refuses such a turn, so thinking stays off until the tool loop ends."""
     if len(messages) < 2 or not any(isinstance(p, ToolResult) for p in messages[-1].content):
         return False
@@ -576,7 +591,7 @@ def _unsigned_tool_turn(messages: list[Message]) -> bool:
     return (
         turn.role == "assistant"
         and any(isinstance(p, ToolCall) for p in turn.content)
-        and not any(isinstance(p, Reasoning) and p.signature for p in turn.content)
+        and not any(isinstance(p, Reasoning) and own_signature(p, FORMAT) for p in turn.content)
     )
 
 
@@ -617,9 +632,9 @@ def _build_part(part: Part) -> dict[str, Any] | None:
         return _build_image(part)
     if isinstance(part, Document):
         return _build_document(part)
-    if part.signature:  # Reasoning: Anthropic wants its signed thinking back on tool turns
-        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
-    return None  # unsigned reasoning (another format's): Anthropic would refuse it
+    if signature := own_signature(part, FORMAT):  # wanted back on tool-call turns
+        return {"type": "thinking", "thinking": part.text, "signature": signature}
+    return None  # unsigned, or signed by another family: Anthropic would refuse it
 
 
 def _build_image(image: Image) -> dict[str, Any] | None:

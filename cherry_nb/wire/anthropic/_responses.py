@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..._exceptions import WireFormatError
+from .._signatures import write_signature
 from ..neutral import (
     ChatResponse,
     Reasoning,
@@ -15,7 +16,7 @@ from ..neutral import (
     ToolCall,
     Usage,
 )
-from ._common import _get
+from ._common import FORMAT, _get
 from ._requests import _RESPONSE_PARSERS, _build_part, _parse_blocks
 
 _STOP_FROM_ANTHROPIC: dict[str, StopReason] = {
@@ -94,9 +95,8 @@ def build_response(response: ChatResponse) -> dict[str, Any]:
         elif isinstance(part, ToolCall):
             content.append(_build_part(part))  # type: ignore[arg-type]
         elif isinstance(part, Reasoning):
-            content.append(
-                {"type": "thinking", "thinking": part.text, "signature": part.signature or ""}
-            )
+            signature = write_signature(part, FORMAT) or ""
+            content.append({"type": "thinking", "thinking": part.text, "signature": signature})
     return {
         "id": response.id,
         "type": "message",

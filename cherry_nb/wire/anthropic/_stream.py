@@ -7,6 +7,7 @@ from typing import Any
 
 from ..._exceptions import WireFormatError
 from ..._json import loads
+from .._signatures import read_signature, write_signature
 from ..neutral import (
     ReasoningDelta,
     StopReason,
@@ -19,7 +20,7 @@ from ..neutral import (
     Usage,
 )
 from ..sse import SSEEvent, encode_sse
-from ._common import _dumps
+from ._common import FORMAT, _dumps
 from ._errors import _stream_error
 from ._responses import _build_usage, _neutral_usage, _stop_from_anthropic, _stop_to_anthropic
 
@@ -110,7 +111,9 @@ class StreamParser:
             return [TextDelta(text)] if (text := _text(block, "text")) else []
         if kind == "thinking":
             text, signature = _text(block, "thinking"), _text(block, "signature")
-            return [ReasoningDelta(text, signature or None)] if text or signature else []
+            if not (text or signature):
+                return []
+            return [ReasoningDelta(text, *read_signature(signature, FORMAT))]
         if kind != "tool_use":
             return []
         ordinal = self._tool_blocks[_block_index(data)] = self._tools
@@ -136,7 +139,7 @@ class StreamParser:
             return [ReasoningDelta(text)] if (text := _text(delta, "thinking")) else []
         if kind == "signature_delta":
             signature = _text(delta, "signature")
-            return [ReasoningDelta("", signature)] if signature else []
+            return [ReasoningDelta("", *read_signature(signature, FORMAT))] if signature else []
         return []  # citations_delta, and delta types added later
 
     def _update_usage(self, usage: Any) -> None:
@@ -207,7 +210,8 @@ class StreamWriter:
             return out + self._tool_delta(event.index, event.arguments)
         if isinstance(event, ReasoningDelta):
             out += self._text_like("thinking", event.text)
-            return out + self._signature(event.signature) if event.signature else out
+            signature = write_signature(event, FORMAT)
+            return out + self._signature(signature) if signature else out
         if isinstance(event, ToolCallStart):
             if event.index not in self._tool_blocks:
                 self._pending.setdefault(event.index, (event.id, event.name))

@@ -9,6 +9,9 @@ from typing import Any
 
 from ..._exceptions import WireFormatError
 
+FORMAT = "gemini"
+"""This format's name (`wire.formats`), the origin of the signatures its upstreams make."""
+
 # The REST API accepts proto field names in snake_case as well as camelCase.
 _CAMEL_FIELDS = (
     "systemInstruction inlineData mimeType fileData fileUri functionCall functionResponse "

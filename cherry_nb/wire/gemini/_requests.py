@@ -9,6 +9,7 @@ from typing import Any
 
 from ..._exceptions import WireFormatError
 from .._common import image_media_type, split_data_url
+from .._signatures import own_signature, read_signature
 from .._translate import EFFORT_BUDGETS, check_choices, note_dropped
 from ..neutral import (
     ChatRequest,
@@ -25,7 +26,7 @@ from ..neutral import (
     ToolChoice,
     ToolResult,
 )
-from ._common import _get, _list, _mapping, _optional_id, _string
+from ._common import FORMAT, _get, _list, _mapping, _optional_id, _string
 from ._schema import sanitize_schema, schema_to_json
 
 _MODE_TO_NEUTRAL: dict[str, Any] = {
@@ -260,7 +261,8 @@ def _parse_content(content: Any, path: str, ledger: _CallLedger) -> Message:
         part = _parse_part(raw, f"{path}.parts[{j}]", ledger)
         signature = _optional_id(_get(raw, "thoughtSignature"))
         if signature and part is not None and not isinstance(part, Reasoning):
-            parts.append(Reasoning("", signature))  # the signature rides on the next part
+            # the signature rides on the part after the thinking
+            parts.append(Reasoning("", *read_signature(signature, FORMAT)))
         if part is not None:
             parts.append(part)
     return Message(role=role, content=parts)
@@ -272,7 +274,8 @@ def _parse_part(part: Mapping[str, Any], path: str, ledger: _CallLedger) -> Part
         if not isinstance(text, str):
             raise WireFormatError(f"{path}.text must be a string", param=path)
         if part.get("thought") is True:
-            return Reasoning(text=text, signature=_optional_id(_get(part, "thoughtSignature")))
+            signature = _optional_id(_get(part, "thoughtSignature"))
+            return Reasoning(text, *read_signature(signature, FORMAT))
         return Text(text)
     if (blob := _get(part, "inlineData")) is not None:
         blob = _mapping(blob, f"{path}.inlineData")
@@ -442,12 +445,13 @@ def _build_extras(request: ChatRequest, level: bool) -> dict[str, Any]:
 
 def _build_parts(content: list[Part], names: Mapping[str, str], sign: bool) -> list[dict[str, Any]]:
     """A message's parts; a reasoning signature goes on the part after it, where Gemini
-    put it (its thought text is not sent: Gemini regenerates its thoughts)."""
+    put it (its thought text is not sent: Gemini regenerates its thoughts). Another
+    family's signature is left out: Gemini would refuse it."""
     out: list[dict[str, Any]] = []
     signature: str | None = None
     for part in content:
         if isinstance(part, Reasoning):
-            signature = part.signature or signature
+            signature = own_signature(part, FORMAT) or signature
             continue
         built = _build_part(part, names, sign)
         if signature and built:

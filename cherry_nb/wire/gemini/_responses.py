@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._common import new_id
+from .._signatures import read_signature, write_signature
 from ..neutral import (
     ChatResponse,
     Choice,
@@ -16,7 +17,7 @@ from ..neutral import (
     ToolCall,
     Usage,
 )
-from ._common import _get, _list, _mapping, _obj, _optional_id
+from ._common import FORMAT, _get, _list, _mapping, _obj, _optional_id
 from ._errors import _stream_error
 
 _FINISH_TO_NEUTRAL: dict[str, StopReason] = {
@@ -117,9 +118,9 @@ def _append_part(content: list[Text | Reasoning | ToolCall], part: Any) -> None:
     """Adjacent text (or thought) parts are one block; calls get ids when they carry none."""
     if not isinstance(part, Mapping):
         return
-    signature = _optional_id(_get(part, "thoughtSignature"))
+    signature, origin = read_signature(_optional_id(_get(part, "thoughtSignature")), FORMAT)
     if signature and part.get("thought") is not True:  # signed: the part after thinking
-        content.append(Reasoning("", signature))
+        content.append(Reasoning("", signature, origin))
     call = _get(part, "functionCall")
     if isinstance(call, Mapping):
         args = call.get("args")
@@ -134,9 +135,10 @@ def _append_part(content: list[Text | Reasoning | ToolCall], part: Any) -> None:
     if part.get("thought") is True:
         if isinstance(last, Reasoning) and not last.signature:
             last.text += text
-            last.signature = signature or last.signature
+            if signature:
+                last.signature, last.origin = signature, origin
         else:
-            content.append(Reasoning(text, signature))
+            content.append(Reasoning(text, signature, origin))
     elif isinstance(last, Text):
         last.text += text
     elif text:
@@ -159,7 +161,7 @@ def _build_candidate(choice: Choice, index: int) -> dict[str, Any]:
     signature: str | None = None  # a bare signature goes on the next part, as Gemini has it
     for part in choice.content:
         if isinstance(part, Reasoning) and not part.text:
-            signature = part.signature or signature
+            signature = write_signature(part, FORMAT) or signature
             continue
         built = _response_part(part)
         if signature:
@@ -179,8 +181,8 @@ def _response_part(part: Text | Reasoning | ToolCall) -> dict[str, Any]:
         return {"functionCall": {"id": part.id, "name": part.name, "args": part.arguments}}
     if isinstance(part, Reasoning):
         built: dict[str, Any] = {"text": part.text, "thought": True}
-        if part.signature:
-            built["thoughtSignature"] = part.signature
+        if signature := write_signature(part, FORMAT):
+            built["thoughtSignature"] = signature
         return built
     return {"text": part.text}
 

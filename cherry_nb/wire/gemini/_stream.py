@@ -10,6 +10,7 @@ from typing import Any
 from ..._exceptions import WireFormatError
 from ..._json import compact_json, loads
 from .._common import new_id
+from .._signatures import read_signature, write_signature
 from ..neutral import (
     ReasoningDelta,
     StreamEnd,
@@ -21,7 +22,7 @@ from ..neutral import (
     Usage,
 )
 from ..sse import SSEEvent
-from ._common import _get, _obj, _optional_id
+from ._common import FORMAT, _get, _obj, _optional_id
 from ._errors import _HTTP_BY_STATUS, _stream_error
 from ._responses import _NEUTRAL_TO_FINISH, _stop_reason, _usage, _usage_metadata
 
@@ -85,10 +86,10 @@ class StreamParser:
         return out
 
     def _part(self, part: Mapping[str, Any], out: list[StreamEvent]) -> None:
-        signature = _optional_id(_get(part, "thoughtSignature"))
+        signature, origin = read_signature(_optional_id(_get(part, "thoughtSignature")), FORMAT)
         thought = part.get("thought") is True
         if signature and not thought:  # signed: the part after thinking
-            out.append(ReasoningDelta("", signature))
+            out.append(ReasoningDelta("", signature, origin))
         call = _get(part, "functionCall")
         if isinstance(call, Mapping):
             index = self._calls
@@ -100,7 +101,7 @@ class StreamParser:
             return
         text = part.get("text")
         if thought and (text or signature):
-            out.append(ReasoningDelta(text if isinstance(text, str) else "", signature))
+            out.append(ReasoningDelta(text if isinstance(text, str) else "", signature, origin))
         elif isinstance(text, str) and text:
             out.append(TextDelta(text))
 
@@ -156,15 +157,15 @@ class StreamWriter:
             return b""
         if isinstance(event, TextDelta | ReasoningDelta):
             if isinstance(event, ReasoningDelta) and event.signature and not event.text:
-                self._signature = event.signature
+                self._signature = write_signature(event, FORMAT)
                 return b""
             if not event.text:
                 return b""
             part: dict[str, Any] = {"text": event.text}
             if isinstance(event, ReasoningDelta):
                 part["thought"] = True
-                if event.signature:
-                    part["thoughtSignature"] = event.signature
+                if signature := write_signature(event, FORMAT):
+                    part["thoughtSignature"] = signature
             out = self._flush()
             return out + self._chunk(self._signed([part]))
         if isinstance(event, ToolCallDelta):

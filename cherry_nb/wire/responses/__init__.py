@@ -21,9 +21,10 @@ tool types (`custom`), tool choices forcing a hosted tool or allowed_tools, file
 `file_id`, unknown item and part types.
 
 Reasoning: a `reasoning` item becomes a neutral Reasoning (its summary and content
-texts; `encrypted_content` as the signature). Replies carry Reasoning as a reasoning
-item whose summary is the text; built requests drop Reasoning, whose signature only
-the upstream that made it can read.
+texts; `encrypted_content` as the signature, origin "responses" unless tagged). Replies
+and streams carry Reasoning as a reasoning item whose summary is the text and whose
+`encrypted_content` is the signature (tagged when another family made it); built
+requests drop Reasoning, whose signature only the family that made it can read.
 
 Streams: StreamWriter emits the documented typed events in order with
 `sequence_number`; `error()` sends an `error` event then `response.failed`. Errors use

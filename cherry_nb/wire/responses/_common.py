@@ -12,6 +12,9 @@ from cherry_nb.wire._common import new_id
 
 _dumps = compact_json
 
+FORMAT = "responses"
+"""This format's name (`wire.formats`), the origin of the signatures its upstreams make."""
+
 
 def _fail(message: str, param: str | None) -> WireFormatError:
     return WireFormatError(message, param=param)

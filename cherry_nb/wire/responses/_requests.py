@@ -16,6 +16,7 @@ from cherry_nb.wire._common import (
     image_media_type,
     split_data_url,
 )
+from cherry_nb.wire._signatures import read_signature
 from cherry_nb.wire.neutral import (
     ChatRequest,
     Document,
@@ -33,7 +34,7 @@ from cherry_nb.wire.neutral import (
 )
 
 from .._translate import note_dropped
-from ._common import _dumps, _fail, _parse_arguments, _required_str
+from ._common import FORMAT, _dumps, _fail, _parse_arguments, _required_str
 
 DROPPED_FIELDS: tuple[str, ...] = (
     "metadata",
@@ -310,7 +311,8 @@ class _InputReader:
         if signature is not None and not isinstance(signature, str):
             raise _fail("`encrypted_content` must be a string.", f"{param}.encrypted_content")
         if texts or signature:
-            self._turn("assistant").content.append(Reasoning("\n\n".join(texts), signature))
+            reasoning = Reasoning("\n\n".join(texts), *read_signature(signature, FORMAT))
+            self._turn("assistant").content.append(reasoning)
 
 
 def _parts(content: Any, param: str, *, media: bool) -> list[Part]:
@@ -531,8 +533,9 @@ def build_request(request: ChatRequest) -> dict[str, Any]:
 
     Not carried (the Responses API has no such fields), and reported in `dropped`:
     `top_k`, `stop`, `seed`, the penalties, a thinking budget without an effort.
-    Reasoning parts are dropped: their signatures belong to the upstream that made
-    them. `n` above 1 is refused, the API gives one reply per request.
+    Reasoning parts are dropped: OpenAI returns encrypted reasoning only when `include`
+    asks for it, which a translated request does not, so any signature is another
+    family's. `n` above 1 is refused, the API gives one reply per request.
     """
     if request.n is not None and request.n > 1:
         raise _fail(

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from cherry_nb.wire._signatures import read_signature, write_signature
 from cherry_nb.wire.neutral import (
     ChatResponse,
     Reasoning,
@@ -16,7 +17,7 @@ from cherry_nb.wire.neutral import (
     Usage,
 )
 
-from ._common import _dumps, _fail, _item_id, _parse_arguments, _response_id
+from ._common import FORMAT, _dumps, _fail, _item_id, _parse_arguments, _response_id
 from ._errors import _failed
 
 INCOMPLETE_TO_STOP: dict[str, StopReason] = {
@@ -97,7 +98,7 @@ def _parse_reasoning(item: Mapping[str, Any]) -> Reasoning | None:
     signature = signature if isinstance(signature, str) and signature else None
     if not texts and signature is None:
         return None
-    return Reasoning("\n\n".join(texts), signature)
+    return Reasoning("\n\n".join(texts), *read_signature(signature, FORMAT))
 
 
 def _stop_reason(body: Mapping[str, Any], has_calls: bool) -> StopReason:
@@ -227,14 +228,15 @@ def _call_item(
 
 def _reasoning_item(item_id: str, parts: list[Reasoning], status: str) -> dict[str, Any]:
     """One reasoning item: the texts as its summary, the last signature as its
-    `encrypted_content` (which only the upstream that made it can read)."""
+    `encrypted_content` (which only the family that made it can read: tagged with its
+    origin when that is not OpenAI, see `wire/_signatures.py`)."""
     item: dict[str, Any] = {
         "id": item_id,
         "type": "reasoning",
         "summary": [{"type": "summary_text", "text": p.text} for p in parts if p.text],
         "status": status,
     }
-    signatures = [p.signature for p in parts if p.signature]
+    signatures = [s for p in parts if (s := write_signature(p, FORMAT))]
     if signatures:
         item["encrypted_content"] = signatures[-1]
     return item

@@ -9,6 +9,7 @@ from typing import Any
 
 from cherry_nb._json import loads
 from cherry_nb.wire._common import new_id
+from cherry_nb.wire._signatures import read_signature
 from cherry_nb.wire.neutral import (
     Reasoning,
     ReasoningDelta,
@@ -22,7 +23,7 @@ from cherry_nb.wire.neutral import (
 )
 from cherry_nb.wire.sse import SSEEvent, encode_sse
 
-from ._common import _dumps, _fail, _item_id, _response_id
+from ._common import FORMAT, _dumps, _fail, _item_id, _response_id
 from ._errors import _failed
 from ._responses import (
     _call_item,
@@ -129,9 +130,18 @@ class StreamParser:
 
     def _item(self, chunk: Mapping[str, Any], events: list[StreamEvent]) -> None:
         """A function_call item starts a call; its `done` form carries the arguments
-        of a server that sent no deltas."""
+        of a server that sent no deltas. A finished reasoning item's `encrypted_content`
+        is its signature."""
         item = chunk.get("item")
-        if not isinstance(item, Mapping) or item.get("type") != "function_call":
+        if not isinstance(item, Mapping):
+            return
+        if item.get("type") == "reasoning":
+            signature = item.get("encrypted_content")
+            if chunk.get("type") == "response.output_item.done" and isinstance(signature, str):
+                if signature:
+                    events.append(ReasoningDelta("", *read_signature(signature, FORMAT)))
+            return
+        if item.get("type") != "function_call":
             return
         call = self._calls.get(item.get("id")) or self._calls.get(("at", chunk.get("output_index")))
         if call is None:
@@ -154,7 +164,7 @@ class StreamParser:
 class _Item:
     """An output item being written: its place, id and the text or arguments so far."""
 
-    __slots__ = ("kind", "output_index", "id", "call_id", "name", "parts")
+    __slots__ = ("kind", "output_index", "id", "call_id", "name", "parts", "signed")
 
     def __init__(self, kind: str, output_index: int, item_id: str) -> None:
         self.kind = kind  # "message" | "reasoning" | "function_call"
@@ -163,6 +173,7 @@ class _Item:
         self.call_id = ""
         self.name = ""
         self.parts: list[str] = []
+        self.signed: Reasoning | None = None  # a reasoning item's signature and its origin
 
 
 class StreamWriter:
@@ -284,6 +295,10 @@ class StreamWriter:
                 part={"type": "summary_text", "text": ""},
             )
         item = self._open
+        if event.signature:  # sent as the item's encrypted_content when it closes
+            item.signed = Reasoning("", event.signature, event.origin)
+        if not event.text:
+            return out
         item.parts.append(event.text)
         return out + self._emit(
             "response.reasoning_summary_text.delta", **self._summary_where(item), delta=event.text
@@ -351,7 +366,8 @@ class StreamWriter:
             out += self._emit("response.content_part.done", **self._where(item), part=part)
         else:
             summary = {"type": "summary_text", "text": text}
-            done = _reasoning_item(item.id, [Reasoning(text)], "completed")
+            signed = [item.signed] if item.signed is not None else []
+            done = _reasoning_item(item.id, [Reasoning(text), *signed], "completed")
             out = self._emit(
                 "response.reasoning_summary_text.done", **self._summary_where(item), text=text
             )
