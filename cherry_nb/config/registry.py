@@ -28,12 +28,14 @@ from pydantic import ValidationError
 
 from .._exceptions import ConfigError, ConfigFileError, UnknownProviderError
 from .._secrets import is_secret_header, register_secret, strip_userinfo
+from .groups import check_group_id, check_members, check_strategy, group_index
 from .ids import PROVIDER_ID_RE, is_reserved_id
 from .kinds import get_kind
 from .models import (
     Config,
     GatewayKey,
     ModelEntry,
+    ModelGroup,
     Provider,
     ProviderType,
     ServerSettings,
@@ -283,6 +285,11 @@ class ProviderRegistry:
                 default = data.get("default_model")
                 if isinstance(default, str) and default.startswith(f"{provider_id}:"):
                     data["default_model"] = new_id + default[len(provider_id) :]
+                for group in data["groups"]:  # members follow the renamed provider
+                    group["models"] = [
+                        new_id + m[len(provider_id) :] if m.startswith(f"{provider_id}:") else m
+                        for m in group["models"]
+                    ]
             return new_id
 
         new_id = self._mutate(change)
@@ -351,6 +358,65 @@ class ProviderRegistry:
             data["default_model"] = ref.strip() if ref is not None else None
 
         self._mutate(change)
+
+    # ---- model groups -------------------------------------------------------------------
+
+    def groups(self) -> list[ModelGroup]:
+        """Copies of the model groups, in the config's order."""
+        return [g.model_copy(deep=True) for g in self._config.groups]
+
+    def add_group(
+        self, group_id: str, models: Iterable[str], *, strategy: str = "fallback"
+    ) -> ModelGroup:
+        """Add a model group (members `provider-id:model-id` of configured providers)."""
+
+        def change(data: dict[str, Any]) -> None:
+            check_group_id(group_id, data)
+            if any(g["id"] == group_id for g in data["groups"]):
+                raise ConfigError(
+                    f"A model group {group_id!r} already exists; change it with "
+                    "update_group() (cherry-nb groups set) or choose another id."
+                )
+            entry = {
+                "id": group_id,
+                "models": check_members(models, data),
+                "strategy": check_strategy(strategy),
+            }
+            data["groups"].append(entry)
+
+        self._mutate(change)
+        return self._group(group_id)
+
+    def update_group(
+        self,
+        group_id: str,
+        models: Iterable[str] | None = None,
+        *,
+        strategy: str | None = None,
+    ) -> ModelGroup:
+        """Replace a group's members and/or its strategy."""
+
+        def change(data: dict[str, Any]) -> None:
+            entry = data["groups"][group_index(data, group_id)]
+            if models is not None:
+                entry["models"] = check_members(models, data)
+            if strategy is not None:
+                entry["strategy"] = check_strategy(strategy)
+
+        self._mutate(change)
+        return self._group(group_id)
+
+    def remove_group(self, group_id: str) -> ModelGroup:
+        """Remove a model group; returns what it was."""
+
+        def change(data: dict[str, Any]) -> ModelGroup:
+            return ModelGroup.model_validate(data["groups"].pop(group_index(data, group_id)))
+
+        return self._mutate(change)
+
+    def _group(self, group_id: str) -> ModelGroup:
+        group = next(g for g in self._config.groups if g.id == group_id)
+        return group.model_copy(deep=True)
 
     # ---- gateway settings ---------------------------------------------------------------
 
