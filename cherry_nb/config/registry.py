@@ -511,7 +511,17 @@ class ProviderRegistry:
             if left_out and notes is not None:
                 notes.append(f"{provider.id}: left out {_and(left_out)}.")
             providers.append(data)
-        return {"version": EXPORT_VERSION, "providers": providers}
+        # The groups whose members are all among the exported providers.
+        exported = {p.id for p in chosen}
+        groups = [
+            g.model_dump(mode="python")
+            for g in config.groups
+            if all(m.partition(":")[0] in exported for m in g.models)
+        ]
+        document: dict[str, Any] = {"version": EXPORT_VERSION, "providers": providers}
+        if groups:
+            document["groups"] = groups
+        return document
 
     def import_(self, data: Mapping[str, Any], *, replace: bool = False) -> list[str]:
         """Add the providers of an exported document; returns their ids.
@@ -525,9 +535,14 @@ class ProviderRegistry:
                 'The import file must be a JSON object with a "providers" list, '
                 "as written by export. Nothing was imported."
             )
-        document = {"version": data.get("version", EXPORT_VERSION), "providers": providers}
+        document = {
+            "version": data.get("version", EXPORT_VERSION),
+            "providers": providers,
+            "groups": data.get("groups", []),
+        }
         try:
-            imported = Config.model_validate(document).providers
+            parsed = Config.model_validate(document)
+            imported, groups = parsed.providers, parsed.groups
         except ValidationError as exc:
             raise ConfigError(
                 f"The import file is invalid: {describe_errors(exc, document)}. "
@@ -557,6 +572,7 @@ class ProviderRegistry:
                     "replace=True to overwrite them (their stored keys are kept when the "
                     "import has none of its own). Nothing was imported."
                 )
+            _import_groups(config, groups, replace=replace)
             for entry in entries:
                 index = existing.get(entry["id"])
                 if index is None:
@@ -572,6 +588,24 @@ class ProviderRegistry:
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+def _import_groups(config: dict[str, Any], groups: list[ModelGroup], *, replace: bool) -> None:
+    """Add (or with `replace`, overwrite) an imported document's model groups."""
+    existing = {g["id"]: i for i, g in enumerate(config["groups"])}
+    clashes = [g.id for g in groups if g.id in existing]
+    if clashes and not replace:
+        raise ConfigError(
+            f"Model groups already configured: {', '.join(clashes)}. Import with "
+            "replace=True to overwrite them. Nothing was imported."
+        )
+    for group in groups:
+        entry = group.model_dump(mode="python")
+        index = existing.get(group.id)
+        if index is None:
+            config["groups"].append(entry)
+        else:
+            config["groups"][index] = entry
 
 
 def _set_address(entry: dict[str, Any], url: str, *, keep_api_version: bool) -> list[str]:

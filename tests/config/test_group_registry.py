@@ -68,3 +68,22 @@ def test_members_follow_a_renamed_provider(registry: ProviderRegistry) -> None:
     registry.add_group("g", ["a:m1", "b:m2"])
     registry.update("a", id="alpha")
     assert registry.groups()[0].models == ["alpha:m1", "b:m2"]
+
+
+def test_export_carries_the_groups_of_the_exported_providers(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    registry.add_group("both", ["a:m1", "b:m2"], strategy="round-robin")
+    registry.add_group("only-a", ["a:m1"])
+    assert [g["id"] for g in registry.export(["a"])["groups"]] == ["only-a"]
+    document = registry.export()
+    other = ProviderRegistry(tmp_path / "other.json")
+    other.import_(document)
+    assert [(g.id, g.models, g.strategy) for g in other.groups()] == [
+        ("both", ["a:m1", "b:m2"], "round-robin"),
+        ("only-a", ["a:m1"], "fallback"),
+    ]
+    with pytest.raises(ConfigError, match="Providers already configured"):
+        other.import_(document)
+    other.import_(document, replace=True)
+    assert len(other.groups()) == 2
