@@ -11,14 +11,14 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .._exceptions import CherryError, ConfigError
+from .._exceptions import CherryError
 from .._secrets import display_url, redact
-from ..config.models import Provider
 from ..config.resolve import resolve_model
 from ..config.urls import provider_address
+from ..providers.groups import GroupStream
 from ..wire.neutral import ChatRequest
 from . import render
-from .chat import ChatReply, Outcome, describe_error, run_stream, run_streams
+from .chat import ChatReply, Outcome, Source, answered_by, describe_error, run_stream, run_streams
 from .conversation import Sessions, usage_line
 from .interpolate import interpolate
 from .runtime import Runtime, get_runtime
@@ -112,15 +112,15 @@ class ChatMagics(Magics):
 
     def _chat_one(self, model_ref: str, prompt: str, args: Any) -> None:
         conversation = self.sessions.get(args.session)
-        provider = None
         try:
-            provider, model = self._resolve(model_ref)
+            source, model = self._resolve(model_ref)
             request = self._request(model, conversation.ask(prompt), conversation.system, args)
         except CherryError as error:
             render.show_error(f"Cannot chat with {model_ref}", error.message, NO_MODEL_HINT)
             return None
         view = render.ReplyView()
-        outcome = run_stream(self.runtime, provider, request, view.add, view.tick)
+        outcome = run_stream(self.runtime, source, request, view.add, view.tick)
+        provider = answered_by(source, request)[0]
         if outcome.error is not None and not outcome.text:
             message, hint = describe_error(self.runtime, outcome.error, provider)
             view.clear()
@@ -186,17 +186,14 @@ class ChatMagics(Magics):
             return f"{enabled[0].id}:{enabled[0].models[0].id}"
         return None
 
-    def _resolve(self, model_ref: str) -> tuple[Provider, str]:
-        """The provider and model `model_ref` names, by the gateway's rules (a bare id
-        that one enabled provider lists works too)."""
+    def _resolve(self, model_ref: str) -> tuple[Source, str]:
+        """Who answers `model_ref`, by the gateway's rules (a bare id that one enabled
+        provider lists works too), and the model to ask; a model group is a GroupStream
+        (its members tried by its strategy, the next one before the first token)."""
         self.runtime.registry.reload_if_changed()
         resolution = resolve_model(self.runtime.registry.config, model_ref.strip())
         if resolution.group is not None:
-            members = ", ".join(target.ref for target in resolution.targets)
-            raise ConfigError(
-                f"{resolution.group.id!r} is a model group; %%chat talks to one model. "
-                f"Name one of its members: {members}."
-            )
+            return GroupStream(resolution.group, resolution.targets), resolution.group.id
         return resolution.first.provider, resolution.first.model
 
     @staticmethod
@@ -250,8 +247,8 @@ class ChatMagics(Magics):
         return None
 
     def _cmd_use(self, rest: list[str]) -> None:
-        provider, model = self._resolve(rest[0])
-        self.model = f"{provider.id}:{model}"
+        source, model = self._resolve(rest[0])
+        self.model = model if isinstance(source, GroupStream) else f"{source.id}:{model}"
         print(f"This kernel now chats with {self.model}.")
 
     def _cmd_providers(self, rest: list[str]) -> None:

@@ -128,7 +128,8 @@ def healthy_in(pool: AdapterPool) -> Callable[[Target], bool]:
 class GroupStream:
     """Neutral stream events from the first member of a group that starts answering.
 
-    `answered` is the member that did (what a usage record names); before the first
+    `answered` is the member that did, or the last one tried when none did (what a
+    usage record and a diagnosis name); before the first
     event a failure that `moves_on` tries the next member; after it, the error is the
     stream's, as for a single model.
     """
@@ -145,6 +146,7 @@ class GroupStream:
         failures: list[tuple[Target, CherryError]] = []
         for index, target in enumerate(order):
             member_request = dataclasses.replace(request, model=target.model)
+            self.answered = target
             self.table.begin(target)
             stream: AsyncGenerator[StreamEvent, None] | None = None
             try:
@@ -154,7 +156,6 @@ class GroupStream:
                     )
                     first = await anext(stream)
                 except StopAsyncIteration:
-                    self.answered = target
                     return
                 except CherryError as error:
                     if stream is not None:
@@ -164,7 +165,6 @@ class GroupStream:
                         raise
                     failures.append((target, error))
                     continue
-                self.answered = target
                 try:
                     yield first
                     async for event in stream:
