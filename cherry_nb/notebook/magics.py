@@ -34,6 +34,7 @@ LINE_HELP = """\
 %chat models P [--fetch] list (or fetch) a provider's models
 %chat check P [-m M]     check a provider's key and address
 %chat setup              the provider manager widget
+%chat groups             the model groups panel (one name for several models)
 %chat simulator          start the offline simulator as provider `simulator`
 %chat reset [--session NAME]    forget the conversation
 %chat history [--session NAME]  show the conversation
@@ -291,6 +292,11 @@ class ChatMagics(Magics):
         from .widgets import setup
 
         return setup(self.runtime)
+
+    def _cmd_groups(self, rest: list[str]) -> Any:
+        from .widgets.groups import groups_panel
+
+        return groups_panel(self.runtime.registry)
 
     def _cmd_simulator(self, rest: list[str]) -> None:
         provider = self.runtime.start_simulator()
