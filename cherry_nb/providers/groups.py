@@ -27,7 +27,7 @@ from .pool import AdapterPool
 from .transport import NO_RETRY, RetryPolicy
 
 # Upstream statuses that say something about the member, not about the request.
-_MEMBER_STATUSES = frozenset({401, 402, 403, 404, 408, 409, 425, 429})
+_MEMBER_STATUSES = frozenset({401, 402, 403, 404, 408, 429})
 
 
 def moves_on(error: CherryError) -> bool:
