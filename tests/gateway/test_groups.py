@@ -112,6 +112,15 @@ def anthropic_client(url: str) -> anthropic.Anthropic:
 USER = [{"role": "user", "content": "hello there"}]
 
 
+def anthropic_text(client: anthropic.Anthropic, model: str, *, stream: bool) -> str:
+    """The reply's text, streamed or not."""
+    if stream:
+        with client.messages.stream(model=model, max_tokens=64, messages=USER) as events:
+            return events.get_final_text()
+    reply = client.messages.create(model=model, max_tokens=64, messages=USER)
+    return "".join(block.text for block in reply.content if block.type == "text")
+
+
 # ---- a member that is down: served by the next, in every client format -------------------
 
 
@@ -135,14 +144,7 @@ def test_openai_client_served_past_a_dead_member(gateway, stream):
 @pytest.mark.parametrize("stream", [False, True])
 def test_anthropic_client_served_past_a_dead_member(gateway, stream):
     url, upstream = gateway
-    client = anthropic_client(url)
-    if stream:
-        with client.messages.stream(model="down-first", max_tokens=64, messages=USER) as events:
-            text = events.get_final_text()
-    else:
-        reply = client.messages.create(model="down-first", max_tokens=64, messages=USER)
-        text = "".join(block.text for block in reply.content if block.type == "text")
-    assert "hello" in text
+    assert "hello" in anthropic_text(anthropic_client(url), "down-first", stream=stream)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -180,14 +182,7 @@ def test_a_failing_member_hands_over_to_the_next(gateway, stream, status):
     url, upstream = gateway
     since = len(upstream.requests)
     upstream.script(fail=status, retry_after=0, count=1)
-    client = anthropic_client(url)
-    if stream:
-        with client.messages.stream(model="flaky", max_tokens=64, messages=USER) as events:
-            text = events.get_final_text()
-    else:
-        reply = client.messages.create(model="flaky", max_tokens=64, messages=USER)
-        text = "".join(block.text for block in reply.content if block.type == "text")
-    assert "hello" in text
+    assert "hello" in anthropic_text(anthropic_client(url), "flaky", stream=stream)
     assert posts(upstream, since) == [MESSAGES_PATH, CHAT_PATH]
 
 
