@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import cli_groups
 from ._exceptions import CherryError
 from ._secrets import display_url
 from ._version import __version__
@@ -89,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke = ksub.add_parser("revoke", help="remove a named key", parents=[common])
     key_revoke.add_argument("name")
 
+    groups = command("groups", "model groups (one name, several models): list, add, set, remove")
+    cli_groups.add_arguments(groups, common)
+
     usage = command("usage", "requests, errors, tokens and latency from the usage ledger")
     usage.add_argument(
         "--since", default="1d", help="a duration ago (30m, 12h, 1d, 2w) or a date (default: 1d)"
@@ -156,6 +160,8 @@ def _dispatch(args: argparse.Namespace, config_path: Path | None) -> int:
         return _keys(registry, args)
     if args.command == "usage":
         return _usage(registry, args)
+    if args.command == "groups":
+        return cli_groups.run(registry, args)
     raise AssertionError(args.command)
 
 

@@ -296,3 +296,45 @@ def test_usage_bad_since_is_a_diagnosis(capsys):
     code, out, err = run(capsys, "usage", "--since", "yesterday")
     assert code == 2 and out == ""
     assert "Cannot read the time 'yesterday'" in err and "Traceback" not in err
+
+
+# ---- model groups -------------------------------------------------------------------------
+
+
+def test_groups_add_list_set_remove(capsys, _isolated_config):
+    for name in ("One", "Two"):
+        run(capsys, "providers", "add", name, "--base-url", "http://127.0.0.1:9/v1")
+    code, out, _ = run(capsys, "groups")
+    assert code == 0 and "No model groups" in out
+    code, out, _ = run(
+        capsys, "groups", "add", "pool", "one:m", "two:m", "--strategy", "least-busy"
+    )
+    assert code == 0 and "Added group pool (least-busy): one:m, two:m." in out
+    assert '"model": "pool"' in out
+    code, out, _ = run(capsys, "groups", "set", "pool", "two:m")
+    assert code == 0 and "Group pool (least-busy): two:m." in out
+    code, out, _ = run(capsys, "groups", "set", "pool", "--strategy", "round-robin")
+    assert code == 0 and "Group pool (round-robin): two:m." in out
+    saved = json.loads(_isolated_config.read_text())["groups"]
+    assert saved == [{"id": "pool", "models": ["two:m"], "strategy": "round-robin"}]
+    run(capsys, "providers", "remove", "two")
+    code, out, _ = run(capsys, "groups", "list")
+    assert code == 0 and "pool" in out and "two:m names no configured provider" in out
+    code, out, _ = run(capsys, "groups", "remove", "pool")
+    assert code == 0 and "Removed group pool." in out
+    assert json.loads(_isolated_config.read_text())["groups"] == []
+
+
+def test_groups_refusals_exit_nonzero_with_the_reason(capsys, _isolated_config):
+    run(capsys, "providers", "add", "One", "--base-url", "http://127.0.0.1:9/v1")
+    code, _, err = run(capsys, "groups", "add", "one", "one:m")
+    assert code == 2 and "'one' is a provider id" in err
+    code, _, err = run(capsys, "groups", "add", "pool", "ghost:m")
+    assert code == 2 and "names no configured provider (providers: one)" in err
+    code, _, err = run(capsys, "groups", "add", "health", "one:m")
+    assert code == 2 and "reserved" in err
+    code, _, err = run(capsys, "groups", "remove", "pool")
+    assert code == 2 and "No model group 'pool'" in err
+    run(capsys, "groups", "add", "pool", "one:m")
+    code, _, err = run(capsys, "groups", "set", "pool")
+    assert code == 2 and "say what to change" in err

@@ -42,6 +42,7 @@ def test_all_is_sorted_and_complete():
         "simulator",
         "diagnosis",
         "cli",
+        "cli_groups",
         "demo",
         "key_check",
         "ledger",

@@ -33,12 +33,14 @@ from pydantic import ValidationError
 
 from .._exceptions import ConfigError, ConfigFileError, UnknownProviderError
 from .._secrets import is_secret_header, register_secret, strip_userinfo
+from .groups import check_group_id, check_members, check_strategy, group_index
 from .ids import PROVIDER_ID_RE, is_reserved_id
 from .kinds import get_kind
 from .models import (
     Config,
     GatewayKey,
     ModelEntry,
+    ModelGroup,
     Provider,
     ProviderType,
     ServerSettings,
@@ -370,6 +372,11 @@ class ProviderRegistry:
                 default = data.get("default_model")
                 if isinstance(default, str) and default.startswith(f"{provider_id}:"):
                     data["default_model"] = new_id + default[len(provider_id) :]
+                for group in data["groups"]:  # members follow the renamed provider
+                    group["models"] = [
+                        new_id + m[len(provider_id) :] if m.startswith(f"{provider_id}:") else m
+                        for m in group["models"]
+                    ]
             return new_id
 
         new_id = self._mutate(change)
@@ -438,6 +445,65 @@ class ProviderRegistry:
             data["default_model"] = ref.strip() if ref is not None else None
 
         self._mutate(change)
+
+    # ---- model groups -------------------------------------------------------------------
+
+    def groups(self) -> list[ModelGroup]:
+        """Copies of the model groups, in the config's order."""
+        return [g.model_copy(deep=True) for g in self._config.groups]
+
+    def add_group(
+        self, group_id: str, models: Iterable[str], *, strategy: str = "fallback"
+    ) -> ModelGroup:
+        """Add a model group (members `provider-id:model-id` of configured providers)."""
+
+        def change(data: dict[str, Any]) -> None:
+            check_group_id(group_id, data)
+            if any(g["id"] == group_id for g in data["groups"]):
+                raise ConfigError(
+                    f"A model group {group_id!r} already exists; change it with "
+                    "update_group() (cherry-nb groups set) or choose another id."
+                )
+            entry = {
+                "id": group_id,
+                "models": check_members(models, data),
+                "strategy": check_strategy(strategy),
+            }
+            data["groups"].append(entry)
+
+        self._mutate(change)
+        return self._group(group_id)
+
+    def update_group(
+        self,
+        group_id: str,
+        models: Iterable[str] | None = None,
+        *,
+        strategy: str | None = None,
+    ) -> ModelGroup:
+        """Replace a group's members and/or its strategy."""
+
+        def change(data: dict[str, Any]) -> None:
+            entry = data["groups"][group_index(data, group_id)]
+            if models is not None:
+                entry["models"] = check_members(models, data)
+            if strategy is not None:
+                entry["strategy"] = check_strategy(strategy)
+
+        self._mutate(change)
+        return self._group(group_id)
+
+    def remove_group(self, group_id: str) -> ModelGroup:
+        """Remove a model group; returns what it was."""
+
+        def change(data: dict[str, Any]) -> ModelGroup:
+            return ModelGroup.model_validate(data["groups"].pop(group_index(data, group_id)))
+
+        return self._mutate(change)
+
+    def _group(self, group_id: str) -> ModelGroup:
+        group = next(g for g in self._config.groups if g.id == group_id)
+        return group.model_copy(deep=True)
 
     # ---- gateway settings ---------------------------------------------------------------
 
@@ -532,7 +598,17 @@ class ProviderRegistry:
             if left_out and notes is not None:
                 notes.append(f"{provider.id}: left out {_and(left_out)}.")
             providers.append(data)
-        return {"version": EXPORT_VERSION, "providers": providers}
+        # The groups whose members are all among the exported providers.
+        exported = {p.id for p in chosen}
+        groups = [
+            g.model_dump(mode="python")
+            for g in config.groups
+            if all(m.partition(":")[0] in exported for m in g.models)
+        ]
+        document: dict[str, Any] = {"version": EXPORT_VERSION, "providers": providers}
+        if groups:
+            document["groups"] = groups
+        return document
 
     def import_(self, data: Mapping[str, Any], *, replace: bool = False) -> list[str]:
         """Add the providers of an exported document; returns their ids.
@@ -546,9 +622,14 @@ class ProviderRegistry:
                 'The import file must be a JSON object with a "providers" list, '
                 "as written by export. Nothing was imported."
             )
-        document = {"version": data.get("version", EXPORT_VERSION), "providers": providers}
+        document = {
+            "version": data.get("version", EXPORT_VERSION),
+            "providers": providers,
+            "groups": data.get("groups", []),
+        }
         try:
-            imported = Config.model_validate(document).providers
+            parsed = Config.model_validate(document)
+            imported, groups = parsed.providers, parsed.groups
         except ValidationError as exc:
             raise ConfigError(
                 f"The import file is invalid: {describe_errors(exc, document)}. "
@@ -578,6 +659,7 @@ class ProviderRegistry:
                     "replace=True to overwrite them (their stored keys are kept when the "
                     "import has none of its own). Nothing was imported."
                 )
+            _import_groups(config, groups, replace=replace)
             for entry in entries:
                 index = existing.get(entry["id"])
                 if index is None:
@@ -593,6 +675,24 @@ class ProviderRegistry:
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+def _import_groups(config: dict[str, Any], groups: list[ModelGroup], *, replace: bool) -> None:
+    """Add (or with `replace`, overwrite) an imported document's model groups."""
+    existing = {g["id"]: i for i, g in enumerate(config["groups"])}
+    clashes = [g.id for g in groups if g.id in existing]
+    if clashes and not replace:
+        raise ConfigError(
+            f"Model groups already configured: {', '.join(clashes)}. Import with "
+            "replace=True to overwrite them. Nothing was imported."
+        )
+    for group in groups:
+        entry = group.model_dump(mode="python")
+        index = existing.get(group.id)
+        if index is None:
+            config["groups"].append(entry)
+        else:
+            config["groups"][index] = entry
 
 
 def _set_address(entry: dict[str, Any], url: str, *, keep_api_version: bool) -> list[str]:

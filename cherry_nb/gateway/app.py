@@ -230,8 +230,13 @@ def _input_tokens(
     return json_reply({"object": "response.input_tokens", "input_tokens": count})
 
 
+#: `owned_by` of a model group in GET /v1/models.
+GROUP_OWNER = "cherry-nb-group"
+
+
 def list_models(config: Config, args: Any) -> dict[str, Any]:
-    """GET /v1/models from the enabled providers' configured models."""
+    """GET /v1/models from the enabled providers' configured models, then the model
+    groups (unless filtered by providerType)."""
     provider_type = args.get("providerType")
     if provider_type is not None and provider_type not in PROVIDER_TYPES:
         raise RequestError(
@@ -255,6 +260,23 @@ def list_models(config: Config, args: Any) -> dict[str, Any]:
         if p.enabled and (provider_type is None or p.type == provider_type)
         for m in p.models
     ]
+    if provider_type is None:  # a group may span types
+        data += [
+            {
+                "id": g.id,
+                "object": "model",
+                "name": g.id,
+                "created": 0,
+                "owned_by": GROUP_OWNER,
+                "provider": None,
+                "provider_name": None,
+                "provider_type": None,
+                "provider_model_id": None,
+                "members": list(g.models),
+                "strategy": g.strategy,
+            }
+            for g in config.groups
+        ]
     end = None if limit is None else offset + limit
     return {"object": "list", "data": data[offset:end]}
 

@@ -18,10 +18,13 @@ from typing import Any
 
 from .._exceptions import CherryError, ModelNotFoundError, RequestError
 from ..config.models import Provider
+from ..config.resolve import Target
+from ..providers.transport import RetryPolicy
 from ..wire.formats import CheckedRequest, wire_format
-from .checks import check_request, json_object, resolve_model
+from .checks import check_request, json_object, resolve_targets
 from .errors import INTERNAL_ERROR, Envelope, error_reply, log_unexpected
 from .gate import ROUTE, send_reply, start_message
+from .group_relay import relay_group
 from .relay import ChatCall, forwarded_headers, relay_chat
 from .reply import Reply, StreamReply
 from .routes import Route
@@ -145,20 +148,31 @@ async def _chat(
     headers: list[tuple[bytes, bytes]],
 ) -> Reply | StreamReply:
     requested = body.get("model")
-    provider, model = resolve_model(state.config(), requested, provider_id)
-    call = ChatCall(
-        envelope=envelope,
-        body=body,
-        checked=checked,
-        adapter=state.pool.adapter(provider),
-        model=model,
-        requested_model=str(requested),
-        forward=forwarded_headers(headers),
-    )
+    resolution = resolve_targets(state.config(), requested, provider_id)
+    forward = forwarded_headers(headers)
+
+    def call_for(target: Target, policy: RetryPolicy | None = None) -> ChatCall:
+        return ChatCall(
+            envelope=envelope,
+            # A passthrough writes the member's model into the body: each member its own.
+            body=body if resolution.group is None else dict(body),
+            checked=checked,
+            adapter=state.pool.adapter(target.provider),
+            model=target.model,
+            requested_model=str(requested),
+            forward=forward,
+            policy=policy,
+        )
+
+    if resolution.group is not None:
+        # The member that answered is the one a usage record should name.
+        _member, reply = await relay_group(state.pool, resolution, call_for)
+        return reply
+    target = resolution.first
     try:
-        return await relay_chat(call)
+        return await relay_chat(call_for(target))
     except ModelNotFoundError as error:
-        _list_configured(error, provider)
+        _list_configured(error, target.provider)
         raise
 
 

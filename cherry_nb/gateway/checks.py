@@ -24,6 +24,7 @@ from .._json import LoneSurrogateError, loads
 from ..config.ids import PROVIDER_ID_RE
 from ..config.kinds import get_kind
 from ..config.models import Config, Provider
+from ..config.resolve import Resolution
 from ..config.resolve import resolve_model as resolve_ref
 from ..wire.formats import CheckedRequest, WireFormat
 
@@ -81,13 +82,14 @@ def check_request(wire: WireFormat, body: dict[str, Any]) -> CheckedRequest:
         raise RequestError("The request body is nested too deeply.", status=400) from None
 
 
-def resolve_model(
-    config: Config, model: Any, provider_id: str | None = None
-) -> tuple[Provider, str]:
-    """The enabled provider and bare model id a request's `model` names.
+def resolve_targets(config: Config, model: Any, provider_id: str | None = None) -> Resolution:
+    """The enabled provider(s) and bare model id(s) a request's `model` names: one
+    target, or a model group's members (chosen among by gateway/group_relay.py).
 
     The rules are the config layer's resolver's (`config/resolve.py`); this maps its
-    errors to the gateway's: unknown or disabled 404, ambiguous 400.
+    errors to the gateway's: unknown or disabled 404, ambiguous 400. With a group id
+    in the path, the body's `model` is not read beyond being present (the SDKs require
+    one): write the group id there, or anything.
     """
     if not isinstance(model, str) or not model.strip():
         raise RequestError("`model` is required, as provider-id:model-id.", param="model")
@@ -104,7 +106,11 @@ def resolve_model(
     try:
         resolution = resolve_ref(config, model, provider_id=provider_id)
     except AmbiguousModelError as error:
-        raise RequestError(error.message, status=400, param="model") from None
+        raise RequestError(
+            error.message + " (Or pool them in a model group: `cherry-nb groups add`.)",
+            status=400,
+            param="model",
+        ) from None
     except (UnknownModelError, UnknownProviderError, ProviderDisabledError) as error:
         param = None if provider_id is not None else "model"
         raise RequestError(
@@ -112,16 +118,18 @@ def resolve_model(
         ) from None
     except ModelRefError as error:
         raise RequestError(error.message, status=400, param="model") from None
-    if resolution.group is not None:
-        members = ", ".join(target.ref for target in resolution.targets)
-        raise RequestError(
-            f"{resolution.group.id!r} is a model group; the gateway does not route groups "
-            f"yet. Name one of its members: {members}.",
-            status=400,
-            param="model",
-        )
-    target = resolution.first
-    return _url_safe(target.provider, target.model)
+    for target in resolution.targets:
+        _url_safe(target.provider, target.model)
+    return resolution
+
+
+def resolve_model(
+    config: Config, model: Any, provider_id: str | None = None
+) -> tuple[Provider, str]:
+    """The one provider and bare model id for a request that goes to a single model
+    without falling over (token counts): a group's first member."""
+    target = resolve_targets(config, model, provider_id).first
+    return target.provider, target.model
 
 
 def _url_safe(provider: Provider, model: str) -> tuple[Provider, str]:

@@ -68,6 +68,14 @@ at `http://HOST:PORT/provider-id`), and so on `/{provider_id}/v1/embeddings`.
 Azure OpenAI providers unchanged and Gemini providers translated (`batchEmbedContents`);
 a provider type without embeddings (Anthropic) answers 400.
 
+**Model groups.** `model` may also be a model group's id (GET /v1/models lists groups
+with `owned_by: "cherry-nb-group"`), or the group id may stand in the path
+(`/{group_id}/v1/...`, the body's `model` then being ignored). The group's strategy
+(`fallback`, `round-robin`, `least-busy`) picks the first member to try; a connect error,
+timeout, 429, 5xx, a rejected key or an unknown model moves the request to the next
+member before any byte is sent. A 400 (the request itself) does not. A bare model id
+that several enabled providers list is ambiguous (400): pool them in a group instead.
+
 **Streaming.** With `"stream": true` both formats answer `text/event-stream`. Its
 documented schema is that of one event: `data` is a string holding JSON, whose schema
 `contentSchema` names (ChatCompletionChunk, MessageStreamEvent, ResponseStreamEvent).
@@ -499,7 +507,8 @@ _PROVIDER_PATH = {
     "name": "provider_id",
     "in": "path",
     "required": True,
-    "description": "The provider's id; `model` may then be a bare model id.",
+    "description": "The provider's id (`model` may then be a bare model id), or a model "
+    "group's id (`model` is then ignored).",
     "schema": {"type": "string", "examples": ["my-anthropic"]},
 }
 

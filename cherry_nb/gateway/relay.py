@@ -26,6 +26,7 @@ from typing import Any
 from .._exceptions import BadResponseError, CherryError
 from .._json import compact_json
 from ..providers.base import Adapter
+from ..providers.transport import RetryPolicy
 from ..providers.upstream import UpstreamStream
 from ..wire.accumulate import response_events
 from ..wire.formats import CheckedRequest, StreamWriterProtocol, WireFormat
@@ -65,6 +66,8 @@ class ChatCall:
     model: str  # the upstream's bare model id
     requested_model: str  # what the client wrote, echoed in translated replies
     forward: dict[str, str]  # client headers for a same-format upstream
+    # None: the adapter's own; a model group's members but the last get one attempt.
+    policy: RetryPolicy | None = None
 
     @property
     def stream(self) -> bool:
@@ -91,7 +94,7 @@ async def relay_chat(call: ChatCall) -> Reply | StreamReply:
 
 async def _passthrough(call: ChatCall) -> Reply | StreamReply:
     upstream = await call.adapter.open_upstream(
-        call.body, model=call.model, stream=call.stream, headers=call.forward
+        call.body, model=call.model, stream=call.stream, headers=call.forward, policy=call.policy
     )
     if not call.stream:
         data = await upstream.read()
@@ -166,12 +169,12 @@ async def _translate(call: ChatCall) -> Reply | StreamReply:
     request = call.checked.to_translate()
     request.model = call.model
     if not call.stream:
-        response = await call.adapter.chat(request)
+        response = await call.adapter.chat(request, policy=call.policy)
         response.model = call.requested_model
         data = compact_json(wire.build_response(response)).encode()
         # After the upstream request was built: its builder adds what it could not carry.
         return Reply(200, data, headers=_dropped(call, request))
-    batches = call.adapter.stream_batches(request)
+    batches = call.adapter.stream_batches(request, policy=call.policy)
     try:
         first = await anext(batches)  # errors before the first byte keep their status
     except BaseException:

@@ -9,15 +9,17 @@ kept, shown and recorded as interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import CherryError, NetworkError
 from ..config.models import Provider
 from ..key_check import diagnose_failure
+from ..providers.groups import GroupStream
 from ..wire.accumulate import ResponseAccumulator
 from ..wire.neutral import ChatRequest, ChatResponse, ReasoningDelta, TextDelta, Usage
 from .runtime import SIMULATOR_ID, Runtime
@@ -66,9 +68,13 @@ class Outcome:
     response: ChatResponse | None = None  # the whole reply (tool calls included) when complete
 
 
+#: Who answers a turn: one provider, or a model group's first member to start answering.
+Source = Provider | GroupStream
+
+
 def run_stream(
     runtime: Runtime,
-    provider: Provider,
+    provider: Source,
     request: ChatRequest,
     on_text: Callable[[str], None],
     tick: Callable[[], None],
@@ -85,7 +91,7 @@ def run_stream(
 
 def run_streams(
     runtime: Runtime,
-    jobs: Sequence[tuple[Provider, ChatRequest]],
+    jobs: Sequence[tuple[Source, ChatRequest]],
     on_text: Callable[[int, str], None],
     tick: Callable[[], None],
     on_thinking: Callable[[int, str], None] | None = None,
@@ -97,9 +103,9 @@ def run_streams(
     started, started_at = time.monotonic(), time.time()
     first_token: list[float | None] = [None] * len(jobs)  # seconds from the start
 
-    async def produce(index: int, provider: Provider, request: ChatRequest) -> None:
+    async def produce(index: int, source: Source, request: ChatRequest) -> None:
         try:
-            stream = runtime.pool.adapter(provider).stream(request)
+            stream = _events(runtime, source, request)
             try:
                 async for event in stream:
                     events.put((index, event))
@@ -167,7 +173,8 @@ def run_streams(
         )
         for i, acc in enumerate(accumulators)
     ]
-    for (provider, request), outcome, ttft in zip(jobs, outcomes, first_token, strict=True):
+    for (source, job_request), outcome, ttft in zip(jobs, outcomes, first_token, strict=True):
+        provider, request = answered_by(source, job_request)
         runtime.recorder.record(
             turn_record(
                 provider,
@@ -189,6 +196,28 @@ def _response(accumulator: ResponseAccumulator) -> ChatResponse | None:
         return accumulator.response()
     except CherryError:
         return None
+
+
+def _events(runtime: Runtime, source: Source, request: ChatRequest) -> AsyncGenerator[Any, None]:
+    if isinstance(source, GroupStream):
+        return source.events(runtime.pool, request)
+    return runtime.pool.adapter(source).stream(request)
+
+
+def answered_by(source: Source, request: ChatRequest) -> tuple[Provider, ChatRequest]:
+    """The provider and request that answered (for a group, the member that did or
+    was tried last): what a usage record and a diagnosis name."""
+    if not isinstance(source, GroupStream):
+        return source, request
+    target = source.answered or source.targets[0]
+    return target.provider, dataclasses.replace(request, model=target.model)
+
+
+def provider_of(source: Source) -> Provider:
+    """The provider that answered (a group's member that did, or was tried last)."""
+    if not isinstance(source, GroupStream):
+        return source
+    return (source.answered or source.targets[0]).provider
 
 
 def _wait_for_done(

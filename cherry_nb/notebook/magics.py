@@ -13,9 +13,9 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .._exceptions import CherryError, ConfigError, UnknownProviderError
 from .._secrets import display_url, redact
-from ..config.models import Provider
 from ..config.resolve import resolve_model
 from ..config.urls import provider_address
+from ..providers.groups import GroupStream
 from ..wire.neutral import ChatRequest, Message, Part, ReasoningEffort, Text
 from . import render
 from .chat import (
@@ -23,7 +23,9 @@ from .chat import (
     SIMULATOR_HINT,
     ChatReply,
     Outcome,
+    Source,
     describe_error,
+    provider_of,
     run_streams,
 )
 from .conversation import Sessions, usage_line
@@ -44,6 +46,7 @@ LINE_HELP = """\
 %chat models P [--fetch] list (or fetch) a provider's models
 %chat check P [-m M]     check a provider's key and address
 %chat setup              the provider manager widget
+%chat groups             the model groups panel (one name for several models)
 %chat simulator [stop]   start (stop) this kernel's offline simulator, provider `simulator`
 %chat reset [--session NAME]    forget the conversation
 %chat history [--session NAME]  show the conversation
@@ -166,7 +169,7 @@ class ChatMagics(Magics):
         conversation = self.sessions.get(args.session)
         prompt = _prompt_text(user)
         try:
-            provider, model = self._resolve(model_ref)
+            source, model = self._resolve(model_ref)
             tools = self._tools(args)
         except CherryError as error:
             render.show_error(f"Cannot chat with {model_ref}", error.message, _hint_for(error))
@@ -174,7 +177,7 @@ class ChatMagics(Magics):
         view = render.ReplyView(model_ref)
         result = run_turn(
             self.runtime,
-            provider,
+            source,
             lambda messages: self._request(model, messages, conversation.system, args, tools),
             conversation.messages,
             user,
@@ -184,6 +187,7 @@ class ChatMagics(Magics):
             ask=_ask if args.confirm else None,
             show_thinking=not args.no_think,
         )
+        provider = provider_of(source)
         if result.error is not None and not result.shown:
             message, hint = describe_error(self.runtime, result.error, provider)
             view.clear()
@@ -281,13 +285,17 @@ class ChatMagics(Magics):
         ):
             if outcome.error is not None and not outcome.text:
                 # The same panel and hint as a single reply's.
-                message, hint = describe_error(self.runtime, outcome.error, targets[column][1])
+                message, hint = describe_error(
+                    self.runtime, outcome.error, provider_of(targets[column][1])
+                )
                 view.fail(column, f"{ref} failed", message, hint)
                 conversation.record_error(ref, prompt, outcome.error.message)
                 continue
             view.note(column, usage_line(ref, outcome.usage, outcome.seconds, outcome.interrupted))
             if outcome.error is not None:
-                message, hint = describe_error(self.runtime, outcome.error, targets[column][1])
+                message, hint = describe_error(
+                    self.runtime, outcome.error, provider_of(targets[column][1])
+                )
                 view.fail(column, "The reply was cut short", message, hint)
             said = [Message("assistant", [Text(outcome.text)])] if outcome.text else []
             conversation.record_turn(
@@ -311,9 +319,10 @@ class ChatMagics(Magics):
             return f"{enabled[0].id}:{enabled[0].models[0].id}"
         return None
 
-    def _resolve(self, model_ref: str) -> tuple[Provider, str]:
-        """The provider and model `model_ref` names, by the gateway's rules (a bare id
-        that one enabled provider lists works too)."""
+    def _resolve(self, model_ref: str) -> tuple[Source, str]:
+        """Who answers `model_ref`, by the gateway's rules (a bare id that one enabled
+        provider lists works too), and the model to ask; a model group is a GroupStream
+        (its members tried by its strategy, the next one before the first token)."""
         self.runtime.registry.reload_if_changed()
         try:
             resolution = resolve_model(self.runtime.registry.config, model_ref.strip())
@@ -322,11 +331,7 @@ class ChatMagics(Magics):
                 raise ConfigError(f"{NO_SIMULATOR} {SIMULATOR_HINT}") from None
             raise
         if resolution.group is not None:
-            members = ", ".join(target.ref for target in resolution.targets)
-            raise ConfigError(
-                f"{resolution.group.id!r} is a model group; %%chat talks to one model. "
-                f"Name one of its members: {members}."
-            )
+            return GroupStream(resolution.group, resolution.targets), resolution.group.id
         return resolution.first.provider, resolution.first.model
 
     @staticmethod
@@ -395,8 +400,8 @@ class ChatMagics(Magics):
         return None
 
     def _cmd_use(self, rest: list[str]) -> None:
-        provider, model = self._resolve(rest[0])
-        self.model = f"{provider.id}:{model}"
+        source, model = self._resolve(rest[0])
+        self.model = model if isinstance(source, GroupStream) else f"{source.id}:{model}"
         print(f"This kernel now chats with {self.model}.")
 
     def _cmd_providers(self, rest: list[str]) -> None:
@@ -439,6 +444,11 @@ class ChatMagics(Magics):
         from .widgets import setup
 
         return setup(self.runtime)
+
+    def _cmd_groups(self, rest: list[str]) -> Any:
+        from .widgets.groups import groups_panel
+
+        return groups_panel(self.runtime.registry)
 
     def _cmd_simulator(self, rest: list[str]) -> None:
         """Start this kernel's simulator and chat with it here (other kernels and the

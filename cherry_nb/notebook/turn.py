@@ -20,7 +20,7 @@ from .._exceptions import CherryError
 from .._version import __version__
 from ..config.models import Provider
 from ..wire.neutral import ChatRequest, Message, Part, Text, ToolCall, ToolResult, Usage
-from .chat import Outcome, run_stream
+from .chat import Outcome, Source, run_stream
 from .render import ReplyView
 from .runtime import Runtime
 from .tools import PythonTool, call_line
@@ -47,7 +47,7 @@ class TurnResult:
 
 def run_turn(
     runtime: Runtime,
-    provider: Provider,
+    source: Source,
     make_request: Callable[[list[Message]], ChatRequest],
     history: Sequence[Message],
     user: Message,
@@ -72,7 +72,7 @@ def run_turn(
     while True:
         outcome = run_stream(
             runtime,
-            provider,
+            source,
             make_request([*history, *new]),
             view.add,
             view.tick,

@@ -207,9 +207,12 @@ class Adapter:
         model: str,
         stream: bool,
         headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
     ) -> UpstreamStream:
         """`open_chat` for a relay: the reply as an UpstreamStream (errors mapped)."""
-        response = await self.open_chat(body, model=model, stream=stream, headers=headers)
+        response = await self.open_chat(
+            body, model=model, stream=stream, headers=headers, policy=policy
+        )
         return self.upstream_stream(response, model)
 
     def upstream_stream(self, response: httpx.Response, model: str | None) -> UpstreamStream:
@@ -276,10 +279,12 @@ class Adapter:
         except WireFormatError as exc:
             raise self._malformed(exc) from exc
 
-    async def chat(self, request: ChatRequest) -> ChatResponse:
+    async def chat(
+        self, request: ChatRequest, *, policy: RetryPolicy | None = None
+    ) -> ChatResponse:
         """A whole reply, not streamed."""
         body = self.wire.build_request(request)
-        response = await self.open_chat(body, model=request.model, stream=False)
+        response = await self.open_chat(body, model=request.model, stream=False, policy=policy)
         data = await self._read_json(response, request.model)
         try:
             return self.wire.parse_response(data)

@@ -193,6 +193,16 @@ class KeyRing:
         self._turn = index + 1
         return self._keys[index % count]
 
+    def any_healthy(self) -> bool:
+        """Whether some key is neither cooling nor rejected (a provider without keys is)."""
+        if not self._keys:
+            return True
+        now = time.monotonic()
+        return any(
+            self._table.state(self.provider_id, mark, now)[0] is KeyState.HEALTHY
+            for mark in self._prints
+        )
+
     def position(self, key: str) -> int:
         """`key`'s 1-based place in the configured order (how logs and checks name it)."""
         return self._keys.index(key) + 1 if key in self._keys else 0

@@ -296,7 +296,9 @@ class _MessagesBody(_Model):
         min_length=1,
         description="provider-id:model-id, e.g. `my-anthropic:claude-sonnet-4-5` (split at "
         "the first colon). On /{provider_id}/v1/messages a bare model id is enough. A bare "
-        "id is otherwise looked up among the enabled providers' models.",
+        "id is otherwise looked up among the enabled providers' models. "
+        "Or a model group's id: its members are tried by the group's strategy, the next "
+        "one when a member fails before answering.",
         examples=["my-anthropic:claude-sonnet-4-5"],
     )
     messages: list[InputMessage] = Field(

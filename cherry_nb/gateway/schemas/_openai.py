@@ -270,7 +270,9 @@ class ChatCompletionRequest(_Model):
     model: str = Field(
         min_length=1,
         description="provider-id:model-id, e.g. `my-openai:gpt-4o-mini` (split at the "
-        "first colon). A bare model id is looked up among the enabled providers' models.",
+        "first colon). A bare model id is looked up among the enabled providers' models. "
+        "Or a model group's id: its members are tried by the group's strategy, the next "
+        "one when a member fails before answering.",
         examples=["my-openai:gpt-4o-mini"],
     )
     messages: list[ChatMessage] = Field(

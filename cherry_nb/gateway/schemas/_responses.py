@@ -59,7 +59,9 @@ class ResponsesRequest(_Model):
     model: str = Field(
         min_length=1,
         description="provider-id:model-id, e.g. `my-openai:gpt-5` (split at the first "
-        "colon). A bare model id is looked up among the enabled providers' models.",
+        "colon). A bare model id is looked up among the enabled providers' models. "
+        "Or a model group's id: its members are tried by the group's strategy, the next "
+        "one when a member fails before answering.",
         examples=["my-openai:gpt-5"],
     )
     input: InputValue = Field(

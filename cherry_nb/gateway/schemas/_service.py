@@ -6,26 +6,34 @@ from typing import Literal
 
 from pydantic import Field
 
-from ...config.models import ProviderType
+from ...config.models import GroupStrategy, ProviderType
 from ._anthropic import AnthropicError
 from ._base import _Model
 
 
 class Model(_Model):
-    """A model of an enabled provider."""
+    """A model of an enabled provider, or a model group (`owned_by` "cherry-nb-group")."""
 
     id: str = Field(
-        description="provider-id:model-id, what to send as `model`.",
+        description="provider-id:model-id (or a group id), what to send as `model`.",
         examples=["my-openai:gpt-4o-mini"],
     )
     object: Literal["model"] = Field(description='"model"')
     name: str = Field(description="The model's display name.")
     created: int = Field(description="Unix time of creation (0 when unknown).")
-    owned_by: str = Field(description="The provider's display name.")
-    provider: str = Field(description="The provider's id.")
-    provider_name: str = Field(description="The provider's display name.")
-    provider_type: ProviderType = Field(description="The wire protocol the provider speaks.")
-    provider_model_id: str = Field(description="The model's id at the provider.")
+    owned_by: str = Field(
+        description='The provider\'s display name; "cherry-nb-group" for a model group.'
+    )
+    provider: str | None = Field(description="The provider's id (null for a group).")
+    provider_name: str | None = Field(description="The provider's display name.")
+    provider_type: ProviderType | None = Field(description="The wire protocol the provider speaks.")
+    provider_model_id: str | None = Field(description="The model's id at the provider.")
+    members: list[str] | None = Field(
+        default=None, description="A group's members, provider-id:model-id, in its order."
+    )
+    strategy: GroupStrategy | None = Field(
+        default=None, description="A group's strategy: fallback, round-robin or least-busy."
+    )
 
 
 class ModelList(_Model):
