@@ -110,7 +110,22 @@ def _exchange(url: str, key: str, out: Any) -> None:
                 reason = event["delta"]["stop_reason"]
                 print(f"({arguments}) -> stop_reason {reason}\n", file=out)
 
-        print("3) The models every client can ask for (GET /v1/models):", file=out)
+        print("3) Responses API (Codex, Agents SDK) -> Gemini-type upstream, streamed:", file=out)
+        body = {
+            "model": "sim-gemini:sim-chat",
+            "stream": True,
+            "instructions": "Be brief.",
+            "input": "Hello from the Responses API side!",
+        }
+        for data in _sse(client, "/v1/responses", body):
+            event = json.loads(data)
+            if event["type"] == "response.output_text.delta":
+                print(event["delta"], end="", file=out, flush=True)
+            elif event["type"] == "response.completed":
+                usage = event["response"]["usage"]
+                print(f"\n   ({usage['output_tokens']} output tokens)\n", file=out)
+
+        print("4) The models every client can ask for (GET /v1/models):", file=out)
         models = client.get("/v1/models").json()["data"]
         print("   " + ", ".join(m["id"] for m in models) + "\n", file=out)
 
@@ -134,6 +149,8 @@ def _usage(url: str, key: str, out: Any) -> None:
         f"  Anthropic SDK: Anthropic(base_url='{url}', api_key='{key}')\n"
         f"  Claude Code:   ANTHROPIC_BASE_URL={url} ANTHROPIC_AUTH_TOKEN={key} "
         "ANTHROPIC_MODEL=sim-openai:sim-chat claude\n"
+        f'  Codex:         a [model_providers.cherry] with base_url = "{url}/v1", '
+        'wire_api = "responses", env_key naming a variable that holds the key\n'
         f"  API docs:      {url}/api-docs\n",
         file=out,
         flush=True,

@@ -150,6 +150,8 @@ def test_demo_runs_offline_in_a_subprocess(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Hello from the OpenAI SDK side!" in done.stdout
     assert "tool call: get_weather" in done.stdout and "stop_reason tool_use" in done.stdout
+    assert "Hello from the Responses API side!" in done.stdout  # the Responses exchange
+    assert "output tokens)" in done.stdout
     assert "sim-gemini:sim-chat" in done.stdout
     assert not (tmp_path / "untouched.json").exists()  # the user's config is not touched
 
