@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cherry_nb._exceptions import WireFormatError
+from cherry_nb._exceptions import UntranslatableError, WireFormatError
 from cherry_nb._json import compact_json
 from cherry_nb.wire._common import new_id
 
@@ -18,6 +18,12 @@ FORMAT = "responses"
 
 def _fail(message: str, param: str | None) -> WireFormatError:
     return WireFormatError(message, param=param)
+
+
+def _untranslatable(message: str, param: str | None) -> UntranslatableError:
+    """Valid Responses input that only a Responses upstream can take (refused when
+    translating, passed through to an `openai-response` upstream)."""
+    return UntranslatableError(message, param=param)
 
 
 def _required_str(obj: Mapping[str, Any], key: str, param: str) -> str:

@@ -34,7 +34,7 @@ from cherry_nb.wire.neutral import (
 )
 
 from .._translate import note_dropped
-from ._common import FORMAT, _dumps, _fail, _parse_arguments, _required_str
+from ._common import FORMAT, _dumps, _fail, _parse_arguments, _required_str, _untranslatable
 
 DROPPED_FIELDS: tuple[str, ...] = (
     "metadata",
@@ -253,13 +253,13 @@ class _InputReader:
         elif kind == "reasoning":
             self._reasoning(item, param)
         elif kind == "item_reference":
-            raise _fail(
+            raise _untranslatable(
                 f"{param} is an item_reference, which names an item stored by OpenAI; this "
                 "gateway stores nothing. Send the item itself.",
                 f"{param}.type",
             )
         else:
-            raise _fail(
+            raise _untranslatable(
                 f"Input item type {kind!r} at {param} cannot be translated to another wire "
                 "format (supported: message, function_call, function_call_output, reasoning).",
                 f"{param}.type",
@@ -346,7 +346,7 @@ def _part(part: Any, param: str, media: bool) -> Text | Image | Document | None:
     if isinstance(kind, str) and kind in DROPPED_PART_TYPES:
         return None
     supported = "input_text, output_text, refusal" + (", input_image, input_file" if media else "")
-    raise _fail(
+    raise _untranslatable(
         f"Content part type {kind!r} at {param} cannot be translated to another wire format "
         f"(supported: {supported}).",
         f"{param}.type",
@@ -355,7 +355,7 @@ def _part(part: Any, param: str, media: bool) -> Text | Image | Document | None:
 
 def _no_file_id(part: Mapping[str, Any], param: str, what: str) -> None:
     if part.get("file_id") is not None:
-        raise _fail(
+        raise _untranslatable(
             f"The {what} at {param} refers to an uploaded file by `file_id`, which only OpenAI "
             "can read: send it inline as a data: URL instead.",
             f"{param}.file_id",
@@ -492,7 +492,7 @@ def _parse_tool(raw: Any, param: str) -> Tool:
         raise _fail("A tool must be an object.", param)
     kind = raw.get("type")
     if kind != "function":
-        raise _fail(
+        raise _untranslatable(
             f"Tool type {kind!r} at {param} cannot be translated to another wire format "
             "(only `function` tools can; OpenAI's hosted tools are left out).",
             f"{param}.type",
@@ -516,8 +516,10 @@ def _parse_tool_choice(value: Any) -> ToolChoice | None:
         if value not in TOOL_CHOICE_MODES:
             raise _fail(f"Unknown tool_choice {value!r}.", "tool_choice")
         return ToolChoice(value)  # type: ignore[arg-type]
-    if not isinstance(value, Mapping) or value.get("type") != "function":
-        raise _fail(
+    if not isinstance(value, Mapping):
+        raise _fail("`tool_choice` must be a string or an object.", "tool_choice")
+    if value.get("type") != "function":
+        raise _untranslatable(
             '`tool_choice` must be auto, none, required or {"type": "function", '
             '"name": ...}; hosted-tool and allowed_tools choices cannot be translated.',
             "tool_choice",
