@@ -20,6 +20,7 @@ format's own `parse_usage` turns the result into neutral `Usage` once, at the en
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ _NULL = b"null"
 # Where the usage object sits in a reply or an event: at the top, or one level down in
 # Messages' `message_start` (`message`) and the Responses events (`response`).
 _HOLDERS = ("message", "response")
+_DECODER = json.JSONDecoder()
 
 
 def _anthropic_usage(raw: Mapping[str, Any]) -> Usage | None:
@@ -52,15 +54,34 @@ def scans(format_name: str) -> bool:
 
 
 def reply_usage(format_name: str, data: bytes) -> Usage | None:
-    """The usage of a whole JSON reply in `format_name`, or None if it states none."""
-    if _MARK not in data or format_name not in _PARSERS:
+    """The usage of a whole JSON reply in `format_name`, or None if it states none.
+
+    The top-level `usage` is the last key named so in every format's reply: that object
+    alone is parsed (a quarter of the cost of the whole reply); anything unexpected there
+    falls back to parsing the whole reply.
+    """
+    at = data.rfind(_MARK)
+    if at < 0 or format_name not in _PARSERS:
+        return None
+    raw: Mapping[str, Any] | None = _object_after(data, at + len(_MARK))
+    if raw is None:
+        try:
+            raw = _usage_object(loads(data.decode("utf-8", "replace")))
+        except ValueError:
+            return None
+    return _PARSERS[format_name](raw) if raw is not None else None
+
+
+def _object_after(data: bytes, at: int) -> dict[str, Any] | None:
+    """The JSON object that is the value of the key ending at `at`, or None."""
+    text = data[at : at + 4096].decode("utf-8", "replace").lstrip()
+    if not text.startswith(":"):
         return None
     try:
-        body = loads(data.decode("utf-8", "replace"))
+        value, _ = _DECODER.raw_decode(text[1:].lstrip())
     except ValueError:
         return None
-    raw = _usage_object(body)
-    return _PARSERS[format_name](raw) if raw is not None else None
+    return value if isinstance(value, dict) else None
 
 
 class StreamUsage:

@@ -141,6 +141,11 @@ def test_an_endless_line_is_not_held(monkeypatch: pytest.MonkeyPatch) -> None:
             Usage(3, 4),
         ),
         ("openai", {"choices": []}, None),
+        (  # the last "usage" is not the reply's: the whole reply is read
+            "responses",
+            {"usage": {"input_tokens": 3, "output_tokens": 4}, "metadata": {"usage": "x"}},
+            Usage(3, 4),
+        ),
     ],
 )
 def test_a_whole_reply(name: str, body: dict[str, object], expected: Usage | None) -> None:
