@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HOST = "127.0.0.1"
-GATEWAY_KEY = "cs-sk-bench"
+GATEWAY_KEY = "cs-sk-bench-3f9c2a7e5b1d4c8a"
 LITELLM_KEY = "sk-bench"
 REPO = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

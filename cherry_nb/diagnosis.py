@@ -35,6 +35,11 @@ class Category(StrEnum):
     RATE_LIMITED = "rate_limited"
     UPSTREAM_ERROR = "upstream_error"
     CONFIG = "config"
+    # What ends a gateway request on the gateway's side, for the usage ledger:
+    BAD_REQUEST = "bad_request"  # the client's request was refused (400, 404 route, 405, 413)
+    GATEWAY_KEY = "gateway_key"  # the client's gateway key was missing or wrong
+    INTERRUPTED = "interrupted"  # the client left (or the cell was stopped) before the end
+    INTERNAL = "internal"  # a gateway bug (500)
 
 
 _SHORT_LABELS: dict[Category, str] = {
@@ -46,6 +51,10 @@ _SHORT_LABELS: dict[Category, str] = {
     Category.RATE_LIMITED: "rate limited or out of quota",
     Category.UPSTREAM_ERROR: "upstream error",
     Category.CONFIG: "configuration error",
+    Category.BAD_REQUEST: "bad request",
+    Category.GATEWAY_KEY: "gateway key refused",
+    Category.INTERRUPTED: "interrupted",
+    Category.INTERNAL: "gateway error",
 }
 
 
@@ -87,6 +96,26 @@ def closest_models(model: str, available: list[str], n: int = 3) -> list[str]:
     return [m for value, m in ranked[:n] if value >= floor]
 
 
+# An upstream failure's category by its exception class, most specific first; any other
+# failure is UPSTREAM_ERROR. Read by `diagnose` and by the usage ledger (`category_of`).
+_CATEGORIES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Category], ...] = (
+    (AuthenticationError, Category.BAD_KEY),
+    (ModelNotFoundError, Category.MODEL_NOT_FOUND),
+    ((NotFoundError, BadResponseError), Category.WRONG_ADDRESS),
+    (NetworkError, Category.NETWORK),  # timeouts included
+    (RateLimitError, Category.RATE_LIMITED),
+    (ConfigError, Category.CONFIG),
+)
+
+
+def category_of(error: BaseException) -> Category:
+    """The category of `error` alone, without a hint (what a usage record keeps)."""
+    for kinds, category in _CATEGORIES:
+        if isinstance(error, kinds):
+            return category
+    return Category.UPSTREAM_ERROR
+
+
 def diagnose(
     error: BaseException,
     provider: Provider,
@@ -98,36 +127,43 @@ def diagnose(
     The hint is "" when the error's own message already says it all (callers show
     the message, then the hint when there is one).
     """
-    if isinstance(error, AuthenticationError):
-        return Category.BAD_KEY, _bad_key_hint(provider)
+    category = category_of(error)
+    return category, _hint(category, error, provider, available_models)
+
+
+def _hint(
+    category: Category, error: BaseException, provider: Provider, available: list[str] | None
+) -> str:
+    if category is Category.BAD_KEY:
+        return _bad_key_hint(provider)
     if isinstance(error, ModelNotFoundError):
-        return Category.MODEL_NOT_FOUND, _model_hint(provider, error.model, available_models)
+        return _model_hint(provider, error.model, available)
     if isinstance(error, NotFoundError | BadResponseError):
-        return Category.WRONG_ADDRESS, _address_hint(provider, error.url)
+        return _address_hint(provider, error.url)
     if isinstance(error, UpstreamTimeoutError):
-        return Category.NETWORK, (
+        return (
             f"{display_url(provider.base_url)} did not answer in time. The server may be "
             "overloaded or still loading the model; check the base URL, a proxy (HTTPS_PROXY) or a "
             "firewall, or try again with a longer timeout."
         )
     if isinstance(error, NetworkError):
-        return Category.NETWORK, _network_hint(provider, error.message)
+        return _network_hint(provider, error.message)
     if isinstance(error, RateLimitError):
         wait = f" The upstream asks to wait {error.retry_after:.0f} s." if error.retry_after else ""
-        return Category.RATE_LIMITED, (
+        return (
             "The key works but the upstream is rate limiting it, or its quota or credit is "
             f"used up.{wait} Wait and retry, or check the plan's limits on the provider's site."
         )
     if isinstance(error, ConfigError):
-        return Category.CONFIG, ""  # its message already says what to fix
+        return ""  # its message already says what to fix
     if isinstance(error, ProviderError):
-        return Category.UPSTREAM_ERROR, (
+        return (
             "The upstream reported an error of its own (its message is above). If it persists, "
             "check the provider's status page."
         )
     if isinstance(error, CherryError):
-        return Category.UPSTREAM_ERROR, ""  # its message is all there is to say
-    return Category.UPSTREAM_ERROR, f"Unexpected error: {type(error).__name__}."
+        return ""  # its message is all there is to say
+    return f"Unexpected error: {type(error).__name__}."
 
 
 def _bad_key_hint(provider: Provider) -> str:

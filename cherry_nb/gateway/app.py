@@ -43,6 +43,7 @@ from .gate import Gate
 from .openapi import build_openapi
 from .reply import Reply, json_reply
 from .state import GatewayState
+from .usage import request_usage
 
 
 def create_app(
@@ -89,6 +90,8 @@ def create_app(
 
     @app.errorhandler(CherryError)
     async def _cherry_error(error: CherryError) -> Response:
+        if (usage := request_usage(request.scope)) is not None:
+            usage.failed(error)
         return to_response(error_reply(envelope_for_path(request.path), error))
 
     @app.errorhandler(HTTPException)
@@ -175,12 +178,14 @@ def create_app(
     @app.post("/v1/embeddings")
     async def embeddings() -> Response:
         raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
-        return to_response(await answer_embeddings(state, raw, None))
+        return to_response(await answer_embeddings(state, raw, None, request_usage(request.scope)))
 
     @app.post("/<provider_id>/v1/embeddings")
     async def provider_embeddings(provider_id: str) -> Response:
         raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
-        return to_response(await answer_embeddings(state, raw, provider_id))
+        return to_response(
+            await answer_embeddings(state, raw, provider_id, request_usage(request.scope))
+        )
 
     return app
 
@@ -213,6 +218,7 @@ async def _count_tokens(
     provider_id: str | None = None,
 ) -> Reply:
     provider, model = resolve_model(state.config(), body.get("model"), provider_id)
+    _served_by(provider.id, model)
     counted = await state.pool.adapter(provider).count_tokens(body, model)
     return Reply(200, counted)
 
@@ -225,13 +231,21 @@ def _input_tokens(
 ) -> Reply:
     """A Responses request's input tokens, estimated locally for every upstream (as
     count_tokens does for non-Anthropic ones): the model must still name one."""
-    resolve_model(state.config(), body.get("model"), provider_id)
+    provider, model = resolve_model(state.config(), body.get("model"), provider_id)
+    _served_by(provider.id, model)
     count = wire_anthropic.count_tokens(checked.to_translate())
     return json_reply({"object": "response.input_tokens", "input_tokens": count})
 
 
 #: `owned_by` of a model group in GET /v1/models.
 GROUP_OWNER = "cherry-nb-group"
+
+
+def _served_by(provider_id: str, model: str) -> None:
+    """Note the upstream a Quart route's request went to, for its usage record (counting
+    tokens uses none: its tokens are not recorded as spent)."""
+    if (usage := request_usage(request.scope)) is not None:
+        usage.served_by(provider_id, model)
 
 
 def list_models(config: Config, args: Any) -> dict[str, Any]:

@@ -19,16 +19,18 @@ from typing import Any
 from .._exceptions import CherryError, ModelNotFoundError, RequestError
 from ..config.models import Provider
 from ..config.resolve import Target
+from ..diagnosis import Category
 from ..providers.transport import RetryPolicy
 from ..wire.formats import CheckedRequest, wire_format
 from .checks import check_request, json_object, resolve_targets
-from .errors import INTERNAL_ERROR, Envelope, error_reply, log_unexpected
+from .errors import INTERNAL_ERROR, Envelope, error_reply, log_unexpected, status_of
 from .gate import ROUTE, send_reply, start_message
 from .group_relay import relay_group
 from .relay import ChatCall, forwarded_headers, relay_chat
 from .reply import Reply, StreamReply
 from .routes import Route
 from .state import GatewayState
+from .usage import CLIENT_CLOSED, RequestUsage, error_category, request_usage
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -57,7 +59,8 @@ class ChatRoutes:
         if matched is None or not matched[0].fast:
             return await self.app(scope, receive, send)
         route, provider_id = matched
-        await self._answer(scope, receive, send, route, provider_id)
+        usage = request_usage(scope) or RequestUsage()  # the gate records every fast route
+        await self._answer(scope, receive, send, route, provider_id, usage)
 
     async def _answer(
         self,
@@ -66,6 +69,7 @@ class ChatRoutes:
         send: Send,
         route: Route,
         provider_id: str | None,
+        usage: RequestUsage,
     ) -> None:
         state = self.state
         envelope = route.envelope
@@ -75,22 +79,28 @@ class ChatRoutes:
         try:
             raw = await _read_body(receive)
             body = json_object(raw)
+            usage.stream = body.get("stream") is True
             # The one validator: the client's wire format, named like the route's envelope.
             checked = check_request(wire_format(route.envelope), body)
             # From here on, a client that leaves cancels the work (and the upstream call).
             watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
-            reply = await _chat(state, envelope, body, checked, provider_id, scope["headers"])
+            reply = await _chat(
+                state, envelope, body, checked, provider_id, scope["headers"], usage
+            )
             if isinstance(reply, StreamReply):
-                return await self._stream(send, reply, task, watcher, scope["path"])
+                return await self._stream(send, reply, task, watcher, scope["path"], usage)
             return await send_reply(send, reply, {})
         except _ClientGoneError:
+            usage.ended_early(CLIENT_CLOSED, Category.INTERRUPTED)
             return None
         except asyncio.CancelledError:
             if watcher is not None and watcher.done() and not watcher.cancelled():
                 task.uncancel()  # the client left: there is no one to answer
+                usage.ended_early(CLIENT_CLOSED, Category.INTERRUPTED)
                 return None
             raise
         except CherryError as error:
+            usage.failed(error)
             return await send_reply(send, error_reply(envelope, error), {})
         finally:
             if watcher is not None:
@@ -103,8 +113,10 @@ class ChatRoutes:
         task: asyncio.Task[Any],
         watcher: asyncio.Future[bool],
         path: str,
+        usage: RequestUsage,
     ) -> None:
-        """Send a stream; a failure or shutdown ends it with the protocol's error event."""
+        """Send a stream; a failure or shutdown ends it with the protocol's error event
+        (recorded with the status and category the failure would have had at the start)."""
         state = self.state
         await send(start_message(reply.status, reply.content_type, reply.headers))
         state.streams.add(task)
@@ -118,15 +130,18 @@ class ChatRoutes:
                         last = chunk
             except CherryError as error:
                 message = error.message
+                usage.ended_early(status_of(error), error_category(error))
             except asyncio.CancelledError:
                 if task not in state.ended or watcher.done():
                     raise
                 state.ended.discard(task)
                 task.uncancel()
                 message = SHUTDOWN_MESSAGE
+                usage.ended_early(503, Category.INTERRUPTED)
             except Exception as error:  # a bug: the head is sent, so end the stream cleanly
                 log_unexpected(path, error)
                 message = INTERNAL_ERROR
+                usage.ended_early(500, Category.INTERNAL)
             finally:
                 await reply.chunks.aclose()  # ends the upstream read, however we got here
             if message is not None:
@@ -146,6 +161,7 @@ async def _chat(
     checked: CheckedRequest,
     provider_id: str | None,
     headers: list[tuple[bytes, bytes]],
+    usage: RequestUsage,
 ) -> Reply | StreamReply:
     requested = body.get("model")
     resolution = resolve_targets(state.config(), requested, provider_id)
@@ -162,10 +178,10 @@ async def _chat(
             requested_model=str(requested),
             forward=forward,
             policy=policy,
+            usage=usage,  # each member notes itself: the last to be tried is the one named
         )
 
     if resolution.group is not None:
-        # The member that answered is the one a usage record should name.
         _member, reply = await relay_group(state.pool, resolution, call_for)
         return reply
     target = resolution.first

@@ -16,17 +16,23 @@ from __future__ import annotations
 from .._exceptions import RequestError, WireFormatError
 from ..wire import embeddings as wire_embeddings
 from ..wire.formats import OPENAI
+from ..wire.neutral import Usage
+from ..wire.usage_scan import reply_usage
 from .checks import json_object, resolve_model
 from .relay import DROPPED_HEADER
 from .reply import JSON, Reply, json_reply
 from .state import GatewayState
+from .usage import RequestUsage
 
 __all__ = ["answer_embeddings"]
 
 
-async def answer_embeddings(state: GatewayState, raw: bytes, provider_id: str | None) -> Reply:
+async def answer_embeddings(
+    state: GatewayState, raw: bytes, provider_id: str | None, usage: RequestUsage | None = None
+) -> Reply:
     """The reply to one embeddings request whose body is `raw`; CherryError for a failure
-    (the route answers it in OpenAI's envelope)."""
+    (the route answers it in OpenAI's envelope). `usage` notes the upstream and the
+    prompt tokens for the request's usage record."""
     body = json_object(raw)
     try:
         request = wire_embeddings.parse_openai_request(body)
@@ -36,13 +42,19 @@ async def answer_embeddings(state: GatewayState, raw: bytes, provider_id: str | 
     provider, model = resolve_model(state.config(), requested, provider_id)
     adapter = state.pool.adapter(provider)
     adapter.embeddings_url(model)  # first: "no embeddings endpoint" trumps any other complaint
+    if usage is not None:
+        usage.served_by(provider.id, model)
     if adapter.wire is OPENAI:  # the client's own format: passed through
         upstream = await adapter.open_embeddings(dict(body), model=model)
         data = await adapter.read_body(upstream, model)
         content_type = upstream.headers.get("content-type", JSON)
+        if usage is not None:
+            usage.tokens = reply_usage(OPENAI.name, data)
         return Reply(upstream.status_code, data, content_type)
     request.model = model
     response = await adapter.embed(request)
+    if usage is not None:
+        usage.tokens = Usage(input_tokens=response.prompt_tokens)
     response.model = requested
     reply = json_reply(wire_embeddings.build_openai_response(response, request.encoding_format))
     if request.dropped:

@@ -2,24 +2,29 @@
 
 Every request passes here first, and only here are the Host header checked, the key
 checked, CORS answered and added, the body size limited, 404/405s and doubled-slash
-redirects answered, requests counted, the providers' keys masked in replies and an
-unexpected error turned into an envelope. Behind it the chat routes (gateway/chat_routes.py)
-and Quart only route.
+redirects answered, requests counted and recorded in the usage ledger, the providers'
+keys masked in replies and an unexpected error turned into an envelope. Behind it the chat
+routes (gateway/chat_routes.py) and Quart only route.
 
 What it leaves for the route in the ASGI scope: `cherry_nb.route` (the Route matched and
-the provider id in its path) and `cherry_nb.key` (the name of the gateway key presented,
-"default" for `server.api_key`; absent on open routes), for the usage ledger.
+the provider id in its path), `cherry_nb.key` (the name of the gateway key presented,
+"default" for `server.api_key`; absent on open routes) and, for a request it records,
+`cherry_nb.usage` (gateway/usage.py's RequestUsage: what the route learns, the provider,
+model and tokens, goes there; the gate records it when the reply ends).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .._exceptions import CherryError
 from .._secrets import redact
+from ..diagnosis import Category
 from .auth import authenticate
 from .errors import (
     Envelope,
@@ -37,6 +42,7 @@ from .reply import Reply, json_reply
 from .routes import TABLE, Route, RouteTable
 from .scrub import Secrets, StreamScrubber, scrub
 from .state import GatewayState
+from .usage import CLIENT_CLOSED, NO_ROUTE, USAGE, RequestUsage
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -72,6 +78,7 @@ class Gate:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         state = self.state
+        arrived = time.time()
         path: str = scope["path"]
         host = origin = forwarded = None
         authorization: list[str] = []
@@ -93,6 +100,7 @@ class Gate:
         matched = self.table.match(path)
         envelope = matched[0].envelope if matched else envelope_for_path(path)
         cors = state.cors_headers(origin) if origin and state.cors_origins else {}
+        usage: RequestUsage | None = None
         try:
             derived = state.derived()
             server = scope.get("server")
@@ -104,9 +112,19 @@ class Gate:
                 redirect = self._slash_redirect(scope)
                 if redirect is not None:
                     return await send_reply(send, redirect, cors)
+            if matched is None or matched[0].recorded:  # from here on, usage is recorded
+                template = matched[0].template if matched else NO_ROUTE
+                usage = scope[USAGE] = RequestUsage(
+                    send, state.recorder, template, envelope, arrived
+                )
+                send = usage.send
             if matched is None or not matched[0].open:
-                scope[KEY_NAME] = authenticate(authorization, api_keys, derived.keys)
+                key_name = scope[KEY_NAME] = authenticate(authorization, api_keys, derived.keys)
+                if usage is not None:
+                    usage.key_name = key_name
             if matched is None:
+                if usage is not None:
+                    usage.category = Category.BAD_REQUEST  # a path that is no route
                 return await send_reply(send, _no_route(envelope, scope["method"], path), cors)
             route = matched[0]
             if scope["method"] not in route.methods:
@@ -116,12 +134,22 @@ class Gate:
                 )
             if declared is not None and declared > state.max_body_bytes:
                 return await send_reply(send, too_large(path, state.max_body_bytes), cors)
+            if not route.open:
+                state.requests += 1  # API requests served: not refused keys, health or docs
+            scope[ROUTE] = matched
+            # `_pass` answers every exception of the app itself.
+            await self._pass(scope, receive, send, route, cors, derived.secrets)
         except CherryError as error:
+            if usage is not None:
+                usage.failed(error)
             return await send_reply(send, error_reply(envelope, error), cors)
-        if not route.open:
-            state.requests += 1  # API requests served: not refused keys, health or docs
-        scope[ROUTE] = matched
-        await self._pass(scope, receive, send, route, cors, derived.secrets)
+        except asyncio.CancelledError:  # the server cut the request short
+            if usage is not None:
+                usage.ended_early(CLIENT_CLOSED, Category.INTERRUPTED)
+            raise
+        finally:
+            if usage is not None:
+                usage.finish()  # a no-op when the reply's last byte recorded it
 
     async def _pass(
         self,
@@ -155,6 +183,9 @@ class Gate:
         except Exception as error:
             if replies.started:
                 log_unexpected(scope["path"], error)
+                usage = scope.get(USAGE)
+                if usage is not None:
+                    usage.ended_early(500, Category.INTERNAL)
                 return
             return await send_reply(send, unexpected(scope["path"], error, route.envelope), cors)
         if over and not replies.started:

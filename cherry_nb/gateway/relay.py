@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import BadResponseError, CherryError
@@ -31,8 +31,10 @@ from ..providers.upstream import UpstreamStream
 from ..wire.accumulate import response_events
 from ..wire.formats import CheckedRequest, StreamWriterProtocol, WireFormat
 from ..wire.neutral import ChatRequest, StreamEnd, StreamEvent, StreamStart
+from ..wire.usage_scan import StreamUsage, reply_usage
 from .errors import Envelope
 from .reply import JSON, SSE_HEADERS, Reply, StreamReply
+from .usage import RequestUsage
 
 log = logging.getLogger("cherry_nb.gateway")
 
@@ -68,6 +70,8 @@ class ChatCall:
     forward: dict[str, str]  # client headers for a same-format upstream
     # None: the adapter's own; a model group's members but the last get one attempt.
     policy: RetryPolicy | None = None
+    # Where the upstream that served it and its tokens are noted, for the usage ledger.
+    usage: RequestUsage = field(default_factory=RequestUsage)
 
     @property
     def stream(self) -> bool:
@@ -84,6 +88,7 @@ class ChatCall:
 
 
 async def relay_chat(call: ChatCall) -> Reply | StreamReply:
+    call.usage.served_by(call.adapter.provider.id, call.model)
     if call.passthrough:
         return await _passthrough(call)
     return await _translate(call)
@@ -98,11 +103,13 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
     )
     if not call.stream:
         data = await upstream.read()
+        call.usage.tokens = reply_usage(call.wire.name, data)
         return Reply(upstream.status, data, upstream.content_type or JSON)
     if not upstream.is_event_stream:
         # One whole reply where a stream was asked for: the client still gets a stream.
         return await _whole_as_stream(call, upstream)
     markers = (*_TERMINAL[call.envelope], _UPSTREAM_ERROR)
+    tokens = StreamUsage(call.wire.name)
 
     async def chunks() -> AsyncGenerator[bytes, None]:
         ended = False
@@ -113,8 +120,10 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
                     window = carry + chunk
                     ended = any(marker in window for marker in markers)
                     carry = window[-_CARRY:]
+                tokens.feed(chunk)
                 yield chunk
         finally:
+            call.usage.tokens = tokens.usage()  # what was stated, if the client left early
             await upstream.aclose()
         if not ended:
             raise _cut_off(call)
@@ -129,6 +138,7 @@ async def _whole_as_stream(call: ChatCall, upstream: UpstreamStream) -> StreamRe
     if not upstream.is_json:
         raise call.adapter.not_a_stream(upstream, data)
     response = call.adapter.parse_reply(data)
+    call.usage.tokens = response.usage
     writer = call.wire.stream_writer(call.body)
 
     async def chunks() -> AsyncGenerator[bytes, None]:
@@ -170,6 +180,7 @@ async def _translate(call: ChatCall) -> Reply | StreamReply:
     request.model = call.model
     if not call.stream:
         response = await call.adapter.chat(request, policy=call.policy)
+        call.usage.tokens = response.usage
         response.model = call.requested_model
         data = compact_json(wire.build_response(response)).encode()
         # After the upstream request was built: its builder adds what it could not carry.
@@ -211,8 +222,10 @@ async def _translated(
             for event in batch:
                 if isinstance(event, StreamStart):
                     event.model = call.requested_model
-                elif isinstance(event, StreamEnd) and event.stop_reason is None:
-                    raise _cut_off(call)  # the upstream never said why it ended
+                elif isinstance(event, StreamEnd):
+                    call.usage.tokens = event.usage
+                    if event.stop_reason is None:
+                        raise _cut_off(call)  # the upstream never said why it ended
                 data = writer.write(event)
                 if data:
                     out.append(data)

@@ -26,7 +26,9 @@ class Route:
     """One path template: its methods, the envelope of its errors, who answers it.
 
     `fast` routes are answered by the chat routes (a plain ASGI app, bench/README.md);
-    the rest by Quart. `open` routes need no gateway key.
+    the rest by Quart. `open` routes need no gateway key. `recorded` routes' requests go
+    in the usage ledger (gateway/usage.py): API traffic, not what browsers and monitors
+    poll.
     """
 
     template: str
@@ -34,14 +36,15 @@ class Route:
     envelope: Envelope = "openai"
     fast: bool = False
     open: bool = False
+    recorded: bool = True
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("/", _GET, open=True),
-    Route("/health", _GET, open=True),
-    *(Route(path, _GET, open=True) for path in sorted(DOCS_PATHS)),
+    Route("/", _GET, open=True, recorded=False),
+    Route("/health", _GET, open=True, recorded=False),
+    *(Route(path, _GET, open=True, recorded=False) for path in sorted(DOCS_PATHS)),
     Route("/v1/models", _GET),
-    Route("/metrics", _GET),
+    Route("/metrics", _GET, recorded=False),
     Route("/v1/chat/completions", _POST, fast=True),
     Route(f"/{PROVIDER}/v1/chat/completions", _POST, fast=True),
     Route("/v1/messages", _POST, "anthropic", fast=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._exceptions import CherryError, ProviderError
 from ..config.models import Provider
-from ..diagnosis import diagnose
+from ..diagnosis import Category, category_of
 from ..ledger.records import UsageRecord
 from ..wire.neutral import ChatRequest, Usage
 
@@ -27,9 +27,9 @@ def turn_record(
     status, category = 200, None
     if error is not None:
         status = error.status if isinstance(error, ProviderError) and error.status else 502
-        category = diagnose(error, provider)[0].value
+        category = category_of(error).value
     elif interrupted:
-        status, category = INTERRUPTED, "interrupted"
+        status, category = INTERRUPTED, Category.INTERRUPTED.value
     return UsageRecord(
         time=started,
         route=ROUTE,

@@ -25,6 +25,7 @@ Text; Files API (`file`) and custom `content` sources are refused like unknown b
 
 from ._errors import build_error, parse_error
 from ._requests import DROPPED_PART_TYPES, build_request, parse_request
+from ._responses import _parse_usage as parse_usage
 from ._responses import build_response, parse_response
 from ._stream import StreamParser, StreamWriter
 from ._tokens import MESSAGE_OVERHEAD_TOKENS, PDF_PAGE_TOKENS, count_tokens
@@ -42,4 +43,5 @@ __all__ = [
     "parse_error",
     "parse_request",
     "parse_response",
+    "parse_usage",
 ]

@@ -25,6 +25,7 @@ instead, never dropped.
 
 from ._errors import build_error, parse_error
 from ._requests import DROPPED_PART_TYPES, build_request, parse_request
+from ._responses import _parse_usage as parse_usage
 from ._responses import build_response, parse_response
 from ._stream import StreamParser, StreamWriter
 
@@ -38,4 +39,5 @@ __all__ = [
     "parse_error",
     "parse_request",
     "parse_response",
+    "parse_usage",
 ]

@@ -39,6 +39,7 @@ from ._requests import (
     build_request,
     parse_request,
 )
+from ._responses import _parse_usage as parse_usage
 from ._responses import build_response, parse_response
 from ._stream import StreamParser, StreamWriter
 
@@ -54,4 +55,5 @@ __all__ = [
     "parse_error",
     "parse_request",
     "parse_response",
+    "parse_usage",
 ]
