@@ -119,6 +119,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
                     carry = window[-_CARRY:]
                 tokens.feed(chunk)
                 yield chunk
+                call.usage.delivered = ended
         finally:
             call.usage.tokens = tokens.usage()  # what was stated, if the client left early
             await upstream.aclose()
@@ -140,6 +141,7 @@ async def _whole_as_stream(call: ChatCall, upstream: UpstreamStream) -> StreamRe
 
     async def chunks() -> AsyncGenerator[bytes, None]:
         yield b"".join(writer.write(event) for event in response_events(response))
+        call.usage.delivered = True
 
     return StreamReply(chunks(), writer.error)
 
@@ -229,6 +231,8 @@ async def _translated(
             if out:
                 data, out = b"".join(out), []
                 yield data
+            if batch and isinstance(batch[-1], StreamEnd):
+                call.usage.delivered = True  # its last event, written above
             batch = await anext(batches, None)
     except CherryError:
         if out:

@@ -66,6 +66,7 @@ class RequestUsage:
         "category",
         "reply_status",
         "first_byte",
+        "delivered",
         "recorded",
     )
 
@@ -93,6 +94,9 @@ class RequestUsage:
         self.category: str | None = None
         self.reply_status: int | None = None
         self.first_byte: float | None = None
+        # A stream's last event was handed over: a client that leaves now (a streaming
+        # client closes once it has read the end) left nothing unread.
+        self.delivered = False
         self.recorded = False
 
     # ---- what handlers tell it --------------------------------------------------------
@@ -104,6 +108,11 @@ class RequestUsage:
     def failed(self, error: BaseException) -> None:
         """The error its error reply was made of: its category is recorded."""
         self.category = error_category(error)
+
+    def client_left(self) -> None:
+        """The client went away: 499, unless it had its whole reply already."""
+        if not self.delivered:
+            self.ended_early(CLIENT_CLOSED, Category.INTERRUPTED)
 
     def ended_early(self, status: int, category: Category | str) -> None:
         """Its reply began but did not end as it should: record `status` instead."""
