@@ -5,7 +5,9 @@ in the ASGI scope (`USAGE`) and sends the reply through its `send`, which notes 
 status and the time of the first body byte and hands one `UsageRecord` to the recorder
 just before the reply's last byte goes out: a client that has its whole reply can
 already find it in the ledger. A request whose reply never finished (the client left,
-or the gateway stopped it) is recorded when its handler returns, with status 499.
+or the gateway stopped it) is recorded when its handler returns, with status 499 —
+unless the stream's last event had reached the client (`delivered`: streaming clients
+close as soon as they read it).
 
 What the handlers add on the way: the provider and model that served it (the relay
 does, on each upstream attempt, so a request moved to another upstream is recorded with
