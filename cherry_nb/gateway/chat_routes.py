@@ -96,7 +96,7 @@ class ChatRoutes:
         except asyncio.CancelledError:
             if watcher is not None and watcher.done() and not watcher.cancelled():
                 task.uncancel()  # the client left: there is no one to answer
-                usage.ended_early(CLIENT_CLOSED, Category.INTERRUPTED)
+                usage.client_left()
                 return None
             raise
         except CherryError as error:

@@ -122,6 +122,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
                     carry = window[-_CARRY:]
                 tokens.feed(chunk)
                 yield chunk
+                call.usage.delivered = ended
         finally:
             call.usage.tokens = tokens.usage()  # what was stated, if the client left early
             await upstream.aclose()
@@ -143,6 +144,7 @@ async def _whole_as_stream(call: ChatCall, upstream: UpstreamStream) -> StreamRe
 
     async def chunks() -> AsyncGenerator[bytes, None]:
         yield b"".join(writer.write(event) for event in response_events(response))
+        call.usage.delivered = True
 
     return StreamReply(chunks(), writer.error)
 
@@ -232,6 +234,8 @@ async def _translated(
             if out:
                 data, out = b"".join(out), []
                 yield data
+            if batch and isinstance(batch[-1], StreamEnd):
+                call.usage.delivered = True  # its last event, written above
             batch = await anext(batches, None)
     except CherryError:
         if out:

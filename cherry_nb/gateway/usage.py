@@ -5,7 +5,9 @@ in the ASGI scope (`USAGE`) and sends the reply through its `send`, which notes 
 status and the time of the first body byte and hands one `UsageRecord` to the recorder
 just before the reply's last byte goes out: a client that has its whole reply can
 already find it in the ledger. A request whose reply never finished (the client left,
-or the gateway stopped it) is recorded when its handler returns, with status 499.
+or the gateway stopped it) is recorded when its handler returns, with status 499 —
+unless the stream's last event had reached the client (`delivered`: streaming clients
+close as soon as they read it).
 
 What the handlers add on the way: the provider and model that served it (the relay
 does, on each upstream attempt, so a request moved to another upstream is recorded with
@@ -66,6 +68,7 @@ class RequestUsage:
         "category",
         "reply_status",
         "first_byte",
+        "delivered",
         "recorded",
     )
 
@@ -93,6 +96,9 @@ class RequestUsage:
         self.category: str | None = None
         self.reply_status: int | None = None
         self.first_byte: float | None = None
+        # A stream's last event was handed over: a client that leaves now (a streaming
+        # client closes once it has read the end) left nothing unread.
+        self.delivered = False
         self.recorded = False
 
     # ---- what handlers tell it --------------------------------------------------------
@@ -104,6 +110,11 @@ class RequestUsage:
     def failed(self, error: BaseException) -> None:
         """The error its error reply was made of: its category is recorded."""
         self.category = error_category(error)
+
+    def client_left(self) -> None:
+        """The client went away: 499, unless it had its whole reply already."""
+        if not self.delivered:
+            self.ended_early(CLIENT_CLOSED, Category.INTERRUPTED)
 
     def ended_early(self, status: int, category: Category | str) -> None:
         """Its reply began but did not end as it should: record `status` instead."""

@@ -360,3 +360,33 @@ def test_a_client_that_leaves_mid_stream_is_recorded_as_499(led: LedgerStack) ->
     left.error_category = "interrupted"
     assert [Seen.of(row) for row in rows] == [left]
     assert rows[0].ttft_ms is not None
+
+
+def test_a_client_that_leaves_once_it_has_read_the_end_is_not_interrupted(
+    led: LedgerStack,
+) -> None:
+    # Streaming clients close as soon as they read the last event, which may be before
+    # the gateway's end of the chunked body (or the upstream's end of its own) arrives.
+    since = time.time()
+    body = {
+        "model": f"{OAI}:sim-chat",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "short [[sim:words=3]]"}],
+    }
+    with httpx.Client(timeout=30) as client:
+        with client.stream(
+            "POST", f"{led.url}/v1/chat/completions", json=body, headers={"x-api-key": GATEWAY_KEY}
+        ) as reply:
+            read = b""
+            for chunk in reply.iter_raw():
+                read += chunk
+                if b"data: [DONE]" in read:
+                    break
+    deadline = time.monotonic() + 30
+    rows = led.rows(since)
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+        rows = led.rows(since)
+    assert [(row.status, row.error_category) for row in rows] == [(200, None)]
+    assert rows[0].output_tokens == 3
