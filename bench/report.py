@@ -169,9 +169,17 @@ def targets_table(res: Results, name: str = "cherry_nb") -> str:
     """Issue 15's targets, each with its goal and whether this run met it."""
 
     def check(
-        label: str, measured: float | None, goal: str, ok: Callable[[float], bool], fmt: str
+        label: str,
+        measured: float | None,
+        goal: str,
+        ok: Callable[[float], bool] | None,
+        fmt: str,
     ) -> str:
-        verdict = "–" if measured is None else ("yes" if ok(measured) else "**no**")
+        """A row; `ok` None for a figure the issue asks to report, not to reach."""
+        if measured is None or ok is None:
+            verdict = "–"
+        else:
+            verdict = "yes" if ok(measured) else "**no**"
         return f"| {label} | {goal} | {_cell(measured, fmt)} | {verdict} |"
 
     def per(metric: str, other: str) -> float | None:
@@ -265,14 +273,15 @@ def targets_table(res: Results, name: str = "cherry_nb") -> str:
             "512 streams: the last one's first byte",
             None if (first := res.median("held_first_max", name)) is None else first * 1e3,
             "(reported)",
-            lambda v: True,
+            None,
             "{:.0f} ms",
         ),
+        check("Sustained rate, p99 < 20 ms", rate, "(reported)", None, "{:,.0f} req/s"),
         check(
-            "Sustained rate, p99 < 20 ms, vs LiteLLM",
+            "… vs LiteLLM's",
             None if not (rate and lite_rate) else rate / lite_rate,
             "(reported)",
-            lambda v: True,
+            None,
             "{:.1f}×",
         ),
         check(
