@@ -154,19 +154,27 @@ def sustained(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
         if target.name not in ("cherry_nb", "LiteLLM"):
             continue
         work = target.work("openai")
+        tried: dict[float, loadgen.RateResult] = {}
 
-        def holds(rate: float, work: loadgen.Workload = work, target: Target = target) -> bool:
+        def holds(
+            rate: float,
+            work: loadgen.Workload = work,
+            target: Target = target,
+            tried: dict[float, loadgen.RateResult] = tried,
+        ) -> bool:
             # Enough requests at low rates for a p99 that is not just the slowest one.
             seconds = min(max(args.rate_seconds, SUSTAINED_SAMPLES / rate), 10.0)
             result = run_async(lambda: loadgen.constant_rate(work, rate, seconds))
             target.requests += result.sent
-            ok = result.p99 <= SUSTAINED_P99 and not result.errors
+            ok = result.p99 <= SUSTAINED_P99 and not result.errors and not result.behind
             log(
                 f"  {target.name} at {rate:,.0f} req/s: p50 {result.p50 * 1e3:.1f} ms, "
-                f"p99 {result.p99 * 1e3:.1f} ms, errors {result.errors} -> "
+                f"p99 {result.p99 * 1e3:.1f} ms, errors {result.errors}"
+                f"{', client behind' if result.behind else ''} -> "
                 f"{'holds' if ok else 'fails'}"
             )
             time.sleep(0.5)  # let a backlog drain before the next rate
+            tried[rate] = result
             return ok
 
         good, bad = 0.0, None
@@ -185,9 +193,11 @@ def sustained(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
         if good:
             res.add("sustained", target.name, good)
         else:
+            first = tried[SUSTAINED_START]
             res.notes.append(
-                f"{target.name}: p99 over {SUSTAINED_P99 * 1e3:.0f} ms already at "
-                f"{SUSTAINED_START:.0f} req/s, the lowest rate tried."
+                f"{target.name}: no sustained rate; already at {SUSTAINED_START:.0f} req/s, "
+                f"the lowest tried, p50 {first.p50 * 1e3:.1f} ms, p99 {first.p99 * 1e3:.1f} ms, "
+                f"{first.errors} errors."
             )
 
 
