@@ -206,3 +206,119 @@ def _check(reply: Reply, work: Workload) -> None:
         raise ProtocolError(f"{work.path} answered {reply.status}: {reply.body[:200]!r}")
     if work.done_marker and work.done_marker not in reply.body[-4096:]:
         raise ProtocolError(f"{work.path}: the stream did not finish: {reply.body[-200:]!r}")
+
+
+# ---- many paced streams at once -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldStream:
+    first_byte: float  # seconds from the common start to the first bytes of the reply
+    max_gap: float  # the longest wait between two reads of the reply's body, seconds
+    complete: bool
+
+
+async def held_streams(work: Workload, count: int) -> list[HeldStream]:
+    """`count` streams at once, on as many connections, opened before any is sent (so
+    all are in flight together); for each, when its first bytes came and its longest
+    silence. With a paced upstream, a gap well over the pace is a stall in between."""
+    raw = work.encode()
+    pairs = [await asyncio.open_connection(HOST, work.port) for _ in range(count)]
+    start = time.perf_counter()
+
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> HeldStream:
+        writer.write(raw)
+        tail = b""
+        first = last = 0.0
+        max_gap = 0.0
+        while True:
+            data = await reader.read(_READ)
+            now = time.perf_counter()
+            if not data:
+                return HeldStream(first - start, max_gap, complete=False)
+            if first:
+                max_gap = max(max_gap, now - last)
+            else:
+                first = now
+            last = now
+            tail = (tail + data)[-4096:]
+            if tail.endswith(b"0\r\n\r\n") and (not work.done_marker or work.done_marker in tail):
+                return HeldStream(first - start, max_gap, complete=True)
+
+    try:
+        return await asyncio.gather(*(one(r, w) for r, w in pairs))
+    finally:
+        for _, writer in pairs:
+            writer.close()
+
+
+# ---- open loop: a constant request rate, whatever the server's pace -----------------------
+
+
+@dataclass(frozen=True)
+class RateResult:
+    rate: float  # requests per second asked for
+    sent: int
+    errors: int
+    p50: float  # seconds, each request timed from when it was due (not when it was sent)
+    p99: float
+    behind: bool  # the client could not send at the rate (its own CPU, not the server)
+
+
+async def constant_rate(
+    work: Workload, rate: float, seconds: float, max_connections: int = 512
+) -> RateResult:
+    """Requests due at a constant `rate` for `seconds` (as wrk2 sends them), each on an
+    idle keep-alive connection, a new one if none is idle (up to `max_connections`,
+    then it waits). Latency counts from when a request was let go, before it waits for
+    a connection, so a server falling behind shows as latency, not as a lower rate (no
+    coordinated omission). asyncio's timers wake a little late, more so on a busy
+    machine; that lateness is the client's and is not counted, but a client that falls
+    more than 5% behind the rate fails the step (`behind`)."""
+    raw = work.encode()
+    idle: asyncio.LifoQueue[Connection] = asyncio.LifoQueue()
+    opened = 0
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(due: float) -> None:
+        nonlocal opened, errors
+        let_go = max(due, time.perf_counter())
+        if idle.empty() and opened < max_connections:
+            opened += 1
+            conn = await Connection.open(work.port)
+        else:
+            conn = await idle.get()
+        try:
+            reply = await conn.request(raw)
+            _check(reply, work)
+        except (OSError, ProtocolError):
+            errors += 1
+            await conn.close()
+            opened -= 1
+            return
+        latencies.append(reply.done - let_go)
+        idle.put_nowait(conn)
+
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.01
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(one(due)))
+    behind = time.perf_counter() - start > seconds * 1.05 + 1 / rate
+    await asyncio.gather(*tasks)
+    while not idle.empty():
+        await idle.get_nowait().close()
+    latencies.sort()
+    p50, p99 = _quantile(latencies, 0.5), _quantile(latencies, 0.99)
+    return RateResult(rate, total, errors, p50, p99, behind)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return float("inf")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

@@ -210,15 +210,27 @@ class Servers:
         path.chmod(0o600)
         return path
 
-    def gateway(self, name: str, config: Path, *, source: Path | None = None) -> Server:
+    def gateway(
+        self, name: str, config: Path, *, source: Path | None = None, workers: int = 1
+    ) -> Server:
         """`cherry-nb serve` (from `source`, a checkout, instead of this tree if given)."""
         port = free_port()
         argv = [sys.executable, "-m", "cherry_nb", "serve", "--port", str(port)]
         argv += ["--api-key", GATEWAY_KEY, "--config", str(config)]
+        if workers > 1:
+            argv += ["--workers", str(workers)]
         env = {"CHERRY_NB_CONFIG": str(config)}
         if source is not None:
             env["PYTHONPATH"] = str(source)
         server = self.spawn(name, argv, port, env=env, cwd=source or REPO)
+        server.wait_ready("/health", timeout=30)
+        return server
+
+    def floor(self) -> Server:
+        """`bench/floor.py`: a fixed answer on the gateway's Hypercorn configuration."""
+        port = free_port()
+        argv = [sys.executable, str(Path(__file__).with_name("floor.py")), "--port", str(port)]
+        server = self.spawn("floor", argv, port, cwd=REPO)
         server.wait_ready("/health", timeout=30)
         return server
 

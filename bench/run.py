@@ -38,6 +38,11 @@ from targets import Target
 T = TypeVar("T")
 RESULTS = Path(__file__).resolve().parent / "results"
 STREAM_WORDS = 2000
+HELD_PACE = 0.02  # seconds between the upstream's chunks in the held-streams phase
+SUSTAINED_P99 = 0.020  # seconds: the p99 a sustained rate must stay under
+SUSTAINED_START = 10.0  # req/s: the first rate tried
+SUSTAINED_SAMPLES = 200  # requests per step at least (up to 10 s a step)
+SUSTAINED_MAX = 20_000.0  # req/s: never asked for more
 CALL_TIMEOUT = 300.0  # seconds: no single measurement may run longer
 
 
@@ -66,7 +71,8 @@ def rotated(items: list[T], turn: int) -> list[T]:
 def warm_up(target: Target) -> None:
     count = 60 if target.name == "LiteLLM" else 300
     works = [target.work(kind) for kind in target.routes]
-    works += [target.work(kind, stream=True) for kind in target.routes]
+    if target.streams:
+        works += [target.work(kind, stream=True) for kind in target.routes]
     errors = run_async(lambda: loadgen.bulk(works, count, 4))
     target.requests += count
     if errors:
@@ -99,6 +105,7 @@ def throughput(tgts: list[Target], args: argparse.Namespace, res: Results, tmp: 
 
 def streaming(tgts: list[Target], args: argparse.Namespace, res: Results) -> None:
     """Time to first body byte of a short stream; chunks/s of a 2,000-chunk stream."""
+    tgts = [t for t in tgts if t.streams]
     for turn in range(args.rounds):
         for target in rotated(tgts, turn):
             slow = target.name == "LiteLLM"
@@ -116,6 +123,83 @@ def streaming(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
                     f"  stream {target.name} {kind}: ttfb {statistics.median(ttfb) * 1e3:.2f} ms,"
                     f" {statistics.median(rates):,.0f} chunks/s"
                 )
+
+
+def held(tgts: list[Target], args: argparse.Namespace, res: Results) -> None:
+    """Many paced streams at once (OpenAI passthrough): does any of them stall?"""
+    for target in tgts:
+        if target.name not in ("direct", "cherry_nb"):
+            continue
+        work = target.work("openai", stream=True, words=args.held_words, pace=HELD_PACE)
+        began = time.monotonic()
+        streams = run_async(lambda w=work: loadgen.held_streams(w, args.held))
+        target.requests += len(streams)
+        gaps = sorted(s.max_gap for s in streams)
+        res.add("held_gap_max", target.name, gaps[-1])
+        res.add("held_gap_p99", target.name, gaps[int(0.99 * (len(gaps) - 1))])
+        res.add("held_first_max", target.name, max(s.first_byte for s in streams))
+        res.add("held_incomplete", target.name, sum(not s.complete for s in streams))
+        log(
+            f"  {args.held} streams {target.name}: longest gap {gaps[-1] * 1e3:.0f} ms, "
+            f"last first byte {res.last('held_first_max', target.name) * 1e3:.0f} ms, "
+            f"{res.last('held_incomplete', target.name):.0f} incomplete, "
+            f"{time.monotonic() - began:.1f} s"
+        )
+
+
+def sustained(tgts: list[Target], args: argparse.Namespace, res: Results) -> None:
+    """The highest constant request rate (non-streaming, open loop) served with p99 under
+    20 ms and no error: doubling from a low rate until it fails, then halving the gap."""
+    # Direct last: overloading the simulator leaves it a backlog to work off.
+    order = {"cherry_nb": 0, "LiteLLM": 1, "direct": 2}  # direct: what the client allows
+    for target in sorted((t for t in tgts if t.name in order), key=lambda t: order[t.name]):
+        time.sleep(2.0)  # the previous phase's connections closed, its garbage collected
+        work = target.work("openai")
+        tried: dict[float, loadgen.RateResult] = {}
+
+        def holds(
+            rate: float,
+            work: loadgen.Workload = work,
+            target: Target = target,
+            tried: dict[float, loadgen.RateResult] = tried,
+        ) -> bool:
+            # Enough requests at low rates for a p99 that is not just the slowest one.
+            seconds = min(max(args.rate_seconds, SUSTAINED_SAMPLES / rate), 10.0)
+            result = run_async(lambda: loadgen.constant_rate(work, rate, seconds))
+            target.requests += result.sent
+            ok = result.p99 <= SUSTAINED_P99 and not result.errors and not result.behind
+            log(
+                f"  {target.name} at {rate:,.0f} req/s: p50 {result.p50 * 1e3:.1f} ms, "
+                f"p99 {result.p99 * 1e3:.1f} ms, errors {result.errors}"
+                f"{', client behind' if result.behind else ''} -> "
+                f"{'holds' if ok else 'fails'}"
+            )
+            time.sleep(0.5)  # let a backlog drain before the next rate
+            tried[rate] = result
+            return ok
+
+        good, bad = 0.0, None
+        rate = SUSTAINED_START
+        while bad is None and rate <= SUSTAINED_MAX:
+            if holds(rate):
+                good, rate = rate, rate * 2
+            else:
+                bad = rate
+        for _ in range(args.rate_bisections if bad is not None and good else 0):
+            middle = round((good + bad) / 2)
+            if holds(middle):
+                good = middle
+            else:
+                bad = middle
+        if good:
+            res.add("sustained", target.name, good)
+        else:
+            first = tried[SUSTAINED_START]
+            res.notes.append(
+                f"{target.name}: no sustained rate; already at {SUSTAINED_START:.0f} req/s, "
+                f"the lowest tried, p50 {first.p50 * 1e3:.1f} ms, p99 {first.p99 * 1e3:.1f} ms, "
+                f"{first.errors} errors."
+            )
 
 
 def memory(
@@ -204,9 +288,13 @@ def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> 
     log("Starting the simulator and the gateway(s)")
     sim = servers.simulator()
     config = servers.gateway_config(sim.port)
-    tgts = [targets.direct(sim)]
+    tgts = [targets.floor(servers.floor()), targets.direct(sim)]
     for name, source in gateways.items():
         tgts.append(targets.gateway(name, servers.gateway(name, config, source=source)))
+    if args.workers > 1:
+        name = f"cherry_nb --workers {args.workers}"
+        server = servers.gateway(name, config, workers=args.workers)
+        tgts.append(targets.gateway(name, server, streams=False))
     if not args.skip_litellm:
         venv = litellm_env.ensure()
         res.meta["litellm"] = litellm_env.version(venv)
@@ -227,12 +315,17 @@ def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> 
     throughput(tgts, args, res, tmp)
     log("Streaming: time to first byte, chunks per second")
     streaming(tgts, args, res)
+    log(f"{args.held} paced streams at once")
+    held(tgts, args, res)
+    log(f"Sustained load: the highest rate with p99 under {SUSTAINED_P99 * 1e3:.0f} ms")
+    sustained(tgts, args, res)
     for target in tgts:
         if target.name == "LiteLLM":
             res.add("rss_after", "LiteLLM", target.server.rss_bytes())
             res.meta["litellm_requests"] = target.requests
-    for target in tgts[1:]:  # all but the simulator, which the gateways still need
-        servers.stop(target.server)
+    for target in tgts:
+        if target.name != "direct":  # the simulator: the gateways still need it
+            servers.stop(target.server)
     log(f"Memory: a fresh gateway, idle and after {args.memory_requests:,} requests")
     memory(servers, config, gateways, res, args.memory_requests)
     log("Startup")
@@ -248,6 +341,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, default=3, help="wrk run at c=1")
     parser.add_argument("--ttfb-count", type=int, default=100, help="short streams per round")
     parser.add_argument("--streams", type=int, default=3, help="2,000-chunk streams per round")
+    parser.add_argument("--workers", type=int, default=2, help="a gateway with N workers too")
+    parser.add_argument("--held", type=int, default=512, help="paced streams held at once")
+    parser.add_argument("--held-words", type=int, default=50, help="chunks of each held stream")
+    parser.add_argument("--rate-seconds", type=float, default=3, help="each sustained-load step")
+    parser.add_argument("--rate-bisections", type=int, default=3)
     parser.add_argument("--memory-requests", type=int, default=10_000)
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--import-runs", type=int, default=5)

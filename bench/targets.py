@@ -3,8 +3,10 @@
 Kinds of request:
 - `openai`: an OpenAI-format client, to an OpenAI-type upstream (passthrough);
 - `anthropic`: an Anthropic-format client, to an Anthropic-type upstream (passthrough);
-- `translated`: an Anthropic-format client, to an OpenAI-type upstream.
-Direct-to-simulator serves the first two; it has nothing to translate.
+- `translated`: an Anthropic-format client, to an OpenAI-type upstream;
+- `openai_to_anthropic`: an OpenAI-format client, to an Anthropic-type upstream.
+Direct-to-simulator serves the first two; it has nothing to translate. The floor
+serves non-streaming `openai` requests only.
 """
 
 from __future__ import annotations
@@ -14,8 +16,20 @@ from dataclasses import dataclass
 from loadgen import Workload
 from procs import GATEWAY_KEY, LITELLM_KEY, Server
 
-KINDS = ("openai", "anthropic", "translated")
-DONE = {"openai": b"[DONE]", "anthropic": b"message_stop", "translated": b"message_stop"}
+KINDS = ("openai", "anthropic", "translated", "openai_to_anthropic")
+DONE = {
+    "openai": b"[DONE]",
+    "anthropic": b"message_stop",
+    "translated": b"message_stop",
+    "openai_to_anthropic": b"[DONE]",
+}
+#: The direct stream each kind is compared with: the upstream's own format.
+UPSTREAM = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "translated": "openai",
+    "openai_to_anthropic": "anthropic",
+}
 PROMPT = "Hello there"
 
 
@@ -34,13 +48,20 @@ class Target:
     server: Server
     routes: dict[str, Route]
     gateway: bool = False  # a cherry_nb gateway (memory and startup are measured for it)
+    streams: bool = True  # measured in the streaming phases too
     requests: int = 0  # sent so far, for the record
 
-    def work(self, kind: str, *, stream: bool = False, words: int | None = None) -> Workload:
+    def work(
+        self, kind: str, *, stream: bool = False, words: int | None = None, pace: float = 0.0
+    ) -> Workload:
+        """The request of `kind`; `words` chunks long, and `pace` seconds between chunks
+        (the simulator's directives), if given."""
         route = self.routes[kind]
         text = PROMPT if words is None else f"[[sim:words={words}]] {PROMPT}"
+        if pace:
+            text = f"[[sim:delay={pace}]] {text}"
         body: dict[str, object] = {"model": route.model}
-        if kind != "openai":
+        if DONE[kind] == b"message_stop":  # an Anthropic-format client
             body["max_tokens"] = 4096
         body["messages"] = [{"role": "user", "content": text}]
         if stream:
@@ -70,7 +91,13 @@ def direct(server: Server) -> Target:
     )
 
 
-def gateway(name: str, server: Server) -> Target:
+def floor(server: Server) -> Target:
+    openai = (("Authorization", "Bearer sk-floor"),)
+    route = Route("/v1/chat/completions", "sim-chat", openai)
+    return Target("floor", server, {"openai": route}, streams=False)
+
+
+def gateway(name: str, server: Server, *, streams: bool = True) -> Target:
     openai = (("Authorization", f"Bearer {GATEWAY_KEY}"),)
     anthropic = (("x-api-key", GATEWAY_KEY), _ANTHROPIC_VERSION)  # as Claude Code sends it
     return Target(
@@ -80,8 +107,10 @@ def gateway(name: str, server: Server) -> Target:
             "openai": Route("/v1/chat/completions", "sim:sim-chat", openai),
             "anthropic": Route("/v1/messages", "sima:sim-chat", anthropic),
             "translated": Route("/v1/messages", "sim:sim-chat", anthropic),
+            "openai_to_anthropic": Route("/v1/chat/completions", "sima:sim-chat", openai),
         },
         gateway=True,
+        streams=streams,
     )
 
 
@@ -95,5 +124,6 @@ def litellm(server: Server) -> Target:
             "openai": Route("/v1/chat/completions", "sim-chat", auth),
             "anthropic": Route("/v1/messages", "sim-anthropic", anthropic),
             "translated": Route("/v1/messages", "sim-chat", anthropic),
+            "openai_to_anthropic": Route("/v1/chat/completions", "sim-anthropic", auth),
         },
     )

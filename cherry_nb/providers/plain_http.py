@@ -25,7 +25,7 @@ import time
 import urllib.request
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -71,8 +71,9 @@ class _Connection(asyncio.Protocol):
     # ---- asyncio.Protocol ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport, as `create_connection` makes; uvloop's does not subclass
+        # asyncio.Transport, so no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         self.fileno = -1 if sock is None else sock.fileno()
 

@@ -442,3 +442,26 @@ async def test_new_client_uses_plain_http_unless_a_proxy_or_the_escape_hatch(
             await client.aclose()
     assert calls == (2 if plain else 0)
     assert server.connections == 1
+
+
+def test_works_on_uvloop() -> None:
+    """uvloop's transports do not subclass asyncio.Transport; a gateway run on its loop
+    (`hypercorn -k uvloop cherry_nb.gateway.asgi:app`) must still reach plain-http
+    upstreams, reusing the connection, and see a closed idle one as closed."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> None:
+        limits = httpx.Limits(max_connections=4, max_keepalive_connections=2)
+        transport = PlainHTTPTransport(limits)
+        async with (
+            httpx.AsyncClient(mounts={"http://": transport}, timeout=2.0) as client,
+            Scripted(replies(OK, OK)) as server,
+        ):
+            for _ in range(2):
+                reply = await client.post(server.url, json={"model": "m"})
+                assert reply.status_code == 200
+                assert reply.json() == {"ok": True}
+        assert server.connections == 1
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())
