@@ -61,6 +61,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sim
     registry.add_group("rr", ["g-openai:sim-chat", "g-anthropic:sim-chat"], strategy="round-robin")
     registry.add_group("lb", ["g-openai:sim-chat", "g-anthropic:sim-chat"], strategy="least-busy")
     registry.add_group("cooling", ["cool-anthropic:sim-chat", "g-openai:sim-chat"])
+    # An Anthropic member (no embeddings endpoint) is skipped, a dead one handed over.
+    registry.add_group("embed", ["g-anthropic:sim-chat", "dead:sim-embed", "g-openai:sim-embed"])
     registry.set_server(api_key=GATEWAY_KEY)
     server = GatewayServer(registry)
     server.start(port=0)
@@ -269,3 +271,17 @@ def test_groups_are_listed_as_models(gateway):
     assert group["members"] == ["dead:sim-chat", "g-openai:sim-chat"]
     assert group["strategy"] == "fallback"
     assert "g-openai:sim-chat" in models
+
+
+@pytest.mark.parametrize("path", ["/v1", "/embed/v1"])
+def test_embeddings_served_past_a_dead_member(gateway, path):
+    from cherry_nb.simulator.embeddings import embedding_vector
+
+    url, _ = gateway
+    with openai.OpenAI(base_url=url + path, api_key=GATEWAY_KEY, max_retries=0) as client:
+        result = client.embeddings.create(
+            model="embed", input=["hello", "world"], encoding_format="float"
+        )
+    assert [d.index for d in result.data] == [0, 1]
+    expected = embedding_vector("sim-embed", "hello")
+    assert result.data[0].embedding == pytest.approx(list(expected), rel=1e-6)
