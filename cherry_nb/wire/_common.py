@@ -4,6 +4,7 @@ Pure."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -129,3 +130,22 @@ def check_fields(
         if key not in carried:
             dropped.append(key)
     return dropped
+
+
+def parse_arguments(value: Any, param: str) -> dict[str, Any]:
+    """A function call's `arguments` JSON text -> dict (OpenAI's Chat Completions and
+    Responses alike); empty text means no arguments, and an object (Ollama and friends
+    sometimes send one) is taken as it is."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if not isinstance(value, str):
+        raise WireFormatError("`arguments` must be a string of JSON.", param=param)
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise WireFormatError(f"`arguments` is not valid JSON ({exc}).", param=param) from None
+    if not isinstance(parsed, dict | None):
+        raise WireFormatError("`arguments` must encode a JSON object.", param=param)
+    return parsed or {}

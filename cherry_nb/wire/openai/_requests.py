@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ from cherry_nb.wire._common import (
     FieldRule,
     check_fields,
     image_media_type,
+    parse_arguments,
     split_data_url,
 )
 from cherry_nb.wire.neutral import (
@@ -441,24 +441,7 @@ def _function_call(fn: Any, call_id: str, param: str) -> ToolCall:
     if not isinstance(fn, Mapping):
         raise _fail("A tool call needs a `function` object.", param)
     name = _required_str(fn, "name", f"{param}.name")
-    return ToolCall(call_id, name, _parse_arguments(fn.get("arguments"), f"{param}.arguments"))
-
-
-def _parse_arguments(value: Any, param: str) -> dict[str, Any]:
-    """The arguments' JSON text -> dict; empty text means no arguments."""
-    if isinstance(value, Mapping):  # Ollama and friends sometimes send an object
-        return dict(value)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return {}
-    if not isinstance(value, str):
-        raise _fail("`arguments` must be a string of JSON.", param)
-    try:
-        parsed = json.loads(value)
-    except ValueError as exc:
-        raise _fail(f"`arguments` is not valid JSON ({exc}).", param) from None
-    if not isinstance(parsed, dict | None):
-        raise _fail("`arguments` must encode a JSON object.", param)
-    return parsed or {}
+    return ToolCall(call_id, name, parse_arguments(fn.get("arguments"), f"{param}.arguments"))
 
 
 def _opt(body: Mapping[str, Any], key: str, kind: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,23 +30,6 @@ def _required_str(obj: Mapping[str, Any], key: str, param: str) -> str:
     if not isinstance(value, str) or not value:
         raise _fail(f"`{key}` is required and must be a non-empty string.", param)
     return value
-
-
-def _parse_arguments(value: Any, param: str) -> dict[str, Any]:
-    """A function call's `arguments` JSON text -> dict; empty text means no arguments."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return {}
-    if not isinstance(value, str):
-        raise _fail("`arguments` must be a string of JSON.", param)
-    try:
-        parsed = json.loads(value)
-    except ValueError as exc:
-        raise _fail(f"`arguments` is not valid JSON ({exc}).", param) from None
-    if not isinstance(parsed, dict | None):
-        raise _fail("`arguments` must encode a JSON object.", param)
-    return parsed or {}
 
 
 def _response_id(upstream_id: str) -> str:

@@ -14,6 +14,7 @@ from cherry_nb.wire._common import (
     STRING,
     FieldRule,
     image_media_type,
+    parse_arguments,
     split_data_url,
 )
 from cherry_nb.wire._signatures import read_signature
@@ -34,7 +35,7 @@ from cherry_nb.wire.neutral import (
 )
 
 from .._translate import note_dropped
-from ._common import FORMAT, _dumps, _fail, _parse_arguments, _required_str, _untranslatable
+from ._common import FORMAT, _dumps, _fail, _required_str, _untranslatable
 
 DROPPED_FIELDS: tuple[str, ...] = (
     "metadata",
@@ -242,7 +243,7 @@ class _InputReader:
         elif kind == "function_call":
             call_id = _required_str(item, "call_id", f"{param}.call_id")
             name = _required_str(item, "name", f"{param}.name")
-            args = _parse_arguments(item.get("arguments"), f"{param}.arguments")
+            args = parse_arguments(item.get("arguments"), f"{param}.arguments")
             self._names[call_id] = name
             self._turn("assistant").content.append(ToolCall(call_id, name, args))
         elif kind == "function_call_output":

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from cherry_nb.wire._common import parse_arguments
 from cherry_nb.wire._signatures import read_signature, write_signature
 from cherry_nb.wire.neutral import (
     ChatResponse,
@@ -17,7 +18,7 @@ from cherry_nb.wire.neutral import (
     Usage,
 )
 
-from ._common import FORMAT, _dumps, _fail, _item_id, _parse_arguments, _response_id
+from ._common import FORMAT, _dumps, _fail, _item_id, _response_id
 from ._errors import _failed
 
 INCOMPLETE_TO_STOP: dict[str, StopReason] = {
@@ -70,7 +71,7 @@ def _parse_output(output: list[Any]) -> list[Text | Reasoning | ToolCall]:
             name = item.get("name")
             if not isinstance(call_id, str) or not isinstance(name, str) or not name:
                 raise _fail("A function_call item needs `call_id` and `name`.", param)
-            args = _parse_arguments(item.get("arguments"), f"{param}.arguments")
+            args = parse_arguments(item.get("arguments"), f"{param}.arguments")
             content.append(ToolCall(call_id, name, args))
         elif kind == "reasoning":
             reasoning = _parse_reasoning(item)
