@@ -40,7 +40,7 @@ def _users_config(path: Path) -> bytes:
         id="mine", name="Mine", base_url="http://127.0.0.1:9/v1", api_key="sk-mine", models=["m"]
     )
     registry.set_default_model("mine:m")
-    registry.set_server(api_key="cs-sk-00000000-0000-4000-8000-000000000000")
+    registry.set_server(api_key="test-gateway-key-for-notebooks")
     return path.read_bytes()
 
 

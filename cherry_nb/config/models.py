@@ -1,4 +1,4 @@
-"""Pydantic models of the config file (DESIGN.md, "Config file").
+"""Pydantic models of the config file (README, "The config file").
 
 Unknown keys are preserved (extra="allow") so a newer or hand-edited file
 round-trips without losing anything the user wrote. Keys are excluded from

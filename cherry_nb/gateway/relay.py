@@ -117,9 +117,7 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
         try:
             async for chunk in upstream.chunks():
                 if not ended:
-                    window = carry + chunk
-                    ended = any(marker in window for marker in markers)
-                    carry = window[-_CARRY:]
+                    ended, carry = holds_marker(carry, chunk, markers)
                 tokens.feed(chunk)
                 yield chunk
                 call.usage.delivered = ended
@@ -131,6 +129,15 @@ async def _passthrough(call: ChatCall) -> Reply | StreamReply:
 
     writer = call.wire.StreamWriter()
     return StreamReply(chunks(), writer.error, upstream.content_type)
+
+
+def holds_marker(carry: bytes, chunk: bytes, markers: tuple[bytes, ...]) -> tuple[bool, bytes]:
+    """Whether `chunk`, or its seam with the bytes read before it (`carry`), holds one of
+    `markers`; and the carry for the next read. The read itself is never copied: this
+    runs on every relayed read."""
+    seam = carry + chunk[:_CARRY]
+    found = any(m in chunk or m in seam for m in markers)
+    return found, seam[-_CARRY:] if len(chunk) <= _CARRY else chunk[-_CARRY:]
 
 
 async def _whole_as_stream(call: ChatCall, upstream: UpstreamStream) -> StreamReply:

@@ -1,4 +1,4 @@
-"""`%%chat` and the `%chat` line subcommands (DESIGN.md, "Notebook").
+"""`%%chat` and the `%chat` line subcommands (README, "Chat in a cell").
 
 Every failure is shown as a short panel in the cell — never a traceback.
 """

@@ -105,3 +105,26 @@ async def test_an_error_mid_read_ends_the_stream_after_what_came_before(
     assert body.index(b'"text":", "') < body.index(b"event: error")
     assert body.rstrip().endswith(b"}")
     assert b"message_stop" not in body
+
+
+def test_a_terminal_marker_is_found_at_every_split_point() -> None:
+    # A passthrough stream is complete when its terminal event shows, wherever the
+    # upstream's reads split it; text that only mentions it does not count.
+    from cherry_nb.gateway.relay import _TERMINAL, holds_marker
+
+    markers = _TERMINAL["responses"]
+    stream = (
+        b'data: {"delta":"x"}\n\nevent: response.completed\ndata: {"type":"response.completed"}\n\n'
+    )
+    for cut in range(len(stream) + 1):
+        for pieces in (
+            [stream[:cut], stream[cut:]],
+            [stream[:cut], stream[cut : cut + 3], stream[cut + 3 :]],
+        ):
+            carry, found = b"", False
+            for piece in pieces:
+                hit, carry = holds_marker(carry, piece, markers)
+                found = found or hit
+            assert found, cut
+    text = b'data: {"delta":"say \\"response.completed\\""}\n\n'
+    assert not holds_marker(b"", text, markers)[0]

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cherry_nb._secrets import mask_key
 from cherry_nb.config.registry import ProviderRegistry
 from cherry_nb.gateway.gate import KEY_NAME
 from cherry_nb.gateway.server import GatewayServer
@@ -32,8 +33,8 @@ from .conftest import (
 )
 
 AUTH = {"authorization": f"Bearer {GATEWAY_KEY}"}
-UPSTREAM_KEY = "sk-upstream-echoed-0123456789abcdef"
-MASKED = "sk-…cdef"
+UPSTREAM_KEY = "fake-upstream-key-echoed-back"  # not a real key: only its shape counts
+MASKED = mask_key(UPSTREAM_KEY)
 CHAT = {"model": "up:m", "messages": [{"role": "user", "content": "hi"}]}
 MESSAGES = {"model": "up:m", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
 
