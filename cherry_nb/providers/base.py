@@ -30,6 +30,7 @@ from ..wire.accumulate import response_events
 from ..wire.formats import StreamReader, WireFormat, wire_format
 from ..wire.neutral import ChatRequest, ChatResponse, StreamEvent
 from ..wire.sse import SSEParser
+from .client import UpstreamClient
 from .key_health import KeyRing
 from .plain_http import PlainHTTPTransport, plain_http_allowed
 from .transport import (
@@ -56,7 +57,7 @@ class Adapter:
     def __init__(
         self,
         provider: Provider,
-        client: httpx.AsyncClient,
+        client: UpstreamClient,
         policy: RetryPolicy | None = None,
         limit: asyncio.Semaphore | None = None,
     ) -> None:
@@ -128,7 +129,8 @@ class Adapter:
         headers.update(self.protocol_headers())
         if extra:
             headers.update(extra)
-        return headers
+        # Lower-cased, so a later name overrides an earlier one however each is spelt.
+        return {name.lower(): value for name, value in headers.items()}
 
     def context(self, model: str | None) -> RequestContext:
         return RequestContext(self.provider.id, self.provider.type, model)
@@ -162,8 +164,8 @@ class Adapter:
             extra.setdefault("accept-encoding", "identity")
 
         def build(key: str) -> httpx.Request:
-            return self.client.build_request(
-                method, self._url(url), content=content, headers=self._headers(key, extra)
+            return self.client.request_for(
+                method, self._url(url), content, self._headers(key, extra)
             )
 
         sending = send(
@@ -488,7 +490,7 @@ _MODEL_LISTS: dict[ModelListShape, Callable[[Any], list[ModelEntry]]] = {
 
 def new_client(
     *, timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_connections: int = 256
-) -> httpx.AsyncClient:
+) -> UpstreamClient:
     """The pooled client an adapter uses: keep-alive, no redirects (a redirect of a
     POST to an API is a misconfiguration worth reporting, not following).
 
@@ -496,5 +498,5 @@ def new_client(
     HTTP proxy is configured in the environment; everything else through httpx's own.
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=64)
-    mounts = {"http://": PlainHTTPTransport(limits)} if plain_http_allowed() else None
-    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, mounts=mounts)
+    plain = PlainHTTPTransport(limits) if plain_http_allowed() else None
+    return UpstreamClient(plain=plain, timeout=timeout, limits=limits, follow_redirects=False)

@@ -14,6 +14,7 @@ from ..config.models import Provider
 from .anthropic import AnthropicAdapter
 from .azure import AzureOpenAIAdapter
 from .base import Adapter, concurrency_limit, new_client
+from .client import UpstreamClient
 from .gemini import GeminiAdapter
 from .openai import OpenAIAdapter
 from .openai_response import OpenAIResponseAdapter
@@ -41,7 +42,7 @@ class AdapterPool:
     ) -> None:
         self.policy = policy or RetryPolicy()
         self._timeout = timeout
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._clients: dict[str, UpstreamClient] = {}
         self._adapters: dict[str, Adapter] = {}
         # Kept across a provider's edits while its limit stays the same, so requests
         # already in flight still count against it.

@@ -35,6 +35,7 @@ from .._exceptions import (
 )
 from .._secrets import display_url, redact_logs
 from ..wire._text import readable_text
+from .client import UpstreamClient
 from .key_health import KeyRing, verdict
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class RequestContext:
 
 
 async def send(
-    client: httpx.AsyncClient,
+    client: UpstreamClient,
     build: Callable[[str], httpx.Request],
     context: RequestContext,
     parse_error: ErrorParser,
@@ -122,7 +123,7 @@ async def send(
         key = ring.choose()
         request = build(key)
         try:
-            response = await client.send(request, stream=True)
+            response = await client.open(request)
         except httpx.HTTPError as exc:
             error = map_httpx_error(exc, context, request.url)
             wait = policy.delay(attempt, None) if _retryable_exception(exc) else None

@@ -15,6 +15,7 @@ import pytest
 from cherry_nb import _exceptions as errors
 from cherry_nb.config.models import Provider
 from cherry_nb.providers.openai import OpenAIAdapter
+from cherry_nb.providers.client import UpstreamClient
 from cherry_nb.wire.neutral import StreamEnd, StreamEvent, StreamStart, TextDelta
 
 URL = "http://upstream.invalid/v1/chat/completions"
@@ -41,7 +42,7 @@ async def batches_of(*reads: bytes) -> AsyncIterator[list[StreamEvent]]:
         content=body(),
         request=httpx.Request("POST", URL),
     )
-    async with httpx.AsyncClient() as client:
+    async with UpstreamClient() as client:
         async for batch in OpenAIAdapter(provider, client).iter_batches(response, "m"):
             yield batch
 
