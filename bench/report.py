@@ -283,7 +283,10 @@ def targets_table(res: Results, name: str = "cherry_nb") -> str:
             "(reported)",
             None,
             "{:.1f}×",
-        ),
+        )
+        if lite_rate or not (rate and (floor := res.median("sustained_none", "LiteLLM")))
+        else f"| … vs LiteLLM's | (reported) | > {rate / floor:,.0f}× (LiteLLM: none, "
+        f"p99 ≥ 20 ms already at {floor:,.0f} req/s) | – |",
         check(
             "Startup to first /health",
             res.median("startup", name),

@@ -194,6 +194,7 @@ def sustained(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
         if good:
             res.add("sustained", target.name, good)
         else:
+            res.add("sustained_none", target.name, SUSTAINED_START)  # below the lowest rate
             first = tried[SUSTAINED_START]
             res.notes.append(
                 f"{target.name}: no sustained rate; already at {SUSTAINED_START:.0f} req/s, "
