@@ -13,9 +13,10 @@ much more there is and where it is — as pandas gives a full text/html table an
 truncated text/plain repr: a long reply is not paid for twice.
 
 Bytes to the front end, measured in a real kernel (tests/notebook/test_chat_magic.py):
-a fast stream costs ~1.1x the reply, one at a hosted model's pace (~35 words/s)
-~2.5x, besides the widget's module once per reply and the footer — instead of the
-30-40x of re-sending the whole reply ten times a second.
+a fast stream costs ~1.1x the reply, one at a hosted model's pace (~32 words/s)
+~2.8x over 15 s and ~2.5x over a minute, besides the widget's module once per reply
+and ~1 KB of footer and provenance — instead of the 30-40x of re-sending the whole
+reply ten times a second.
 
 Side-by-side comparisons cannot append to columns, so they re-render the whole
 table, but only when the replies have doubled in length since the last render
@@ -95,15 +96,16 @@ class ReplyView:
         and MIN_BATCH bytes are pending, or when MAX_WAIT has passed, whatever is
         pending. Why these numbers: an update's comm envelope (comm id, method) is
         ~95 bytes of JSON, so 256 bytes of text keep it under ~40% of what the update
-        carries; a hosted model's ~35 words/s (~230 bytes/s) fills no batch, so it
-        updates once a second carrying ~230 bytes — measured in a real kernel, that
-        stream costs ~2.5x the reply's bytes (the final Markdown 1x, the deltas ~1.4x,
-        the text/plain twin at most PLAIN_LIMIT), where 128 bytes or 0.5 s cost ~3x;
-        a faster stream sends >= 256 bytes an update, at most 10 a second; a very slow
-        one (a few words a second) still moves once a second — its bytes are then
-        mostly envelopes, bounded by one update a second. The front end reveals each
-        batch smoothly over the time to the next (static/live_reply.js), so bigger
-        batches do not look jumpy."""
+        carries. A hosted model's ~32 words/s (~210 bytes/s) fills no batch, so it
+        updates once a second carrying ~210 bytes; measured in a real kernel, that
+        costs ~2.8x the reply's bytes over 15 s (the final Markdown 1x, the updates
+        ~1.5x, the text/plain twin's 1,000 characters 0.3x) and ~2.5x over a minute,
+        where MAX_WAIT = 0.5 s costs 3.3x. A
+        faster stream sends >= 256 bytes an update, at most 10 a second. A very slow
+        one (a few words a second) still moves once a second: its cost is then mostly
+        envelopes, ~95 bytes a second (240 words over a minute: ~7x the reply). The
+        front end reveals each batch word by word over the time to the next
+        (static/live_reply.js), so one-second batches do not look jumpy."""
         if not self._pending_bytes:
             return
         since = self._clock() - self._last
