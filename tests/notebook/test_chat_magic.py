@@ -8,7 +8,7 @@ import time
 import nbformat
 
 from cherry_nb.config.registry import ProviderRegistry
-from cherry_nb.notebook.render import MAX_WAIT
+from cherry_nb.notebook.render import MAX_WAIT, PLAIN_LIMIT
 
 from .conftest import SIM_KEY, Kernel, plain, run_cells
 
@@ -272,6 +272,8 @@ def test_the_saved_notebook_and_nbconvert_show_the_reply_not_the_widget(nb_confi
     nb = run_cells(
         "%load_ext cherry_nb",
         "%%chat\nhello **there** [[sim:words=60]] [[sim:delay=0.01]]",
+        "%%chat\na long one [[sim:words=400]]",
+        "print(len(_chat), end='')",
     )
     path = tmp_path / "saved.ipynb"
     nbformat.write(nb, path)
@@ -289,6 +291,14 @@ def test_the_saved_notebook_and_nbconvert_show_the_reply_not_the_widget(nb_confi
     saved.metadata.pop("widgets", None)
     page, _ = HTMLExporter().from_notebook_node(saved)
     assert "Lorem" in page and "cherry-live" not in page
+    # A long reply: whole in the Markdown (and in nbconvert's export), its text/plain
+    # twin cut after PLAIN_LIMIT characters with a line saying how much more there is.
+    long = saved.cells[2].outputs[0].data
+    assert len(long["text/markdown"]) == int(saved.cells[3].outputs[0].text) > 2 * PLAIN_LIMIT
+    assert long["text/markdown"] in markdown
+    head, note = long["text/plain"].split(" …\n\n")
+    assert long["text/markdown"].startswith(head) and len(head) <= PLAIN_LIMIT
+    assert note.startswith("[") and "more characters" in note and "`_chat`" in note
 
 
 def test_model_refs_resolve_by_the_gateways_rules(nb_config, upstream):
