@@ -66,6 +66,9 @@ def _widget_class() -> type[Any]:
         _css = compact(_asset("live_reply.css"))
         key = traitlets.Unicode("").tag(sync=True)
         header = traitlets.Unicode("").tag(sync=True)
+        # The longest the front end spreads one batch's reveal over (seconds): the
+        # longest the kernel waits between updates.
+        reveal = traitlets.Float(1.0).tag(sync=True)
 
         def __repr__(self) -> str:  # the text/plain shown where widgets cannot be
             return str(self.header)
@@ -76,8 +79,8 @@ def _widget_class() -> type[Any]:
 class LiveSink:
     """A displayed LiveReply widget that deltas are sent to."""
 
-    def __init__(self, header: str) -> None:
-        self.widget = _widget_class()(key=uuid.uuid4().hex, header=header)
+    def __init__(self, header: str, reveal: float = 1.0) -> None:
+        self.widget = _widget_class()(key=uuid.uuid4().hex, header=header, reveal=reveal)
         display(self.widget)
 
     def send(self, text: str, thinking: str) -> None:

@@ -2,16 +2,21 @@
 
 A streamed reply is sent as it grows, but only what is new: to the live reply
 widget (live.py), whose front end renders the Markdown as it arrives, or — where
-there is no kernel with widgets — as plain-text `stream` messages. Either way
-the deltas are coalesced to at most ~10 messages a second and, after the first,
-to batches of at least MIN_BATCH characters (or MAX_STALE seconds' worth), so a
-message's envelope stays small beside its text on a slow stream. When the reply
-is finished, the cell output is replaced (clear_output(wait=True), so nothing
-flickers) by the reply as Markdown, with a text/plain twin for terminals, VS Code
-and nbconvert, its provenance in the display metadata, and a one-line footer.
-Bytes to the front end: the deltas (about 1x the reply) plus the final bundle
-(2x), plus the widget's module once per reply, instead of the 30-40x of
-re-sending the whole reply ten times a second.
+there is no kernel with widgets — as plain-text `stream` messages. Either way the
+deltas are batched by bytes as well as time (ReplyView.tick says how and why), so
+each update's envelope is paid for by the text it carries. When the reply is
+finished, the cell output is replaced (clear_output(wait=True), so nothing
+flickers) by the reply as Markdown, its provenance in the display metadata, and a
+one-line footer. Its text/plain twin (terminals, `jupyter console`, front ends
+without Markdown) holds the reply only up to PLAIN_LIMIT characters, then says how
+much more there is and where it is — as pandas gives a full text/html table and a
+truncated text/plain repr: a long reply is not paid for twice.
+
+Bytes to the front end, measured in a real kernel (tests/notebook/test_chat_magic.py):
+a fast stream costs ~1.1x the reply, one at a hosted model's pace (~32 words/s)
+~2.8x over 15 s and ~2.5x over a minute, besides the widget's module once per reply
+and ~1 KB of footer and provenance — instead of the 30-40x of re-sending the whole
+reply ten times a second.
 
 Side-by-side comparisons cannot append to columns, so they re-render the whole
 table, but only when the replies have doubled in length since the last render
@@ -36,9 +41,10 @@ from IPython.display import clear_output, display
 from .live import LiveSink, live_available
 from .markup import inline_html
 
-MIN_INTERVAL = 0.1  # seconds between front-end updates (~10 Hz at most)
-MIN_BATCH = 128  # characters worth a message of their own
-MAX_STALE = 2.0  # seconds a smaller batch may wait
+MIN_INTERVAL = 0.1  # seconds between front-end updates (10 a second at most)
+MIN_BATCH = 256  # bytes of new text worth an update of their own
+MAX_WAIT = 1.0  # seconds a smaller batch may wait (measured from the last update)
+PLAIN_LIMIT = 1000  # characters of the reply its text/plain twin holds
 PROVENANCE_KEY = "cherry_nb"  # the display metadata key that says what produced a reply
 
 
@@ -64,29 +70,48 @@ class ReplyView:
         self._interval = interval
         self._pending: list[str] = []
         self._thinking: list[str] = []
+        self._pending_bytes = 0  # UTF-8 bytes of the two above
         self._last = 0.0
         self.sent_any = False
         if live is None:
             live = out is None and live_available()
         self._title = title
-        self._live = LiveSink(streaming_header(title)) if live else None
+        self._live = LiveSink(streaming_header(title), reveal=MAX_WAIT) if live else None
 
     def add(self, text: str) -> None:
         self._pending.append(text)
+        self._pending_bytes += len(text.encode())
 
     def add_thinking(self, text: str) -> None:
-        """Reasoning (thinking, summaries, thoughts): shown collapsed above the reply."""
+        """Reasoning (thinking, summaries, thoughts): shown collapsed above the reply.
+        It is batched with the reply's text and counts the same."""
         self._thinking.append(text)
+        self._pending_bytes += len(text.encode())
 
     def tick(self) -> None:
-        """Send what is pending when it is old enough and big enough to be worth it."""
-        if not (self._pending or self._thinking):
+        """Send what is pending if it is worth an update.
+
+        The first text goes at once (the first token shows as soon as it comes).
+        After that, an update goes when MIN_INTERVAL has passed since the last one
+        and MIN_BATCH bytes are pending, or when MAX_WAIT has passed, whatever is
+        pending. Why these numbers: an update's comm envelope (comm id, method) is
+        ~95 bytes of JSON, so 256 bytes of text keep it under ~40% of what the update
+        carries. A hosted model's ~32 words/s (~210 bytes/s) fills no batch, so it
+        updates once a second carrying ~210 bytes; measured in a real kernel, that
+        costs ~2.8x the reply's bytes over 15 s (the final Markdown 1x, the updates
+        ~1.5x, the text/plain twin's 1,000 characters 0.3x) and ~2.5x over a minute,
+        where MAX_WAIT = 0.5 s costs 3.3x. A
+        faster stream sends >= 256 bytes an update, at most 10 a second. A very slow
+        one (a few words a second) still moves once a second: its cost is then mostly
+        envelopes, ~95 bytes a second (240 words over a minute: ~7x the reply). The
+        front end reveals each batch word by word over the time to the next
+        (static/live_reply.js), so one-second batches do not look jumpy."""
+        if not self._pending_bytes:
             return
-        age = self._clock() - self._last
-        if age < self._interval:
+        since = self._clock() - self._last
+        if since < self._interval:
             return
-        size = sum(map(len, self._pending)) + sum(map(len, self._thinking))
-        if not self.sent_any or age >= MAX_STALE or size >= MIN_BATCH:
+        if not self.sent_any or since >= MAX_WAIT or self._pending_bytes >= MIN_BATCH:
             self._send()
 
     def _send(self) -> None:
@@ -99,6 +124,7 @@ class ReplyView:
             out.flush()
         self._pending.clear()
         self._thinking.clear()
+        self._pending_bytes = 0
         self._last = self._clock()
         self.sent_any = True
 
@@ -143,13 +169,30 @@ def streaming_header(title: str) -> str:
 
 def reply_bundle(text: str, thinking: str = "") -> dict[str, str]:
     """The finished reply: Markdown (the reasoning, if any, in a collapsed section
-    above it) and the reply alone as plain text."""
+    above it), and the reply alone as plain text, up to PLAIN_LIMIT characters."""
     markdown = text
     if thinking:
         markdown = (
             f"<details><summary>Thinking</summary>\n\n{thinking.strip()}\n\n</details>\n\n{text}"
         )
-    return {"text/markdown": markdown, "text/plain": text}
+    return {"text/markdown": markdown, "text/plain": plain_reply(text)}
+
+
+def plain_reply(text: str, limit: int = PLAIN_LIMIT) -> str:
+    """The reply for plain-text front ends: whole when short; else its first `limit`
+    characters (cut at a line or word break) and a line saying how much more there
+    is and where the whole reply is."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    cut = max(head.rfind("\n"), head.rfind(" "))
+    if cut < limit // 2:  # no break near the end: cut mid-word rather than lose half
+        cut = limit
+    more = len(text[cut:].lstrip())
+    return (
+        f"{text[:cut].rstrip()} …\n\n[{more:,} more characters: the whole reply is this "
+        "output's Markdown (text/markdown), and `_chat` until the next %%chat cell]"
+    )
 
 
 def footer_bundle(footer: str) -> dict[str, str]:

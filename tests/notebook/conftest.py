@@ -68,13 +68,14 @@ def run_cells(*sources: str, timeout: int = 60) -> nbformat.NotebookNode:
 
 
 def plain(cell: Any) -> str:
-    """Everything a cell shows as text: stream text and text/plain of displays."""
+    """Everything a cell shows as text: stream text, and each display's Markdown (a
+    reply's text/plain twin is cut short after PLAIN_LIMIT characters) or text/plain."""
     parts = []
     for output in cell.outputs:
         if output.output_type == "stream":
             parts.append(output.text)
         elif "data" in output:
-            parts.append(output.data.get("text/plain", ""))
+            parts.append(output.data.get("text/markdown", output.data.get("text/plain", "")))
     return "\n".join(parts)
 
 

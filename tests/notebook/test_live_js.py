@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,14 +23,19 @@ NODE = shutil.which("node")
 
 
 def render(markdowns: list[str], tmp_path: Path) -> list[str]:
+    return run_module(f"const inputs = {json.dumps(markdowns)};", "inputs.map(markdown)", tmp_path)
+
+
+def run_module(setup: str, expression: str, tmp_path: Path) -> Any:
+    """The JSON value of `expression`, evaluated after `setup` with the module's
+    exports (markdown, revealTo) imported."""
     if NODE is None:
         pytest.skip("node is not installed")
     compacted = tmp_path / "live_reply.mjs"
     compacted.write_text(compact(MODULE.read_text()))  # what the widget really ships
     script = (
-        f"import {{ markdown }} from {json.dumps(compacted.as_uri())};\n"
-        f"const inputs = {json.dumps(markdowns)};\n"
-        "console.log(JSON.stringify(inputs.map(markdown)));\n"
+        f"import {{ markdown, revealTo }} from {json.dumps(compacted.as_uri())};\n"
+        f"{setup}\nconsole.log(JSON.stringify({expression}));\n"
     )
     done = subprocess.run(
         [NODE, "--input-type=module", "-e", script],
@@ -91,3 +97,24 @@ def test_partial_markdown_mid_stream_renders(tmp_path: Path):
     assert fence.endswith('<pre><code class="language-js">const a = 1</code></pre>')
     assert "some **bold wor" in emphasis
     assert "<table>" in table
+
+
+def test_a_batch_is_revealed_in_whole_words(tmp_path: Path):
+    # Where the reveal has got to (a fractional character) -> how much is shown.
+    text = "one two  three"
+    shown = run_module(
+        f"const text = {json.dumps(text)};",
+        "[0, 0.4, 2.9, 3, 3.2, 8.5, 9, 13.5, 99].map((at) => revealTo(text, at))",
+        tmp_path,
+    )
+    assert [text[:n] for n in shown] == [
+        "one",  # the first word at once
+        "one",
+        "one",
+        "one",
+        "one two",
+        "one two  three",
+        "one two  three",
+        "one two  three",
+        "one two  three",  # never past the end
+    ]

@@ -9,7 +9,7 @@ import pytest
 from cherry_nb.notebook import render
 from cherry_nb.notebook.conversation import Conversation, Sessions, usage_line
 from cherry_nb.notebook.interpolate import interpolate
-from cherry_nb.notebook.render import MAX_STALE, MIN_BATCH, ColumnsView, ReplyView
+from cherry_nb.notebook.render import MAX_WAIT, MIN_BATCH, PLAIN_LIMIT, ColumnsView, ReplyView
 from cherry_nb.wire.neutral import Usage
 
 
@@ -76,9 +76,52 @@ def test_rate_limit_and_staleness():
     view.tick()
     assert out.getvalue().endswith("b" * 1000)
     view.add("c")
-    clock.now += MAX_STALE
+    clock.now += MAX_WAIT - 0.01
     view.tick()
-    assert out.getvalue().endswith("c")  # a slow stream still moves
+    assert out.getvalue().endswith("b")  # one small delta waits ...
+    clock.now += 0.01
+    view.tick()
+    assert out.getvalue().endswith("c")  # ... at most MAX_WAIT: a slow stream still moves
+
+
+def test_batches_count_bytes_and_thinking():
+    clock, out = Clock(), io.StringIO()
+    view = ReplyView(out=out, clock=clock)
+    view.add("a")
+    view.tick()
+    clock.now += 0.2
+    half = "é" * (MIN_BATCH // 2 - 1) + "e"  # half as many characters as bytes
+    view.add(half)  # one byte short of a batch
+    view.tick()
+    assert out.getvalue() == "a"
+    view.add_thinking("x")  # reasoning fills the batch as text does
+    view.tick()
+    assert out.getvalue() == "a" + half
+    view.add_thinking("y")  # nothing of the reply pending: waits its turn ...
+    clock.now += 0.2
+    view.tick()
+    clock.now += MAX_WAIT
+    view.add("z")
+    view.tick()
+    assert out.getvalue().endswith("z")  # ... and goes with the next batch
+
+
+def test_plain_text_twin_holds_a_short_reply_and_the_start_of_a_long_one():
+    short = "word " * (PLAIN_LIMIT // 5)
+    assert render.reply_bundle(short)["text/plain"] == short
+    long = "word " * 1000
+    bundle = render.reply_bundle(long)
+    assert bundle["text/markdown"] == long  # the Markdown is whole
+    plain = bundle["text/plain"]
+    head, note = plain.split(" …\n\n")
+    assert long.startswith(head + " ") and len(head) <= PLAIN_LIMIT  # cut between words
+    more = len(long) - len(head) - 1
+    assert note == (
+        f"[{more:,} more characters: the whole reply is this output's Markdown "
+        "(text/markdown), and `_chat` until the next %%chat cell]"
+    )
+    unbroken = "x" * (PLAIN_LIMIT * 2)  # no break to cut at: cut at the limit
+    assert render.plain_reply(unbroken).startswith("x" * PLAIN_LIMIT + " …")
 
 
 class Shown:

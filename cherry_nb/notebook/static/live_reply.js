@@ -103,12 +103,18 @@ export function markdown(md) {
 
 // Text per widget model, kept by `initialize` (which anywidget runs before it
 // hands the model any message), so every view, however late, sees all of it.
+// `gap` is the time between the last two batches: the kernel sends text in
+// batches (a second apart on a slow stream), and each view reveals a batch word
+// by word over about that long, so the reply flows instead of jumping.
 const STATE = new Map();
 
 function initialize({ model }) {
-  const state = { text: "", think: "", views: new Set() };
+  const state = { text: "", think: "", gap: 0, last: 0, views: new Set() };
   STATE.set(model.get("key"), state);
   const onMessage = (msg) => {
+    const now = performance.now();
+    state.gap = state.last ? now - state.last : 0;
+    state.last = now;
     if (msg.t) state.text += msg.t;
     if (msg.r) state.think += msg.r;
     for (const redraw of state.views) redraw();
@@ -120,8 +126,19 @@ function initialize({ model }) {
   };
 }
 
+// How much of `text` to show when the reveal has reached `at` (a fractional
+// character): up to the end of the word there, so no word shows in part.
+export function revealTo(text, at) {
+  at = Math.ceil(at);
+  const space = /\s/g;
+  space.lastIndex = at;
+  return at >= text.length || !space.exec(text) ? text.length : space.lastIndex - 1;
+}
+
+const FRAME_MS = 40; // the reveal redraws at most ~25 times a second
+
 function render({ model, el }) {
-  const state = STATE.get(model.get("key")) ?? { text: "", think: "", views: new Set() };
+  const state = STATE.get(model.get("key")) ?? { text: "", think: "", gap: 0, last: 0, views: new Set() };
   el.classList.add("cherry-live");
   el.innerHTML =
     '<div class="cherry-live-head"></div>' +
@@ -130,12 +147,17 @@ function render({ model, el }) {
     '<div class="cherry-live-body jp-RenderedHTMLCommon jp-RenderedMarkdown" data-mime-type="text/markdown"></div>';
   const [head, think, body] = el.children;
   let pending = 0;
+  let shown = state.text.length; // a view opened late shows what came before at once
+  let at = shown; // how far the reveal has got, in (fractional) characters
+  let rate = 0; // characters a millisecond while a batch is revealed; 0: all at once
+  let stepAt = 0; // when `at` last moved on
+  let dirty = true;
   const draw = () => {
-    pending = 0;
+    dirty = false;
     head.textContent = model.get("header");
     think.hidden = !state.think;
     think.lastElementChild.innerHTML = markdown(state.think);
-    body.innerHTML = markdown(state.text) || "<p></p>";
+    body.innerHTML = markdown(state.text.slice(0, shown)) || "<p></p>";
     // The cursor goes at the end of the last block, where the next words will appear.
     let last = body;
     while (last.lastElementChild && /^(P|H[1-6]|UL|OL|LI|BLOCKQUOTE)$/.test(last.lastElementChild.tagName)) {
@@ -143,9 +165,30 @@ function render({ model, el }) {
     }
     last.insertAdjacentHTML("beforeend", '<span class="cherry-live-cursor">▍</span>');
   };
-  // At most one redraw per frame, however many messages arrive.
+  const frame = (now) => {
+    pending = 0;
+    const target = state.text.length;
+    if (rate <= 0) {
+      at = target;
+    } else if (now - stepAt >= FRAME_MS) {
+      at = Math.min(target, at + rate * (now - stepAt));
+      stepAt = now;
+    }
+    const next = revealTo(state.text, at);
+    if (next !== shown) [shown, dirty] = [next, true];
+    if (dirty) draw();
+    if (shown < target) pending = requestAnimationFrame(frame);
+  };
+  // A new batch (or header): reveal what is not shown yet over the expected time to
+  // the next batch — at once for the first text. At most one redraw per frame.
   const redraw = () => {
-    if (!pending) pending = requestAnimationFrame(draw);
+    const span = Math.min(state.gap, (model.get("reveal") || 1) * 1000);
+    rate = span > 0 ? (state.text.length - at) / span : 0;
+    dirty = true;
+    if (!pending) {
+      stepAt = performance.now() - FRAME_MS; // the first words show in the next frame
+      pending = requestAnimationFrame(frame);
+    }
   };
   state.views.add(redraw);
   model.on("change:header", redraw);
