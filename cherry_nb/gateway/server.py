@@ -31,6 +31,9 @@ from .state import GatewayState
 
 log = logging.getLogger("cherry_nb.gateway")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Connections the kernel queues before they are accepted: a burst of hundreds (held
+#: streams opened together) must wait in it, not be dropped and retried a second later.
+BACKLOG = 1024
 
 
 def ensure_api_key(registry: ProviderRegistry, api_key: str | None = None) -> str:
@@ -130,7 +133,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
     # Listening now means a client that connects before Hypercorn accepts is
     # queued in the backlog, not refused.
-    sock.listen(1024)
+    sock.listen(BACKLOG)
     return sock
 
 
@@ -139,6 +142,8 @@ def hypercorn_config(sock: socket.socket, *, workers: int = 1) -> HypercornConfi
     config = HypercornConfig()
     config.bind = [f"fd://{sock.detach()}"]
     config.workers = workers
+    # Hypercorn listens again on the socket it is given, with its own backlog (100).
+    config.backlog = BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("cherry_nb.gateway.server")
     config.graceful_timeout = 10.0
