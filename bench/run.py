@@ -131,7 +131,7 @@ def streaming(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
 def held(tgts: list[Target], args: argparse.Namespace, res: Results) -> None:
     """Many paced streams at once (OpenAI passthrough): does any of them stall?"""
     for target in tgts:
-        if target.name not in ("direct", "cherry_nb"):
+        if not (target.name == "direct" or (target.gateway and "--workers" not in target.name)):
             continue
         work = target.work("openai", stream=True, words=args.held_words, pace=HELD_PACE)
         began = time.monotonic()
@@ -283,22 +283,26 @@ def run_only(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path
     """Only the parts named by --only: `workers` (throughput at c=16 of the floor and the
     gateway, with one worker and with N) and `held` (the paced streams, direct and the
     gateway)."""
+    gateways: dict[str, Path | None] = {"cherry_nb": None}
+    if args.baseline:  # before (the baseline) and after, in the same run
+        gateways[f"cherry_nb@{args.baseline}"] = baseline_tree(args.baseline, tmp / "baseline")
     log("Starting the simulator and the gateway(s)")
     sim = servers.simulator()
     config = servers.gateway_config(sim.port)
-    gateway = targets.gateway("cherry_nb", servers.gateway("cherry_nb", config))
+    singles = [
+        targets.gateway(name, servers.gateway(name, config, source=source))
+        for name, source in gateways.items()
+    ]
     if "workers" in args.only:
         n = max(args.workers, 2)
         tgts = [
             targets.floor(servers.floor()),
             targets.floor(servers.floor(workers=n), f"floor --workers {n}"),
-            gateway,
-            targets.gateway(
-                f"cherry_nb --workers {n}",
-                servers.gateway(f"cherry_nb --workers {n}", config, workers=n),
-                streams=False,
-            ),
+            *singles,
         ]
+        for name, source in gateways.items():
+            server = servers.gateway(f"{name} --workers {n}", config, source=source, workers=n)
+            tgts.append(targets.gateway(f"{name} --workers {n}", server, streams=False))
         log("Warming up")
         for target in tgts:
             warm_up(target)
@@ -306,7 +310,8 @@ def run_only(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path
         throughput(tgts, args, res, tmp, latency=False)
     if "held" in args.only:
         log(f"{args.held} paced streams at once")
-        held([targets.direct(sim), gateway], args, res)
+        for turn in range(args.rounds):
+            held(rotated([targets.direct(sim), *singles], turn), args, res)
 
 
 def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> None:
