@@ -236,6 +236,16 @@ class Servers:
         server.wait_ready("/health", timeout=30)
         return server
 
+    def relay_floor(self, sim_port: int) -> Server:
+        """`bench/relay_floor.py`: each POST relayed to the simulator's chat completions."""
+        port = free_port()
+        upstream = f"http://{HOST}:{sim_port}/v1/chat/completions"
+        script = str(Path(__file__).with_name("relay_floor.py"))
+        argv = [sys.executable, script, "--port", str(port), "--upstream", upstream]
+        server = self.spawn("relay-floor", argv, port, cwd=REPO)
+        server.wait_ready("/health", timeout=30)
+        return server
+
     def litellm(self, venv: Path, sim_port: int) -> Server:
         port = free_port()
         config = self.workdir / "litellm-config.yaml"

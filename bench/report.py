@@ -36,7 +36,7 @@ class Results:
         seen: dict[str, None] = {}
         for per_target in self.samples.values():
             seen.update(dict.fromkeys(per_target))
-        order = ["floor", "direct", "cherry_nb"]
+        order = ["floor", "relay floor", "direct", "cherry_nb"]
         rest = sorted((t for t in seen if t not in order and t != "LiteLLM"), key=_column)
         return [t for t in order if t in seen] + rest + (["LiteLLM"] if "LiteLLM" in seen else [])
 

@@ -131,7 +131,8 @@ def streaming(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
 def held(tgts: list[Target], args: argparse.Namespace, res: Results) -> None:
     """Many paced streams at once (OpenAI passthrough): does any of them stall?"""
     for target in tgts:
-        if not (target.name == "direct" or (target.gateway and "--workers" not in target.name)):
+        held_too = target.name in ("direct", "relay floor")
+        if not (held_too or (target.gateway and "--workers" not in target.name)):
             continue
         work = target.work("openai", stream=True, words=args.held_words, pace=HELD_PACE)
         began = time.monotonic()
@@ -310,8 +311,9 @@ def run_only(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path
         throughput(tgts, args, res, tmp, latency=False)
     if "held" in args.only:
         log(f"{args.held} paced streams at once")
+        relay = targets.relay_floor(servers.relay_floor(sim.port))
         for turn in range(args.rounds):
-            held(rotated([targets.direct(sim), *singles], turn), args, res)
+            held(rotated([targets.direct(sim), relay, *singles], turn), args, res)
 
 
 def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> None:

@@ -97,6 +97,13 @@ def floor(server: Server, name: str = "floor") -> Target:
     return Target(name, server, {"openai": route}, streams=False)
 
 
+def relay_floor(server: Server) -> Target:
+    """`bench/relay_floor.py`: OpenAI requests as the simulator takes them, relayed."""
+    openai = (("Authorization", "Bearer sk-sim"),)
+    route = Route("/v1/chat/completions", "sim-chat", openai)
+    return Target("relay floor", server, {"openai": route})
+
+
 def gateway(name: str, server: Server, *, streams: bool = True) -> Target:
     openai = (("Authorization", f"Bearer {GATEWAY_KEY}"),)
     anthropic = (("x-api-key", GATEWAY_KEY), _ANTHROPIC_VERSION)  # as Claude Code sends it
