@@ -1,12 +1,13 @@
 """The floor: a minimal ASGI app on the gateway's own Hypercorn configuration.
 
-    python bench/floor.py --port PORT
+    python bench/floor.py --port PORT [--workers N]
 
 It reads the request body and answers every POST with one fixed chat completion,
 GET /health with `ok`. No gateway built on this Hypercorn can beat it, so the bench
-reports the gateway's throughput as a fraction of it. It runs like `cherry-nb serve`
-with one worker: the socket bound by `bind_socket`, the settings of `hypercorn_config`,
-asyncio's loop.
+reports the gateway's throughput as a fraction of it. It runs like `cherry-nb serve`:
+the socket bound by `bind_socket`, the settings of `hypercorn_config`, asyncio's loop;
+with `--workers N`, the same workers (`gateway.workers`: a socket each), so that the
+floor's gain from N workers is what this machine allows any gateway.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from hypercorn.asyncio import serve
 
 from cherry_nb.gateway.server import bind_socket, hypercorn_config
+from cherry_nb.gateway.workers import run_workers, worker_sockets
 
 COMPLETION = json.dumps(
     {
@@ -63,9 +65,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    config = hypercorn_config(bind_socket(args.host, args.port))
-    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    if args.workers <= 1:
+        config = hypercorn_config(bind_socket(args.host, args.port))
+        asyncio.run(serve(app, config))  # type: ignore[arg-type]
+        return
+    config = hypercorn_config(None, workers=args.workers)
+    config.application_path = "floor:app"  # spawned workers import it (bench/ is on sys.path)
+    raise SystemExit(
+        run_workers(config, worker_sockets(args.host, args.port, args.workers), args.workers)
+    )
 
 
 if __name__ == "__main__":

@@ -226,11 +226,23 @@ class Servers:
         server.wait_ready("/health", timeout=30)
         return server
 
-    def floor(self) -> Server:
+    def floor(self, *, workers: int = 1) -> Server:
         """`bench/floor.py`: a fixed answer on the gateway's Hypercorn configuration."""
         port = free_port()
         argv = [sys.executable, str(Path(__file__).with_name("floor.py")), "--port", str(port)]
-        server = self.spawn("floor", argv, port, cwd=REPO)
+        if workers > 1:
+            argv += ["--workers", str(workers)]
+        server = self.spawn(f"floor-{workers}", argv, port, cwd=REPO)
+        server.wait_ready("/health", timeout=30)
+        return server
+
+    def relay_floor(self, sim_port: int) -> Server:
+        """`bench/relay_floor.py`: each POST relayed to the simulator's chat completions."""
+        port = free_port()
+        upstream = f"http://{HOST}:{sim_port}/v1/chat/completions"
+        script = str(Path(__file__).with_name("relay_floor.py"))
+        argv = [sys.executable, script, "--port", str(port), "--upstream", upstream]
+        server = self.spawn("relay-floor", argv, port, cwd=REPO)
         server.wait_ready("/health", timeout=30)
         return server
 

@@ -36,7 +36,7 @@ class Results:
         seen: dict[str, None] = {}
         for per_target in self.samples.values():
             seen.update(dict.fromkeys(per_target))
-        order = ["floor", "direct", "cherry_nb"]
+        order = ["floor", "relay floor", "direct", "cherry_nb"]
         rest = sorted((t for t in seen if t not in order and t != "LiteLLM"), key=_column)
         return [t for t in order if t in seen] + rest + (["LiteLLM"] if "LiteLLM" in seen else [])
 
@@ -185,7 +185,8 @@ def targets_table(res: Results, name: str = "cherry_nb") -> str:
     def per(metric: str, other: str) -> float | None:
         return _share(res, metric, name, other)
 
-    multi = next((t for t in res.targets() if "--workers" in t), None)
+    multi = next((t for t in res.targets() if t.startswith(f"{name} --workers")), None)
+    floors = next((t for t in res.targets() if t.startswith("floor --workers")), None)
     ttfb = [
         ("OpenAI passthrough", "ttfb:openai", "ttfb:openai"),
         ("Anthropic passthrough", "ttfb:anthropic", "ttfb:anthropic"),
@@ -260,6 +261,13 @@ def targets_table(res: Results, name: str = "cherry_nb") -> str:
             None if multi is None else _share(res, "rps16", multi, name),
             "≥ 1.6×",
             _at_least(1.6),
+            "{:.2f}×",
+        ),
+        check(
+            "… the floor's `--workers 2` vs one (the machine's ceiling)",
+            None if floors is None else _share(res, "rps16", floors, "floor"),
+            "(reported)",
+            None,
             "{:.2f}×",
         ),
         check(

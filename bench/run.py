@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                     # everything (~6 min), Markdown on stdout
     .venv/bin/python bench/run.py --skip-litellm --rounds 2 --seconds 3
     .venv/bin/python bench/run.py --baseline HEAD     # also the gateway as committed at HEAD
+    .venv/bin/python bench/run.py --only held,workers # just those parts (~1-2 min)
 
 The simulator (`cherry-nb simulator`) is the upstream of every target. Targets run
 as separate processes and are measured in one run, interleaved round by round
@@ -79,7 +80,9 @@ def warm_up(target: Target) -> None:
         raise RuntimeError(f"{target.name}: {errors} of {count} warm-up requests failed")
 
 
-def throughput(tgts: list[Target], args: argparse.Namespace, res: Results, tmp: Path) -> None:
+def throughput(
+    tgts: list[Target], args: argparse.Namespace, res: Results, tmp: Path, *, latency: bool = True
+) -> None:
     """Non-streaming chat completions: closed loop at concurrency 16, then 1 (latency)."""
     for turn in range(args.rounds):
         for target in rotated(tgts, turn):
@@ -92,7 +95,7 @@ def throughput(tgts: list[Target], args: argparse.Namespace, res: Results, tmp: 
             res.add("cpu_us", target.name, cpu / max(result.requests, 1) * 1e6)
             res.add("errors", target.name, result.errors)
             log(f"  c=16 {target.name}: {result.rps:,.0f} req/s, errors {result.errors}")
-    for turn in range(args.rounds):
+    for turn in range(args.rounds if latency else 0):
         for target in rotated(tgts, turn):
             work = target.work("openai")
             result = wrk.run(work, connections=1, seconds=args.latency_seconds, script_dir=tmp)
@@ -128,7 +131,8 @@ def streaming(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
 def held(tgts: list[Target], args: argparse.Namespace, res: Results) -> None:
     """Many paced streams at once (OpenAI passthrough): does any of them stall?"""
     for target in tgts:
-        if target.name not in ("direct", "cherry_nb"):
+        held_too = target.name in ("direct", "relay floor")
+        if not (held_too or (target.gateway and "--workers" not in target.name)):
             continue
         work = target.work("openai", stream=True, words=args.held_words, pace=HELD_PACE)
         began = time.monotonic()
@@ -277,7 +281,45 @@ def baseline_tree(ref: str, into: Path) -> Path:
     return into
 
 
+def run_only(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> None:
+    """Only the parts named by --only: `workers` (throughput at c=16 of the floor and the
+    gateway, with one worker and with N) and `held` (the paced streams, direct and the
+    gateway)."""
+    gateways: dict[str, Path | None] = {"cherry_nb": None}
+    if args.baseline:  # before (the baseline) and after, in the same run
+        gateways[f"cherry_nb@{args.baseline}"] = baseline_tree(args.baseline, tmp / "baseline")
+    log("Starting the simulator and the gateway(s)")
+    sim = servers.simulator()
+    config = servers.gateway_config(sim.port)
+    singles = [
+        targets.gateway(name, servers.gateway(name, config, source=source))
+        for name, source in gateways.items()
+    ]
+    if "workers" in args.only:
+        n = max(args.workers, 2)
+        tgts = [
+            targets.floor(servers.floor()),
+            targets.floor(servers.floor(workers=n), f"floor --workers {n}"),
+            *singles,
+        ]
+        for name, source in gateways.items():
+            server = servers.gateway(f"{name} --workers {n}", config, source=source, workers=n)
+            tgts.append(targets.gateway(f"{name} --workers {n}", server, streams=False))
+        log("Warming up")
+        for target in tgts:
+            warm_up(target)
+        log(f"Throughput (c=16), one worker and {n}, with wrk")
+        throughput(tgts, args, res, tmp, latency=False)
+    if "held" in args.only:
+        log(f"{args.held} paced streams at once")
+        relay = targets.relay_floor(servers.relay_floor(sim.port))
+        for turn in range(args.rounds):
+            held(rotated([targets.direct(sim), relay, *singles], turn), args, res)
+
+
 def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> None:
+    if args.only:
+        return run_only(args, servers, res, tmp)
     gateways: dict[str, Path | None] = {"cherry_nb": None}
     if args.baseline:
         gateways[f"cherry_nb@{args.baseline}"] = baseline_tree(args.baseline, tmp / "baseline")
@@ -296,6 +338,10 @@ def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> 
         name = f"cherry_nb --workers {args.workers}"
         server = servers.gateway(name, config, workers=args.workers)
         tgts.append(targets.gateway(name, server, streams=False))
+        # What N workers gain on this machine at all (its cores also run wrk and the
+        # simulator): the floor with as many.
+        name = f"floor --workers {args.workers}"
+        tgts.append(targets.floor(servers.floor(workers=args.workers), name))
     if not args.skip_litellm:
         venv = litellm_env.ensure()
         res.meta["litellm"] = litellm_env.version(venv)
@@ -351,6 +397,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--import-runs", type=int, default=5)
     parser.add_argument("--skip-litellm", action="store_true", help="no LiteLLM column")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(),
+        metavar="PARTS",
+        help="only these parts, comma-separated: held, workers",
+    )
     parser.add_argument("--baseline", metavar="GIT_REF", help="also bench cherry_nb at this ref")
     parser.add_argument(
         "--variant",
@@ -365,6 +418,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.seconds < 1:
         parser.error("--rounds and --seconds must be at least 1")
+    if args.only - {"held", "workers"}:
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(args.only))}; use held, workers")
     return args
 
 

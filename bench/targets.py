@@ -91,10 +91,17 @@ def direct(server: Server) -> Target:
     )
 
 
-def floor(server: Server) -> Target:
+def floor(server: Server, name: str = "floor") -> Target:
     openai = (("Authorization", "Bearer sk-floor"),)
     route = Route("/v1/chat/completions", "sim-chat", openai)
-    return Target("floor", server, {"openai": route}, streams=False)
+    return Target(name, server, {"openai": route}, streams=False)
+
+
+def relay_floor(server: Server) -> Target:
+    """`bench/relay_floor.py`: OpenAI requests as the simulator takes them, relayed."""
+    openai = (("Authorization", "Bearer sk-sim"),)
+    route = Route("/v1/chat/completions", "sim-chat", openai)
+    return Target("relay floor", server, {"openai": route})
 
 
 def gateway(name: str, server: Server, *, streams: bool = True) -> Target:

@@ -33,6 +33,11 @@ ProviderType: TypeAlias = str
 GroupStrategy: TypeAlias = Literal["fallback", "round-robin", "least-busy"]
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 23333
+#: Connections to one provider at most, per process (its connection pool's cap). Each
+#: request in flight holds one, a stream for its whole length, so a lower cap queues
+#: streams behind streams: it only bounds sockets (a remote API, a leak), well above
+#: what one gateway serves at once.
+UPSTREAM_CONNECTIONS = 1024
 
 
 class ModelEntry(BaseModel):
@@ -215,6 +220,14 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     upstream_read_timeout: float = Field(
         default=300.0, gt=0, description="Seconds to wait for the next byte from an upstream."
+    )
+    upstream_connections: int = Field(
+        default=UPSTREAM_CONNECTIONS,
+        ge=1,
+        description="Open connections to one provider at most, per gateway process: a bound "
+        "on sockets, set well above what a local gateway serves at once (a held stream holds "
+        "one); beyond it, requests wait up to 10 s for a connection. A provider's "
+        "max_concurrency is the way to limit its load.",
     )
 
     @field_validator("api_key")

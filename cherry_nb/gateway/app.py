@@ -57,10 +57,10 @@ def create_app(
 ) -> Quart:
     """The gateway app over `registry`, accepting `api_key` from clients.
 
-    Body limit, CORS origins and upstream timeout come from the config's
-    `server` section unless given. Usage goes to `recorder`, by default one of the
-    app's own over the ledger beside the config file (closed, so flushed, when the
-    app stops serving) and this process's metrics.
+    Body limit, CORS origins, upstream timeout and connection cap come from the
+    config's `server` section (as it is now: read once) unless given. Usage goes to
+    `recorder`, by default one of the app's own over the ledger beside the config file
+    (closed, so flushed, when the app stops serving) and this process's metrics.
     """
     settings = registry.config.server
     app = Quart("cherry_nb.gateway")
@@ -71,6 +71,7 @@ def create_app(
         tuple(cors_origins or settings.cors_origins),
         settings.upstream_read_timeout,
         max_body_bytes or settings.max_body_bytes,
+        upstream_connections=settings.upstream_connections,
         recorder=recorder or Recorder.open(registry.path),
     )
     app.extensions["cherry_nb"] = state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from ..config.registry import ProviderRegistry
@@ -15,3 +16,7 @@ app = create_app(
     api_key=ensure_api_key(_registry, os.environ.get(KEY_ENV)),
     reload_config=True,
 )
+# As `cherry-nb serve` does with one worker: what lives as long as the process stays out
+# of the collector's way, so full collections stay short under load.
+gc.collect()
+gc.freeze()

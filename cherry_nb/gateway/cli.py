@@ -15,7 +15,6 @@ from .._secrets import mask_key
 from ..config.registry import ProviderRegistry
 from .app import create_app, gateway_state
 from .server import (
-    bind_socket,
     check_exposure,
     ending_streams,
     ensure_api_key,
@@ -23,6 +22,7 @@ from .server import (
     is_loopback,
     reachable_urls,
 )
+from .workers import run_workers, worker_sockets
 
 KEY_ENV = "CHERRY_NB_GATEWAY_KEY"
 
@@ -42,9 +42,9 @@ def serve(
     port = settings.port if port is None else port
     key = ensure_api_key(registry, api_key)
     check_exposure(host, registry, key)
-    sock = bind_socket(host, port)
+    sockets = worker_sockets(host, port, workers)
     shown = f"[{host}]" if ":" in host else host
-    bound = sock.getsockname()[1]
+    bound = sockets[0].getsockname()[1]
     print(f"Listening on http://{shown}:{bound}", flush=True)
     if not is_loopback(host):
         print(
@@ -70,12 +70,10 @@ def serve(
         # collector's way, so full collections stay short under load (38 -> 5 ms).
         gc.collect()
         gc.freeze()
-        config = hypercorn_config(sock)
+        config = hypercorn_config(sockets[0])
         trigger = ending_streams(_signalled, gateway_state(app), config.graceful_timeout)
         asyncio.run(hypercorn_serve(app, config, shutdown_trigger=trigger))
         return 0
-    from hypercorn.run import run
-
     from ..ledger.metrics import prepare_multiprocess
 
     # Worker processes are spawned and build their app from the environment; their
@@ -83,9 +81,9 @@ def serve(
     prepare_multiprocess()
     os.environ["CHERRY_NB_CONFIG"] = str(registry.path)
     os.environ[KEY_ENV] = key
-    config = hypercorn_config(sock, workers=workers)
+    config = hypercorn_config(None, workers=workers)
     config.application_path = "cherry_nb.gateway.asgi:app"
-    return run(config)
+    return run_workers(config, sockets, workers)
 
 
 async def _signalled() -> None:

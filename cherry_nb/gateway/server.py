@@ -31,6 +31,9 @@ from .state import GatewayState
 
 log = logging.getLogger("cherry_nb.gateway")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Connections the kernel queues before they are accepted: a burst of hundreds (held
+#: streams opened together) must wait in it, not be dropped and retried a second later.
+BACKLOG = 1024
 
 
 def ensure_api_key(registry: ProviderRegistry, api_key: str | None = None) -> str:
@@ -112,11 +115,14 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket, or a ConfigError naming the busy port."""
+def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening-ready TCP socket, or a ConfigError naming the busy port. With
+    `reuse_port`, other such sockets may listen on the same port (one per worker)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
@@ -130,15 +136,19 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
     # Listening now means a client that connects before Hypercorn accepts is
     # queued in the backlog, not refused.
-    sock.listen(1024)
+    sock.listen(BACKLOG)
     return sock
 
 
-def hypercorn_config(sock: socket.socket, *, workers: int = 1) -> HypercornConfig:
-    """Hypercorn settings serving on `sock`, whose fd Hypercorn takes over (detached)."""
+def hypercorn_config(sock: socket.socket | None, *, workers: int = 1) -> HypercornConfig:
+    """Hypercorn settings serving on `sock`, whose fd Hypercorn takes over (detached);
+    None when the caller hands each worker its socket (`workers.run_workers`)."""
     config = HypercornConfig()
-    config.bind = [f"fd://{sock.detach()}"]
+    if sock is not None:
+        config.bind = [f"fd://{sock.detach()}"]
     config.workers = workers
+    # Hypercorn listens again on the socket it is given, with its own backlog (100).
+    config.backlog = BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("cherry_nb.gateway.server")
     config.graceful_timeout = 10.0

@@ -12,7 +12,7 @@ import httpx
 
 from .._exceptions import ConfigError, ConfigFileError
 from .._secrets import mask_key
-from ..config.models import Config
+from ..config.models import UPSTREAM_CONNECTIONS, Config
 from ..config.registry import ProviderRegistry
 from ..ledger.recorder import Recorder
 from ..providers.pool import AdapterPool
@@ -61,6 +61,7 @@ class GatewayState:
     cors_origins: tuple[str, ...] = ()
     read_timeout: float = 300.0
     max_body_bytes: int = 50 * 1024 * 1024
+    upstream_connections: int = UPSTREAM_CONNECTIONS
     started: float = field(default_factory=time.monotonic)
     requests: int = 0
     # The tasks sending a stream right now, so that shutting down can end each one
@@ -76,7 +77,10 @@ class GatewayState:
     def pool(self) -> AdapterPool:
         # Created lazily on the serving loop: httpx clients must not cross loops.
         if self._pool is None:
-            self._pool = AdapterPool(timeout=httpx.Timeout(10.0, read=self.read_timeout))
+            self._pool = AdapterPool(
+                timeout=httpx.Timeout(10.0, read=self.read_timeout),
+                max_connections=self.upstream_connections,
+            )
         return self._pool
 
     async def aclose(self) -> None:

@@ -20,7 +20,7 @@ import httpx
 from .._exceptions import BadResponseError, ConfigError, ProviderError, WireFormatError
 from .._json import compact_json
 from ..config.kinds import ModelListShape, ProviderKind, kinds_with
-from ..config.models import ModelEntry, Provider
+from ..config.models import UPSTREAM_CONNECTIONS, ModelEntry, Provider
 from ..config.urls import Address, provider_address
 from ..wire import anthropic as wire_anthropic
 from ..wire import embeddings as wire_embeddings
@@ -489,10 +489,11 @@ _MODEL_LISTS: dict[ModelListShape, Callable[[Any], list[ModelEntry]]] = {
 
 
 def new_client(
-    *, timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_connections: int = 256
+    *, timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_connections: int = UPSTREAM_CONNECTIONS
 ) -> UpstreamClient:
     """The pooled client an adapter uses: keep-alive, no redirects (a redirect of a
-    POST to an API is a misconfiguration worth reporting, not following).
+    POST to an API is a misconfiguration worth reporting, not following). At most
+    `max_connections` open at once; 64 idle ones are kept.
 
     Plain-http upstreams (local servers) go through `PlainHTTPTransport` unless an
     HTTP proxy is configured in the environment; everything else through httpx's own.

@@ -10,7 +10,7 @@ import asyncio
 
 import httpx
 
-from ..config.models import Provider
+from ..config.models import UPSTREAM_CONNECTIONS, Provider
 from .anthropic import AnthropicAdapter
 from .azure import AzureOpenAIAdapter
 from .base import Adapter, concurrency_limit, new_client
@@ -39,9 +39,11 @@ class AdapterPool:
         *,
         policy: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_connections: int = UPSTREAM_CONNECTIONS,
     ) -> None:
         self.policy = policy or RetryPolicy()
         self._timeout = timeout
+        self._max_connections = max_connections  # per provider's client
         self._clients: dict[str, UpstreamClient] = {}
         self._adapters: dict[str, Adapter] = {}
         # Kept across a provider's edits while its limit stays the same, so requests
@@ -59,7 +61,9 @@ class AdapterPool:
             return cached
         client = self._clients.get(provider.id)
         if client is None:
-            client = self._clients[provider.id] = new_client(timeout=self._timeout)
+            client = self._clients[provider.id] = new_client(
+                timeout=self._timeout, max_connections=self._max_connections
+            )
         limit = self._limits.get(provider.id)
         if limit is None or limit[0] != provider.max_concurrency:
             limit = self._limits[provider.id] = (

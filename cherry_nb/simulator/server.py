@@ -177,7 +177,13 @@ class Simulator:
         loop = asyncio.get_running_loop()
         state, handler = self._state, self._handle
         self._server = await loop.create_server(
-            lambda: HttpConnection(handler, state), self.host, self.port, reuse_address=True
+            lambda: HttpConnection(handler, state),
+            self.host,
+            self.port,
+            reuse_address=True,
+            # A gateway relaying hundreds of streams opens as many connections at once:
+            # asyncio's default backlog (100) would drop the rest's SYNs (retried 1 s later).
+            backlog=1024,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 

@@ -14,8 +14,8 @@ import pytest
 
 from cherry_nb import _exceptions as errors
 from cherry_nb.config.models import Provider
-from cherry_nb.providers.openai import OpenAIAdapter
 from cherry_nb.providers.client import UpstreamClient
+from cherry_nb.providers.openai import OpenAIAdapter
 from cherry_nb.wire.neutral import StreamEnd, StreamEvent, StreamStart, TextDelta
 
 URL = "http://upstream.invalid/v1/chat/completions"
