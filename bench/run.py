@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                     # everything (~6 min), Markdown on stdout
     .venv/bin/python bench/run.py --skip-litellm --rounds 2 --seconds 3
     .venv/bin/python bench/run.py --baseline HEAD     # also the gateway as committed at HEAD
+    .venv/bin/python bench/run.py --only memory,startup,import --memory-runs 5
 
 The simulator (`cherry-nb simulator`) is the upstream of every target. Targets run
 as separate processes and are measured in one run, interleaved round by round
@@ -203,31 +204,41 @@ def sustained(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
 
 
 def memory(
-    servers: Servers, config: Path, gateways: dict[str, Path | None], res: Results, n: int
+    servers: Servers,
+    config: Path,
+    gateways: dict[str, Path | None],
+    res: Results,
+    n: int,
+    runs: int = 1,
 ) -> None:
-    """RSS of a fresh gateway: idle, then after `n` mixed requests (both formats, streamed
-    or not, passthrough and translated)."""
-    for name, source in gateways.items():
-        server = servers.gateway(f"{name}-memory", config, source=source)
-        try:
-            target = targets.gateway(name, server)
-            time.sleep(1.0)
-            res.add("rss_idle", name, server.rss_bytes())
-            works = [
-                target.work("openai"),
-                target.work("openai", stream=True),
-                target.work("anthropic"),
-                target.work("translated", stream=True),
-            ]
-            errors = run_async(lambda w=works: loadgen.bulk(w, n, 8))
-            res.add("rss_after", name, server.rss_bytes())
-            res.add("errors", name, errors)
-            log(
-                f"  memory {name}: {res.last('rss_idle', name) / 2**20:.1f} MB idle, "
-                f"{res.last('rss_after', name) / 2**20:.1f} MB after {n:,} requests"
-            )
-        finally:
-            servers.stop(server)
+    """RSS of a fresh gateway: idle (in each of `runs` fresh processes), then, in the last,
+    after `n` mixed requests (both formats, streamed or not, passthrough and translated)."""
+    for turn in range(runs):
+        for name, source in rotated(list(gateways.items()), turn):
+            server = servers.gateway(f"{name}-memory", config, source=source)
+            try:
+                target = targets.gateway(name, server)
+                time.sleep(1.0)
+                res.add("rss_idle", name, server.rss_bytes())
+                if turn < runs - 1 or n <= 0:
+                    continue
+                works = [
+                    target.work("openai"),
+                    target.work("openai", stream=True),
+                    target.work("anthropic"),
+                    target.work("translated", stream=True),
+                ]
+                errors = run_async(lambda w=works: loadgen.bulk(w, n, 8))
+                res.add("rss_after", name, server.rss_bytes())
+                res.add("errors", name, errors)
+            finally:
+                servers.stop(server)
+    for name in gateways:
+        after = res.median("rss_after", name)
+        log(
+            f"  memory {name}: {res.median('rss_idle', name) / 2**20:.1f} MB idle"
+            + ("" if after is None else f", {after / 2**20:.1f} MB after {n:,} requests")
+        )
 
 
 def startup(
@@ -285,6 +296,9 @@ def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> 
         if not (Path(path) / "cherry_nb").is_dir():
             raise SystemExit(f"--variant {spec}: expected NAME=DIR, DIR holding cherry_nb/")
         gateways[f"cherry_nb+{name}"] = Path(path).resolve()
+    if args.only:
+        run_only(args, servers, res, gateways)
+        return
     log("Starting the simulator and the gateway(s)")
     sim = servers.simulator()
     config = servers.gateway_config(sim.port)
@@ -327,11 +341,32 @@ def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> 
         if target.name != "direct":  # the simulator: the gateways still need it
             servers.stop(target.server)
     log(f"Memory: a fresh gateway, idle and after {args.memory_requests:,} requests")
-    memory(servers, config, gateways, res, args.memory_requests)
+    memory(servers, config, gateways, res, args.memory_requests, args.memory_runs)
     log("Startup")
     startup(servers, config, gateways, res, args.startup_runs)
     log("Import time")
     import_costs(gateways, res, args.import_runs)
+
+
+def run_only(
+    args: argparse.Namespace, servers: Servers, res: Results, gateways: dict[str, Path | None]
+) -> None:
+    """`--only`: some of the phases that need no load client: memory, startup, import."""
+    if {"memory", "startup"} & args.only:
+        log("Starting the simulator")
+        config = servers.gateway_config(servers.simulator().port)
+    if "memory" in args.only:
+        log(f"Memory: {args.memory_runs} fresh gateway(s) idle, the last after requests")
+        memory(servers, config, gateways, res, args.memory_requests, args.memory_runs)
+    if "startup" in args.only:
+        log("Startup")
+        startup(servers, config, gateways, res, args.startup_runs)
+    if "import" in args.only:
+        log("Import time")
+        import_costs(gateways, res, args.import_runs)
+
+
+ONLY = ("memory", "startup", "import")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -347,6 +382,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-seconds", type=float, default=3, help="each sustained-load step")
     parser.add_argument("--rate-bisections", type=int, default=3)
     parser.add_argument("--memory-requests", type=int, default=10_000)
+    parser.add_argument("--memory-runs", type=int, default=1, help="fresh gateways for idle RSS")
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--import-runs", type=int, default=5)
     parser.add_argument("--skip-litellm", action="store_true", help="no LiteLLM column")
@@ -361,7 +397,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--json", type=Path, default=RESULTS / "last-run.json", help="raw results file"
     )
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(),
+        metavar="PHASES",
+        help=f"run only these phases, comma-separated, of: {', '.join(ONLY)}",
+    )
     args = parser.parse_args(argv)
+    if args.only - set(ONLY):
+        parser.error(f"--only: unknown phase(s) {', '.join(sorted(args.only - set(ONLY)))}")
     if args.rounds < 1 or args.seconds < 1:
         parser.error("--rounds and --seconds must be at least 1")
     return args
@@ -369,7 +414,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    wrk.find_wrk()
+    if not args.only:  # the memory, startup and import phases need no wrk
+        wrk.find_wrk()
     res = Results()
     res.meta.update(
         started=time.strftime("%Y-%m-%d %H:%M"),
