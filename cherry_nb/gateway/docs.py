@@ -27,7 +27,6 @@ from typing import Any
 import swagger_ui_bundle
 from quart import Blueprint, Response, abort, send_from_directory
 
-from .openapi import build_openapi
 from .openapi_downgrade import openapi_30
 
 __all__ = ["SWAGGER_UI_DIR", "SWAGGER_UI_VERSION", "docs_blueprint"]
@@ -128,6 +127,8 @@ def docs_blueprint(
         from .._version import __version__
 
         def get_openapi() -> dict[str, Any]:
+            from .openapi import build_openapi  # its pydantic schemas: at the first request
+
             return build_openapi(version=__version__)
 
     docs = Blueprint("api_docs", __name__)
