@@ -64,6 +64,40 @@ def test_the_openapi_document_is_built_at_its_first_request(tmp_path: Path):
     assert result["after_docs"] == ["cherry_nb.gateway.openapi", "cherry_nb.gateway.schemas"]
 
 
+#: What `cherry-nb serve` imports up to a created app, in a fresh interpreter.
+SERVE_IMPORTS = """
+import json, sys
+from pathlib import Path
+import cherry_nb.cli
+from cherry_nb.config.registry import ProviderRegistry
+from cherry_nb.gateway.app import create_app
+from cherry_nb.gateway.cli import serve
+
+create_app(ProviderRegistry(Path(sys.argv[1])), api_key="cs-sk-lazy-startup-0123456789")
+loaded = [m for m, module in sys.modules.items() if module is not None]  # None: blocked
+print(json.dumps(sorted(m for m in loaded if m.partition(".")[0] in sys.argv[2:])))
+"""
+
+
+def test_serve_loads_no_http_client_cli_no_file_lock_and_no_openapi_builder(tmp_path: Path):
+    # pygments comes with IPython, so it is installed: only httpx's command-line client
+    # (httpx._main) would import it here. filelock is for writers of the config only.
+    watched = ["pygments", "rich", "filelock", "cherry_nb", "httpx"]
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_IMPORTS, str(tmp_path / "c.json"), *watched],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "httpx" in loaded and "cherry_nb.gateway.chat_routes" in loaded  # not vacuous
+    assert not {"pygments", "rich", "filelock", "httpx._main"} & loaded
+    assert not {"cherry_nb.gateway.openapi", "cherry_nb.gateway.schemas"} & loaded
+
+
 def test_cli_serve_still_serves_the_docs_page_and_both_documents(tmp_path: Path):
     env = {**os.environ, "CHERRY_NB_CONFIG": str(tmp_path / "c.json")}
     proc = subprocess.Popen(
