@@ -244,7 +244,10 @@ def memory(
 def startup(
     servers: Servers, config: Path, gateways: dict[str, Path | None], res: Results, runs: int
 ) -> None:
-    """From spawning `cherry-nb serve` to its first answered /health."""
+    """From spawning `cherry-nb serve` to its first answered /health (after one unmeasured
+    start per tree, which fills the bytecode cache if no earlier phase did)."""
+    for name, source in gateways.items():
+        servers.stop(servers.gateway(f"{name}-startup", config, source=source))
     for turn in range(runs):
         for name, source in rotated(list(gateways.items()), turn):
             server = servers.gateway(f"{name}-startup", config, source=source)
@@ -255,11 +258,11 @@ def startup(
         log(f"  startup {name}: {res.median('startup', name):.2f} s")
 
 
-def import_costs(gateways: dict[str, Path | None], res: Results, runs: int) -> None:
+def import_costs(gateways: dict[str, Path | None], res: Results, runs: int, pycache: Path) -> None:
     """`import cherry_nb` and `%load_ext cherry_nb`, in fresh interpreters, per tree."""
     for name, source in gateways.items():
         for kind in ("import", "load_ext"):
-            cost = imports.measure(kind, runs, source=source or REPO)
+            cost = imports.measure(kind, runs, source=source or REPO, pycache=pycache)
             res.meta[f"{kind}_heavy:{name}"] = list(cost.heavy)
             if cost.seconds is None:
                 res.notes.append(f"{name}: `{kind}` not measured: {cost.note}")
@@ -345,7 +348,7 @@ def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> 
     log("Startup")
     startup(servers, config, gateways, res, args.startup_runs)
     log("Import time")
-    import_costs(gateways, res, args.import_runs)
+    import_costs(gateways, res, args.import_runs, servers.pycache)
 
 
 def run_only(
@@ -363,7 +366,7 @@ def run_only(
         startup(servers, config, gateways, res, args.startup_runs)
     if "import" in args.only:
         log("Import time")
-        import_costs(gateways, res, args.import_runs)
+        import_costs(gateways, res, args.import_runs, servers.pycache)
 
 
 ONLY = ("memory", "startup", "import")
