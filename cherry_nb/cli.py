@@ -11,20 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# httpx imports its own command-line client with the package when click, pygments and
-# rich are installed; this process never runs it, and rich alone cost `cherry-nb serve`
-# ~40 ms of start-up and 3 MB. A None entry makes that one import fail as if they were
-# absent (httpx then defines a stub `main`). Set before anything imports httpx; only
-# the cherry-nb command's own process is affected, not a kernel importing cherry_nb.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-from . import cli_groups  # noqa: E402
-from ._exceptions import CherryError  # noqa: E402
-from ._secrets import display_url  # noqa: E402
-from ._version import __version__  # noqa: E402
-from .config.kinds import PROVIDER_TYPES  # noqa: E402
-from .config.models import DEFAULT_PORT  # noqa: E402
-from .config.urls import provider_address  # noqa: E402
+from . import (
+    _process,  # noqa: F401  (first: it must run before anything imports httpx)
+    cli_groups,
+)
+from ._exceptions import CherryError
+from ._secrets import display_url
+from ._version import __version__
+from .config.kinds import PROVIDER_TYPES
+from .config.models import DEFAULT_PORT
+from .config.urls import provider_address
 
 
 def build_parser() -> argparse.ArgumentParser:

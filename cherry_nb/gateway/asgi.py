@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .. import _process  # noqa: F401  (first: it must run before anything imports httpx)
 from ..config.registry import ProviderRegistry
 from .app import create_app
 from .cli import KEY_ENV

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from openapi_spec_validator import validate
 
 GATEWAY_KEY = "cs-sk-lazy-startup-0123456789"
@@ -64,30 +65,44 @@ def test_the_openapi_document_is_built_at_its_first_request(tmp_path: Path):
     assert result["after_docs"] == ["cherry_nb.gateway.openapi", "cherry_nb.gateway.schemas"]
 
 
-#: What `cherry-nb serve` imports up to a created app, in a fresh interpreter.
-SERVE_IMPORTS = """
-import json, sys
-from pathlib import Path
+#: What a gateway process imports up to a created app, in a fresh interpreter: `cherry-nb
+#: serve` (the CLI module, then the app) or a worker of `--workers N` (gateway/asgi.py).
+SERVE_IMPORTS = {
+    "serve": """
 import cherry_nb.cli
 from cherry_nb.config.registry import ProviderRegistry
 from cherry_nb.gateway.app import create_app
 from cherry_nb.gateway.cli import serve
 
-create_app(ProviderRegistry(Path(sys.argv[1])), api_key="cs-sk-lazy-startup-0123456789")
+create_app(ProviderRegistry(), api_key="cs-sk-lazy-startup-0123456789")
+""",
+    "worker": "import cherry_nb.gateway.asgi",
+}
+REPORT = """
+import json, sys
 loaded = [m for m, module in sys.modules.items() if module is not None]  # None: blocked
-print(json.dumps(sorted(m for m in loaded if m.partition(".")[0] in sys.argv[2:])))
+print(json.dumps(sorted(m for m in loaded if m.partition(".")[0] in sys.argv[1:])))
 """
 
 
-def test_serve_loads_no_http_client_cli_no_file_lock_and_no_openapi_builder(tmp_path: Path):
+@pytest.mark.parametrize("process", sorted(SERVE_IMPORTS))
+def test_a_gateway_loads_no_http_client_cli_no_file_lock_and_no_openapi_builder(
+    tmp_path: Path, process: str
+):
     # pygments comes with IPython, so it is installed: only httpx's command-line client
     # (httpx._main) would import it here. filelock is for writers of the config only.
     watched = ["pygments", "rich", "filelock", "cherry_nb", "httpx"]
+    env = {
+        **os.environ,
+        "CHERRY_NB_CONFIG": str(tmp_path / "c.json"),
+        "CHERRY_NB_GATEWAY_KEY": GATEWAY_KEY,
+    }
     done = subprocess.run(
-        [sys.executable, "-c", SERVE_IMPORTS, str(tmp_path / "c.json"), *watched],
+        [sys.executable, "-c", SERVE_IMPORTS[process] + REPORT, *watched],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
         cwd=tmp_path,
         check=False,
     )
