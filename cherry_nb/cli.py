@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -124,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "serve":  # `serve` resumes it once its app is built
+        gc.enable()  # paused for start-up by __main__.py, if it ran us
     try:
         return _dispatch(args, getattr(args, "config", None))
     except CherryError as error:

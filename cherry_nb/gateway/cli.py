@@ -68,9 +68,11 @@ def serve(
         )
         # Everything loaded so far lives as long as the process: keep it out of the
         # collector's way, so full collections stay short under load (38 -> 5 ms). No
-        # gc.collect() first: start-up leaves no cyclic garbage to free (it found none),
-        # and walking every object to learn that cost 30-40 ms of start-up.
+        # gc.collect() first: walking every object to free the few cycles start-up
+        # leaves cost 30-40 ms of start-up. Then resume the collector, which
+        # `python -m cherry_nb` / `cherry-nb` paused for start-up (__main__.py).
         gc.freeze()
+        gc.enable()
         config = hypercorn_config(sock)
         trigger = ending_streams(_signalled, gateway_state(app), config.graceful_timeout)
         asyncio.run(hypercorn_serve(app, config, shutdown_trigger=trigger))
@@ -78,6 +80,8 @@ def serve(
     from hypercorn.run import run
 
     from ..ledger.metrics import prepare_multiprocess
+
+    gc.enable()  # paused for start-up by __main__.py, if it ran us
 
     # Worker processes are spawned and build their app from the environment; their
     # metrics meet in one PROMETHEUS_MULTIPROC_DIR, so any worker's /metrics sums all.
