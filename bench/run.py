@@ -259,9 +259,14 @@ def startup(
             server = servers.gateway(f"{name}-startup", config, source=source)
             assert server.ready_after is not None
             res.add("startup", name, server.ready_after)
+            # CPU time moves less than wall time when other processes take the cores.
+            res.add("startup_cpu", name, server.cpu_seconds())
             servers.stop(server)
     for name in gateways:
-        log(f"  startup {name}: {res.median('startup', name):.2f} s")
+        log(
+            f"  startup {name}: {res.median('startup', name):.2f} s "
+            f"({res.median('startup_cpu', name):.2f} s of CPU)"
+        )
 
 
 def import_costs(gateways: dict[str, Path | None], res: Results, runs: int, pycache: Path) -> None:
