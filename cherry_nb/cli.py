@@ -125,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command != "serve":  # `serve` resumes it once its app is built
-        gc.enable()  # paused for start-up by __main__.py, if it ran us
+    # __main__.py paused the collector for start-up, if it ran us: `serve` resumes it once
+    # its app is built; its parent of worker processes builds none.
+    if args.command != "serve" or args.workers > 1:
+        gc.enable()
     try:
         return _dispatch(args, getattr(args, "config", None))
     except CherryError as error:

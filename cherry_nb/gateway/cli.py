@@ -81,8 +81,6 @@ def serve(
 
     from ..ledger.metrics import prepare_multiprocess
 
-    gc.enable()  # paused for start-up by __main__.py, if it ran us
-
     # Worker processes are spawned and build their app from the environment; their
     # metrics meet in one PROMETHEUS_MULTIPROC_DIR, so any worker's /metrics sums all.
     prepare_multiprocess()
