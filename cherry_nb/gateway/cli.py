@@ -69,12 +69,11 @@ def serve(
         # Everything loaded so far lives as long as the process: keep it out of the
         # collector's way, so full collections stay short under load (38 -> 5 ms). No
         # gc.collect() first: walking every object to free the few cycles start-up
-        # leaves cost 30-40 ms of start-up. Then resume the collector, which
-        # `python -m cherry_nb` / `cherry-nb` paused for start-up (__main__.py).
+        # leaves cost 30-40 ms of start-up.
         gc.freeze()
-        gc.enable()
         config = hypercorn_config(sock)
         trigger = ending_streams(_signalled, gateway_state(app), config.graceful_timeout)
+        gc.enable()  # paused for start-up by __main__.py, if it ran us
         asyncio.run(hypercorn_serve(app, config, shutdown_trigger=trigger))
         return 0
     from hypercorn.run import run
