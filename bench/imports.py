@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from procs import with_bytecode_cache
+
 HEAVY = ("quart", "hypercorn", "httpx", "pydantic", "werkzeug", "ipywidgets", "IPython")
 
 _IMPORT = """
@@ -47,14 +49,20 @@ class ImportCost:
     note: str = ""
 
 
-def measure(kind: str, runs: int, source: Path | None = None) -> ImportCost:
-    """Median import cost over `runs` fresh interpreters; kind: "import" or "load_ext"."""
+def measure(
+    kind: str, runs: int, source: Path | None = None, pycache: Path | None = None
+) -> ImportCost:
+    """Median import cost over `runs` fresh interpreters, after one that fills the
+    bytecode cache `pycache` (as an installed package has one); kind: "import" or
+    "load_ext"."""
     code = (_IMPORT if kind == "import" else _LOAD_EXT).format(heavy=HEAVY)
     env = dict(os.environ)
+    if pycache is not None:
+        env = with_bytecode_cache(env, pycache)
     if source is not None:
         env["PYTHONPATH"] = str(source)
     times, heavy = [], ()
-    for _ in range(runs):
+    for turn in range(runs + (pycache is not None)):
         done = subprocess.run(
             [sys.executable, "-c", code],
             capture_output=True,
@@ -70,6 +78,8 @@ def measure(kind: str, runs: int, source: Path | None = None) -> ImportCost:
         result = json.loads(lines[-1])
         if not result["ok"]:
             return ImportCost(None, (), "cherry_nb is not an IPython extension (yet)")
+        if pycache is not None and turn == 0:
+            continue  # the run that wrote the bytecode cache
         times.append(result["seconds"])
         heavy = tuple(result["heavy"])
     return ImportCost(statistics.median(times), heavy)

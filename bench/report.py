@@ -146,6 +146,7 @@ ROWS: list[tuple[str, Value, str]] = [
     ("RSS after 10,000 requests (MB)", _get("rss_after", 1 / MB), "{:.1f}"),
     ("RSS growth (MB)", _growth, "{:+.1f}"),
     ("Startup: spawn to first /health (s)", _get("startup"), "{:.2f}"),
+    ("… its CPU time until then (s)", _get("startup_cpu"), "{:.2f}"),
     ("`import cherry_nb` (ms)", _get("import", 1e3), "{:.1f}"),
     ("`%load_ext cherry_nb` (ms)", _get("load_ext", 1e3), "{:.1f}"),
 ]

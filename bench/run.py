@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --skip-litellm --rounds 2 --seconds 3
     .venv/bin/python bench/run.py --baseline HEAD     # also the gateway as committed at HEAD
     .venv/bin/python bench/run.py --only held,workers # just those parts (~1-2 min)
+    .venv/bin/python bench/run.py --only memory,startup,import --memory-runs 5
 
 The simulator (`cherry-nb simulator`) is the upstream of every target. Targets run
 as separate processes and are measured in one run, interleaved round by round
@@ -207,53 +208,77 @@ def sustained(tgts: list[Target], args: argparse.Namespace, res: Results) -> Non
             )
 
 
-def memory(
-    servers: Servers, config: Path, gateways: dict[str, Path | None], res: Results, n: int
-) -> None:
-    """RSS of a fresh gateway: idle, then after `n` mixed requests (both formats, streamed
-    or not, passthrough and translated)."""
+def fill_bytecode_cache(servers: Servers, config: Path, gateways: dict[str, Path | None]) -> None:
+    """Start and stop each tree's gateway once, unmeasured: a start that compiles cherry_nb
+    and writes the bytecode cache takes longer and holds ~5 MB more than any later one."""
     for name, source in gateways.items():
-        server = servers.gateway(f"{name}-memory", config, source=source)
-        try:
-            target = targets.gateway(name, server)
-            time.sleep(1.0)
-            res.add("rss_idle", name, server.rss_bytes())
-            works = [
-                target.work("openai"),
-                target.work("openai", stream=True),
-                target.work("anthropic"),
-                target.work("translated", stream=True),
-            ]
-            errors = run_async(lambda w=works: loadgen.bulk(w, n, 8))
-            res.add("rss_after", name, server.rss_bytes())
-            res.add("errors", name, errors)
-            log(
-                f"  memory {name}: {res.last('rss_idle', name) / 2**20:.1f} MB idle, "
-                f"{res.last('rss_after', name) / 2**20:.1f} MB after {n:,} requests"
-            )
-        finally:
-            servers.stop(server)
+        servers.stop(servers.gateway(f"{name}-warm", config, source=source))
+
+
+def memory(
+    servers: Servers,
+    config: Path,
+    gateways: dict[str, Path | None],
+    res: Results,
+    n: int,
+    runs: int = 1,
+) -> None:
+    """RSS of a fresh gateway: idle (in each of `runs` fresh processes), then, in the last,
+    after `n` mixed requests (both formats, streamed or not, passthrough and translated)."""
+    fill_bytecode_cache(servers, config, gateways)
+    for turn in range(runs):
+        for name, source in rotated(list(gateways.items()), turn):
+            server = servers.gateway(f"{name}-memory", config, source=source)
+            try:
+                target = targets.gateway(name, server)
+                time.sleep(1.0)
+                res.add("rss_idle", name, server.rss_bytes())
+                if turn < runs - 1 or n <= 0:
+                    continue
+                works = [
+                    target.work("openai"),
+                    target.work("openai", stream=True),
+                    target.work("anthropic"),
+                    target.work("translated", stream=True),
+                ]
+                errors = run_async(lambda w=works: loadgen.bulk(w, n, 8))
+                res.add("rss_after", name, server.rss_bytes())
+                res.add("errors", name, errors)
+            finally:
+                servers.stop(server)
+    for name in gateways:
+        after = res.median("rss_after", name)
+        log(
+            f"  memory {name}: {res.median('rss_idle', name) / 2**20:.1f} MB idle"
+            + ("" if after is None else f", {after / 2**20:.1f} MB after {n:,} requests")
+        )
 
 
 def startup(
     servers: Servers, config: Path, gateways: dict[str, Path | None], res: Results, runs: int
 ) -> None:
     """From spawning `cherry-nb serve` to its first answered /health."""
+    fill_bytecode_cache(servers, config, gateways)
     for turn in range(runs):
         for name, source in rotated(list(gateways.items()), turn):
             server = servers.gateway(f"{name}-startup", config, source=source)
             assert server.ready_after is not None
             res.add("startup", name, server.ready_after)
+            # CPU time moves less than wall time when other processes take the cores.
+            res.add("startup_cpu", name, server.cpu_seconds())
             servers.stop(server)
     for name in gateways:
-        log(f"  startup {name}: {res.median('startup', name):.2f} s")
+        log(
+            f"  startup {name}: {res.median('startup', name):.2f} s "
+            f"({res.median('startup_cpu', name):.2f} s of CPU)"
+        )
 
 
-def import_costs(gateways: dict[str, Path | None], res: Results, runs: int) -> None:
+def import_costs(gateways: dict[str, Path | None], res: Results, runs: int, pycache: Path) -> None:
     """`import cherry_nb` and `%load_ext cherry_nb`, in fresh interpreters, per tree."""
     for name, source in gateways.items():
         for kind in ("import", "load_ext"):
-            cost = imports.measure(kind, runs, source=source or REPO)
+            cost = imports.measure(kind, runs, source=source or REPO, pycache=pycache)
             res.meta[f"{kind}_heavy:{name}"] = list(cost.heavy)
             if cost.seconds is None:
                 res.notes.append(f"{name}: `{kind}` not measured: {cost.note}")
@@ -283,18 +308,21 @@ def baseline_tree(ref: str, into: Path) -> Path:
 
 def run_only(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> None:
     """Only the parts named by --only: `workers` (throughput at c=16 of the floor and the
-    gateway, with one worker and with N) and `held` (the paced streams, direct and the
-    gateway)."""
+    gateway, with one worker and with N), `held` (the paced streams, direct and the
+    gateway), and `memory`, `startup`, `import` (no load client)."""
     gateways: dict[str, Path | None] = {"cherry_nb": None}
     if args.baseline:  # before (the baseline) and after, in the same run
         gateways[f"cherry_nb@{args.baseline}"] = baseline_tree(args.baseline, tmp / "baseline")
-    log("Starting the simulator and the gateway(s)")
-    sim = servers.simulator()
-    config = servers.gateway_config(sim.port)
-    singles = [
-        targets.gateway(name, servers.gateway(name, config, source=source))
-        for name, source in gateways.items()
-    ]
+    if args.only - {"import"}:
+        log("Starting the simulator")
+        sim = servers.simulator()
+        config = servers.gateway_config(sim.port)
+    if {"workers", "held"} & args.only:
+        log("Starting the gateway(s)")
+        singles = [
+            targets.gateway(name, servers.gateway(name, config, source=source))
+            for name, source in gateways.items()
+        ]
     if "workers" in args.only:
         n = max(args.workers, 2)
         tgts = [
@@ -315,6 +343,15 @@ def run_only(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path
         relay = targets.relay_floor(servers.relay_floor(sim.port))
         for turn in range(args.rounds):
             held(rotated([targets.direct(sim), relay, *singles], turn), args, res)
+    if "memory" in args.only:
+        log(f"Memory: {args.memory_runs} fresh gateway(s) idle, the last after requests")
+        memory(servers, config, gateways, res, args.memory_requests, args.memory_runs)
+    if "startup" in args.only:
+        log("Startup")
+        startup(servers, config, gateways, res, args.startup_runs)
+    if "import" in args.only:
+        log("Import time")
+        import_costs(gateways, res, args.import_runs, servers.pycache)
 
 
 def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> None:
@@ -374,11 +411,14 @@ def run(args: argparse.Namespace, servers: Servers, res: Results, tmp: Path) -> 
         if target.name != "direct":  # the simulator: the gateways still need it
             servers.stop(target.server)
     log(f"Memory: a fresh gateway, idle and after {args.memory_requests:,} requests")
-    memory(servers, config, gateways, res, args.memory_requests)
+    memory(servers, config, gateways, res, args.memory_requests, args.memory_runs)
     log("Startup")
     startup(servers, config, gateways, res, args.startup_runs)
     log("Import time")
-    import_costs(gateways, res, args.import_runs)
+    import_costs(gateways, res, args.import_runs, servers.pycache)
+
+
+ONLY = ("held", "workers", "memory", "startup", "import")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -394,16 +434,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-seconds", type=float, default=3, help="each sustained-load step")
     parser.add_argument("--rate-bisections", type=int, default=3)
     parser.add_argument("--memory-requests", type=int, default=10_000)
+    parser.add_argument("--memory-runs", type=int, default=1, help="fresh gateways for idle RSS")
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--import-runs", type=int, default=5)
     parser.add_argument("--skip-litellm", action="store_true", help="no LiteLLM column")
-    parser.add_argument(
-        "--only",
-        type=lambda text: set(text.split(",")),
-        default=set(),
-        metavar="PARTS",
-        help="only these parts, comma-separated: held, workers",
-    )
     parser.add_argument("--baseline", metavar="GIT_REF", help="also bench cherry_nb at this ref")
     parser.add_argument(
         "--variant",
@@ -415,17 +449,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--json", type=Path, default=RESULTS / "last-run.json", help="raw results file"
     )
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(),
+        metavar="PARTS",
+        help=f"only these parts, comma-separated, of: {', '.join(ONLY)}",
+    )
     args = parser.parse_args(argv)
+    if args.only - set(ONLY):
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(args.only - set(ONLY)))}")
     if args.rounds < 1 or args.seconds < 1:
         parser.error("--rounds and --seconds must be at least 1")
-    if args.only - {"held", "workers"}:
-        parser.error(f"--only: unknown part(s) {', '.join(sorted(args.only))}; use held, workers")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    wrk.find_wrk()
+    if not args.only or "workers" in args.only:  # the other parts need no wrk
+        wrk.find_wrk()
     res = Results()
     res.meta.update(
         started=time.strftime("%Y-%m-%d %H:%M"),

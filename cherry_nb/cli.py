@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import cli_groups
+from . import (
+    _process,  # noqa: F401  (first: it must run before anything imports httpx)
+    cli_groups,
+)
 from ._exceptions import CherryError
 from ._secrets import display_url
 from ._version import __version__
@@ -121,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # __main__.py paused the collector for start-up, if it ran us: `serve` resumes it once
+    # its app is built; its parent of worker processes builds none.
+    if args.command != "serve" or args.workers > 1:
+        gc.enable()
     try:
         return _dispatch(args, getattr(args, "config", None))
     except CherryError as error:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import platformdirs
-from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from .._exceptions import ConfigError, ConfigFileError
@@ -95,6 +94,8 @@ def parse_config(raw: bytes | None, path: Path) -> Config:
 @contextlib.contextmanager
 def config_lock(path: Path | None = None) -> Iterator[None]:
     """Hold the cross-process lock of the config file at `path` (`NAME.lock` beside it)."""
+    from filelock import FileLock, Timeout  # only writers lock: not at every start-up
+
     path = _target(Path(path) if path is not None else config_path())
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -40,7 +40,6 @@ from .errors import (
     unexpected,
 )
 from .gate import Gate
-from .openapi import build_openapi
 from .reply import Reply, json_reply
 from .state import GatewayState
 from .usage import request_usage
@@ -78,7 +77,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = None  # the gate limits bodies
     app.config["RESPONSE_TIMEOUT"] = None  # streams may legitimately run for minutes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    app.register_blueprint(docs_blueprint(get_openapi=lambda: build_openapi(version=__version__)))
+    app.register_blueprint(docs_blueprint(get_openapi=_openapi_document))
     # Quart's documented middleware hook: every request meets the gate, and the chat
     # routes never reach Quart.
     app.asgi_app = Gate(state, ChatRoutes(state, app.asgi_app))  # type: ignore[method-assign,assignment]
@@ -189,6 +188,14 @@ def create_app(
         )
 
     return app
+
+
+def _openapi_document() -> dict[str, Any]:
+    """The OpenAPI document, built (from pydantic schemas) at the first request for it,
+    not at start-up; `build_openapi` caches it."""
+    from .openapi import build_openapi
+
+    return build_openapi(version=__version__)
 
 
 def gateway_state(app: Quart) -> GatewayState:

@@ -18,8 +18,10 @@ those paths, and no others under `/api-docs/`, through unauthenticated.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,6 @@ from typing import Any
 import swagger_ui_bundle
 from quart import Blueprint, Response, abort, send_from_directory
 
-from .openapi import build_openapi
 from .openapi_downgrade import openapi_30
 
 __all__ = ["SWAGGER_UI_DIR", "SWAGGER_UI_VERSION", "docs_blueprint"]
@@ -128,23 +129,34 @@ def docs_blueprint(
         from .._version import __version__
 
         def get_openapi() -> dict[str, Any]:
+            from .openapi import build_openapi  # its pydantic schemas: at the first request
+
             return build_openapi(version=__version__)
 
     docs = Blueprint("api_docs", __name__)
     encoded: dict[str, Any] = {}  # {"doc": the document, "3.1": bytes, "3.0": bytes}
+    encoding = threading.Lock()  # document_json runs in worker threads
 
     def document_json(flavour: str) -> bytes:
-        doc = get_openapi()
-        if encoded.get("doc") is not doc:
-            encoded.clear()
-            encoded["doc"] = doc
-        if flavour not in encoded:
-            # The page's copy names its server relatively: ".." from
-            # .../api-docs/openapi-3.0.json is the gateway's root, proxied or not.
-            payload = doc if flavour == "3.1" else {**openapi_30(doc), "servers": [{"url": ".."}]}
-            encoded[flavour] = json.dumps(payload, ensure_ascii=False).encode()
-        data: bytes = encoded[flavour]
-        return data
+        with encoding:
+            doc = get_openapi()
+            if encoded.get("doc") is not doc:
+                encoded.clear()
+                encoded["doc"] = doc
+            if flavour not in encoded:
+                # The page's copy names its server relatively: ".." from
+                # .../api-docs/openapi-3.0.json is the gateway's root, proxied or not.
+                payload = (
+                    doc if flavour == "3.1" else {**openapi_30(doc), "servers": [{"url": ".."}]}
+                )
+                encoded[flavour] = json.dumps(payload, ensure_ascii=False).encode()
+            data: bytes = encoded[flavour]
+            return data
+
+    async def document_reply(flavour: str) -> Response:
+        # The gateway builds its document at the first request for it (~0.1 s of
+        # pydantic): in a thread, so the event loop keeps serving streams meanwhile.
+        return json_response(await asyncio.to_thread(document_json, flavour))
 
     def json_response(data: bytes) -> Response:
         return Response(
@@ -196,10 +208,10 @@ def docs_blueprint(
 
     @docs.get(openapi_json_url)
     async def openapi_json() -> Response:
-        return json_response(document_json("3.1"))
+        return await document_reply("3.1")
 
     @docs.get("/api-docs/openapi-3.0.json")
     async def openapi_30_json() -> Response:
-        return json_response(document_json("3.0"))
+        return await document_reply("3.0")
 
     return docs

@@ -1,39 +1,31 @@
 """`%%chat` and the `%chat` line subcommands (README, "Chat in a cell").
 
 Every failure is shown as a short panel in the cell — never a traceback.
+`%load_ext` imports this module, so it imports only what registering the magics
+needs; the providers, the config models (pydantic) and httpx load in the methods
+that use them, at the first `%%chat` or `%chat` command.
 """
 
 from __future__ import annotations
 
 import shlex
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .._exceptions import CherryError, ConfigError, UnknownProviderError
 from .._secrets import display_url, redact
-from ..config.resolve import resolve_model
-from ..config.urls import provider_address
-from ..providers.groups import GroupStream
 from ..wire.neutral import ChatRequest, Message, Part, ReasoningEffort, Text
 from . import render
-from .chat import (
-    NO_SIMULATOR,
-    SIMULATOR_HINT,
-    ChatReply,
-    Outcome,
-    Source,
-    describe_error,
-    provider_of,
-    run_streams,
-)
 from .conversation import Sessions, usage_line
 from .images import image_file, image_of, is_image
 from .interpolate import interpolate_parts
-from .runtime import SIMULATOR_ID, Runtime, get_runtime
-from .tools import PythonTool, tools_from_namespace
-from .turn import provenance, run_turn
+
+if TYPE_CHECKING:
+    from .chat import ChatReply, Outcome, Source
+    from .runtime import Runtime
+    from .tools import PythonTool
 
 NO_MODEL_HINT = (
     "Choose one with `%chat use provider-id:model-id` or `%%chat -m provider-id:model-id`. "
@@ -99,6 +91,8 @@ class ChatMagics(Magics):
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            from .runtime import get_runtime
+
             self._runtime = get_runtime()
         return self._runtime
 
@@ -166,6 +160,9 @@ class ChatMagics(Magics):
     # ---- one model ------------------------------------------------------------
 
     def _chat_one(self, model_ref: str, user: Message, args: Any) -> None:
+        from .chat import ChatReply, describe_error, provider_of
+        from .turn import provenance, run_turn
+
         conversation = self.sessions.get(args.session)
         prompt = _prompt_text(user)
         try:
@@ -250,6 +247,8 @@ class ChatMagics(Magics):
     def _tools(self, args: Any) -> list[PythonTool]:
         if not args.tools:
             return []
+        from .tools import tools_from_namespace
+
         names = [name.strip() for name in args.tools.split(",") if name.strip()]
         return tools_from_namespace(names, self.shell.user_ns if self.shell else {})
 
@@ -261,6 +260,8 @@ class ChatMagics(Magics):
         Each model keeps its own thread of history (session name + model), so
         follow-up comparisons continue each conversation separately.
         """
+        from .chat import describe_error, provider_of, run_streams
+
         try:
             targets = [(ref, *self._resolve(ref)) for ref in model_refs]
         except CherryError as error:
@@ -323,6 +324,11 @@ class ChatMagics(Magics):
         """Who answers `model_ref`, by the gateway's rules (a bare id that one enabled
         provider lists works too), and the model to ask; a model group is a GroupStream
         (its members tried by its strategy, the next one before the first token)."""
+        from ..config.resolve import resolve_model
+        from ..providers.groups import GroupStream
+        from .chat import NO_SIMULATOR, SIMULATOR_HINT
+        from .runtime import SIMULATOR_ID
+
         self.runtime.registry.reload_if_changed()
         try:
             resolution = resolve_model(self.runtime.registry.config, model_ref.strip())
@@ -356,6 +362,8 @@ class ChatMagics(Magics):
 
     @staticmethod
     def _reply(model_ref: str, outcome: Outcome) -> ChatReply:
+        from .chat import ChatReply
+
         return ChatReply(
             outcome.text,
             model=model_ref,
@@ -400,11 +408,15 @@ class ChatMagics(Magics):
         return None
 
     def _cmd_use(self, rest: list[str]) -> None:
+        from ..providers.groups import GroupStream
+
         source, model = self._resolve(rest[0])
         self.model = model if isinstance(source, GroupStream) else f"{source.id}:{model}"
         print(f"This kernel now chats with {self.model}.")
 
     def _cmd_providers(self, rest: list[str]) -> None:
+        from ..config.urls import provider_address
+
         providers = self.runtime.registry.config.providers
         if not providers:
             render.show_markdown(f"_No providers yet._ {NO_MODEL_HINT}")
@@ -453,6 +465,8 @@ class ChatMagics(Magics):
     def _cmd_simulator(self, rest: list[str]) -> None:
         """Start this kernel's simulator and chat with it here (other kernels and the
         config file's default model are left alone)."""
+        from .runtime import SIMULATOR_ID
+
         if rest and rest[0] == "stop":
             self.runtime.stop_simulator()
             if self.model and self.model.startswith(f"{SIMULATOR_ID}:"):
