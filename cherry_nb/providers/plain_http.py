@@ -18,6 +18,7 @@ whose reused connection the server closed at the same moment.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import select
 import socket
@@ -272,7 +273,9 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         conn = _Connection(loop, self)
         try:
             async with asyncio.timeout(timeout):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                infos = _literal_address(host, port) or await loop.getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM
+                )
                 sock = await _connected_socket(loop, infos)
                 try:
                     await loop.create_connection(lambda: conn, sock=sock)
@@ -355,6 +358,17 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         for conn in list(self._connections):
             self._discard(conn)
         self._idle.clear()
+
+
+def _literal_address(host: str, port: int) -> list[Any] | None:
+    """getaddrinfo's answer for an IP address, without asking it: loop.getaddrinfo runs in
+    a thread even then, a hop per new connection that a burst of streams queues on."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
 
 
 async def _connected_socket(loop: asyncio.AbstractEventLoop, infos: list[Any]) -> socket.socket:
