@@ -41,6 +41,7 @@ T = TypeVar("T")
 RESULTS = Path(__file__).resolve().parent / "results"
 STREAM_WORDS = 2000
 HELD_PACE = 0.02  # seconds between the upstream's chunks in the held-streams phase
+MEMORY_WARM_UP = 400  # mixed requests before the 10,000 whose growth is measured
 SUSTAINED_P99 = 0.020  # seconds: the p99 a sustained rate must stay under
 SUSTAINED_START = 10.0  # req/s: the first rate tried
 SUSTAINED_SAMPLES = 200  # requests per step at least (up to 10 s a step)
@@ -241,7 +242,12 @@ def memory(
                     target.work("anthropic"),
                     target.work("translated", stream=True),
                 ]
-                errors = run_async(lambda w=works: loadgen.bulk(w, n, 8))
+                # A first few requests of each kind load what serving them needs (modules
+                # imported on first use, the pool's connections, the ledger's writer);
+                # what grows after that is what requests leave behind.
+                errors = run_async(lambda w=works: loadgen.bulk(w, MEMORY_WARM_UP, 8))
+                res.add("rss_warm", name, server.rss_bytes())
+                errors += run_async(lambda w=works: loadgen.bulk(w, n, 8))
                 res.add("rss_after", name, server.rss_bytes())
                 res.add("errors", name, errors)
             finally:
