@@ -178,10 +178,10 @@ def reply_bundle(text: str, thinking: str = "") -> dict[str, str]:
     return {"text/markdown": markdown, "text/plain": plain_reply(text)}
 
 
-def plain_reply(text: str, limit: int = PLAIN_LIMIT) -> str:
+def plain_reply(text: str, limit: int = PLAIN_LIMIT, variable: str = "_chat") -> str:
     """The reply for plain-text front ends: whole when short; else its first `limit`
     characters (cut at a line or word break) and a line saying how much more there
-    is and where the whole reply is."""
+    is and where the whole reply is (the Markdown, and `variable` in the namespace)."""
     if len(text) <= limit:
         return text
     head = text[:limit]
@@ -191,7 +191,7 @@ def plain_reply(text: str, limit: int = PLAIN_LIMIT) -> str:
     more = len(text[cut:].lstrip())
     return (
         f"{text[:cut].rstrip()} …\n\n[{more:,} more characters: the whole reply is this "
-        "output's Markdown (text/markdown), and `_chat` until the next %%chat cell]"
+        f"output's Markdown (text/markdown), and `{variable}` until the next %%chat cell]"
     )
 
 
@@ -356,7 +356,10 @@ def _cell_markdown(column: Column) -> str:
 
 
 def _cell_plain(column: Column) -> str:
-    out = f"== {column.title} ==\n{column.text}"
+    # Each column's text as a single reply's twin: cut past PLAIN_LIMIT, so the table,
+    # re-sent as it grows, does not carry every reply twice.
+    text = plain_reply(column.text, variable=f"_chat[{column.title!r}]")
+    out = f"== {column.title} ==\n{text}"
     if column.error is not None:
         out += ("\n" if column.text else "") + error_bundle(*column.error)["text/plain"]
     if column.note:

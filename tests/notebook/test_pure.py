@@ -124,6 +124,18 @@ def test_plain_text_twin_holds_a_short_reply_and_the_start_of_a_long_one():
     assert render.plain_reply(unbroken).startswith("x" * PLAIN_LIMIT + " …")
 
 
+def test_comparison_columns_cut_their_plain_text_twins_as_a_single_reply():
+    long, short = "word " * 1000, "brief answer"
+    bundle = render.columns_bundle(
+        [render.Column("sim:a", long), render.Column("sim:b", short, note="0.1 s")]
+    )
+    assert long in bundle["text/markdown"] and short in bundle["text/markdown"]  # whole
+    plain = bundle["text/plain"]
+    assert len(plain) < PLAIN_LIMIT + 300  # the long column cut, not carried twice
+    assert "and `_chat['sim:a']` until the next %%chat cell]" in plain
+    assert "== sim:b ==\nbrief answer\n— 0.1 s" in plain  # a short one whole
+
+
 class Shown:
     """Stands in for IPython's display: the bundles shown, then updated, in order."""
 
