@@ -30,7 +30,7 @@ class UpstreamClient(httpx.AsyncClient):
         self._plain = plain
         #: What `build_request` would merge in: the default headers and the timeouts.
         self.default_headers = {k.lower(): v for k, v in self.headers.items()}
-        self.extensions = {"timeout": self.timeout.as_dict()}
+        self._timeouts = self.timeout.as_dict()
 
     def request_for(
         self, method: str, url: httpx.URL, content: bytes | None, headers: dict[str, str]
@@ -42,7 +42,7 @@ class UpstreamClient(httpx.AsyncClient):
             url,
             content=content,
             headers={**self.default_headers, **headers},
-            extensions=self.extensions,
+            extensions={"timeout": self._timeouts},  # a dict per request: httpx's may add keys
         )
 
     async def open(self, request: httpx.Request) -> httpx.Response:
