@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,13 @@ def _stop_lab(proc: subprocess.Popen[bytes], lab: Lab) -> None:
             proc.wait(timeout=10)
 
 
+#: JupyterLab's own options besides the server's: no news, no update checks (no network).
+LAB_ARGS = (
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[Lab]:
     base = tmp_path_factory.mktemp("jupyterlab")
@@ -154,6 +161,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[La
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         nbformat.write(notebook, path)
+    yield from _serve("jupyterlab", base, root, ARTIFACTS, LAB_ARGS)
+
+
+def _serve(
+    module: str, base: Path, root: Path, artifacts: Path, extra: Sequence[str] = ()
+) -> Iterator[Lab]:
+    """`python -m MODULE` (a Jupyter server application) serving `root` on 127.0.0.1, a
+    free port and a fixed token, with the test's own config dirs; yielded once
+    `/api/status` answers, stopped (kernels first) after, its log kept in `artifacts`."""
     env = _env(base)
     _write_lab_settings(Path(env["JUPYTER_CONFIG_DIR"]))
     port, token = _free_port(), secrets.token_hex(16)
@@ -161,20 +177,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[La
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.open_browser=False",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *extra,
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    log_path = base / "jupyterlab.log"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = base / f"{module}.log"
+    artifacts.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=root
@@ -183,20 +198,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[La
             deadline = time.monotonic() + SERVER_START_S
             while True:
                 if proc.poll() is not None:
-                    pytest.fail(f"JupyterLab exited ({proc.returncode}):\n{log_path.read_text()}")
+                    pytest.fail(f"{module} exited ({proc.returncode}):\n{log_path.read_text()}")
                 with contextlib.suppress(httpx.HTTPError):
                     response = httpx.get(f"{lab.url}api/status", headers=lab.auth, timeout=2)
                     if response.status_code == 200:
                         break
                 if time.monotonic() > deadline:
                     pytest.fail(
-                        f"JupyterLab not ready in {SERVER_START_S} s:\n{log_path.read_text()}"
+                        f"{module} not ready in {SERVER_START_S} s:\n{log_path.read_text()}"
                     )
                 time.sleep(0.25)
             yield lab
         finally:
             _stop_lab(proc, lab)
-            shutil.copy2(log_path, ARTIFACTS / "jupyterlab.log")
+            shutil.copy2(log_path, artifacts / log_path.name)
 
 
 @pytest.fixture(scope="module")
@@ -388,21 +403,26 @@ def _write_notebook(lab: Lab, name: str, *sources: str) -> str:
     return name
 
 
-def _open(page: Any, lab: Lab, name: str) -> None:
-    """Open `name` alone (?reset: no tabs restored from an earlier test), and wait for
-    its own kernel to be idle."""
-    page.goto(f"{lab.url}lab/tree/{name}?reset&token={lab.token}", timeout=PAGE_LOAD_MS)
-    page.locator(".jp-NotebookPanel .jp-Notebook").first.wait_for(timeout=PAGE_LOAD_MS)
+def _wait_kernel_idle(lab: Lab, name: str) -> None:
+    """Wait until the kernel of notebook `name` (started when its page opened) is idle."""
     deadline = time.monotonic() + KERNEL_READY_MS / 1000
     while True:
         with contextlib.suppress(StopIteration, httpx.HTTPError):
             kernel = _kernel_of(lab, name)
             state = httpx.get(f"{lab.url}api/kernels/{kernel}", headers=lab.auth, timeout=10)
             if state.json().get("execution_state") == "idle":
-                break
+                return
         if time.monotonic() > deadline:
             pytest.fail(f"the kernel of {name} is not ready")
         time.sleep(0.2)
+
+
+def _open(page: Any, lab: Lab, name: str) -> None:
+    """Open `name` alone (?reset: no tabs restored from an earlier test), and wait for
+    its own kernel to be idle."""
+    page.goto(f"{lab.url}lab/tree/{name}?reset&token={lab.token}", timeout=PAGE_LOAD_MS)
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.wait_for(timeout=PAGE_LOAD_MS)
+    _wait_kernel_idle(lab, name)
     page.locator(".jp-StatusBar-Item", has_text=re.compile(r"ipykernel\) \| Idle")).wait_for(
         timeout=KERNEL_READY_MS
     )

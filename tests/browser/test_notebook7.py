@@ -16,36 +16,24 @@ Debian), so it is not tested; anywidget supports it.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import secrets
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 # The same browser fixtures as JupyterLab's tests (the test functions below name them as
 # parameters, hence F811).
 from .test_jupyterlab import (  # noqa: F401
-    KERNEL_READY_MS,
     LONG_PROMPT,
     PAGE_LOAD_MS,
     REPO,
-    SERVER_START_S,
     Lab,
-    _env,
-    _free_port,
-    _kernel_of,
     _run_all,
-    _stop_lab,
+    _serve,
     _unavailable,
-    _write_lab_settings,
+    _wait_kernel_idle,
     _write_notebook,
     browser,
     chromium,
@@ -69,47 +57,7 @@ def notebook7(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Itera
     base = tmp_path_factory.mktemp("notebook7")
     root = base / "notebooks"
     root.mkdir()
-    env = _env(base)
-    _write_lab_settings(Path(env["JUPYTER_CONFIG_DIR"]))
-    port, token = _free_port(), secrets.token_hex(16)
-    server = Lab(url=f"http://127.0.0.1:{port}/", token=token, root=root, env=env)
-    cmd = [
-        sys.executable,
-        "-m",
-        "notebook",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.open_browser=False",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log_path = base / "notebook7.log"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=root
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_S
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"Notebook 7 exited ({proc.returncode}):\n{log_path.read_text()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    response = httpx.get(f"{server.url}api/status", headers=server.auth, timeout=2)
-                    if response.status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"Notebook 7 not ready in {SERVER_START_S} s:\n{log_path.read_text()}"
-                    )
-                time.sleep(0.25)
-            yield server
-        finally:
-            _stop_lab(proc, server)
-            shutil.copy2(log_path, ARTIFACTS / "notebook7.log")
+    yield from _serve("notebook", base, root, ARTIFACTS)
 
 
 def _open(tab: Any, server: Lab, name: str) -> None:
@@ -120,16 +68,7 @@ def _open(tab: Any, server: Lab, name: str) -> None:
     tab.screenshot(path=ARTIFACTS / "01-tree.png")
     tab.goto(f"{server.url}notebooks/{name}", timeout=PAGE_LOAD_MS)
     tab.locator(".jp-NotebookPanel .jp-CodeCell").first.wait_for(timeout=PAGE_LOAD_MS)
-    deadline = time.monotonic() + KERNEL_READY_MS / 1000
-    while True:
-        with contextlib.suppress(StopIteration, httpx.HTTPError):
-            kernel = _kernel_of(server, name)
-            state = httpx.get(f"{server.url}api/kernels/{kernel}", headers=server.auth, timeout=10)
-            if state.json().get("execution_state") == "idle":
-                return
-        if time.monotonic() > deadline:
-            pytest.fail(f"the kernel of {name} is not ready")
-        time.sleep(0.2)
+    _wait_kernel_idle(server, name)
 
 
 def test_replies_render_live_as_markdown_in_notebook7(notebook7: Lab, page: Any) -> None:  # noqa: F811
