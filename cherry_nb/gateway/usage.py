@@ -34,7 +34,7 @@ from typing import Any
 from .._exceptions import RequestError, WireFormatError
 from ..diagnosis import Category, category_of
 from ..ledger.recorder import Recorder
-from ..ledger.records import UsageRecord
+from ..ledger.records import UsageRecord, token_counts
 from ..wire.neutral import Usage
 from .errors import status_of
 
@@ -159,10 +159,7 @@ class RequestUsage:
                 model=self.model,
                 status=status,
                 error_category=category,
-                input_tokens=tokens.input_tokens if tokens else 0,
-                output_tokens=tokens.output_tokens if tokens else 0,
-                cached_tokens=(tokens.cache_read_tokens or 0) if tokens else 0,
-                reasoning_tokens=(tokens.reasoning_tokens or 0) if tokens else 0,
+                **token_counts(tokens),
                 ttft_ms=ttft,
                 duration_ms=(now - self.began) * 1000,
                 stream=self.stream,

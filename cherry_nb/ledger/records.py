@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..wire.neutral import Usage
+
 
 @dataclass(slots=True)
 class UsageRecord:
@@ -34,3 +36,15 @@ class UsageRecord:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def token_counts(usage: Usage | None) -> dict[str, int]:
+    """A reply's usage as a record's token fields (0 where it said nothing)."""
+    if usage is None:
+        return {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0, "reasoning_tokens": 0}
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cache_read_tokens or 0,
+        "reasoning_tokens": usage.reasoning_tokens or 0,
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._exceptions import CherryError, ProviderError
 from ..config.models import Provider
 from ..diagnosis import Category, category_of
-from ..ledger.records import UsageRecord
+from ..ledger.records import UsageRecord, token_counts
 from ..wire.neutral import ChatRequest, Usage
 
 ROUTE = "%%chat"
@@ -39,10 +39,7 @@ def turn_record(
         model=request.model,
         status=status,
         error_category=category,
-        input_tokens=usage.input_tokens if usage else 0,
-        output_tokens=usage.output_tokens if usage else 0,
-        cached_tokens=(usage.cache_read_tokens or 0) if usage else 0,
-        reasoning_tokens=(usage.reasoning_tokens or 0) if usage else 0,
+        **token_counts(usage),
         ttft_ms=None if ttft is None else ttft * 1000,
         duration_ms=seconds * 1000,
         stream=bool(request.stream),
