@@ -111,6 +111,25 @@ REQUIRED_STRING = FieldRule(str, "a string", required=True)
 BOOLEAN = FieldRule(bool, "a boolean")
 
 
+#: The scalar kinds `optional_scalar` checks, by the words its error uses.
+SCALARS: dict[str, type | tuple[type, ...]] = {
+    "an integer": int,
+    "a number": (int, float),
+    "a boolean": bool,
+}
+
+
+def optional_scalar(body: Mapping[str, Any], key: str, kind: str) -> Any:
+    """`body[key]` if absent, null or a scalar of the SCALARS `kind` (a bool is never a
+    number); else the WireFormatError naming the field."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, SCALARS[kind]) and isinstance(value, bool) == (kind == "a boolean"):
+        return value
+    raise WireFormatError(f"`{key}` must be {kind}.", param=key)
+
+
 def check_fields(
     body: Mapping[str, Any],
     rules: Mapping[str, FieldRule],

@@ -15,6 +15,7 @@ from cherry_nb.wire._common import (
     FieldRule,
     check_fields,
     image_media_type,
+    optional_scalar,
     parse_arguments,
     split_data_url,
 )
@@ -46,13 +47,6 @@ SYSTEM_ROLES = frozenset({"system", "developer"})
 TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
 PDF = "application/pdf"
 """The only file type Chat Completions accepts in a `file` part."""
-
-_SCALARS: dict[str, type | tuple[type, ...]] = {
-    "an integer": int,
-    "a number": (int, float),
-    "a boolean": bool,
-}
-
 
 # ---- requests: wire -> neutral ---------------------------------------------------
 
@@ -155,20 +149,22 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
     reader = _MessageReader()
     for i, raw in enumerate(raw_messages):
         reader.add(i, raw)
-    max_tokens = _opt(body, "max_completion_tokens", "an integer")
+    max_tokens = optional_scalar(body, "max_completion_tokens", "an integer")
+    if max_tokens is None:
+        max_tokens = optional_scalar(body, "max_tokens", "an integer")
     request = ChatRequest(
         model=model,
         messages=reader.messages,
         system="\n\n".join(reader.system) if reader.system else None,
-        max_tokens=max_tokens if max_tokens is not None else _opt(body, "max_tokens", "an integer"),
-        temperature=_opt(body, "temperature", "a number"),
-        top_p=_opt(body, "top_p", "a number"),
-        top_k=_opt(body, "top_k", "an integer"),
+        max_tokens=max_tokens,
+        temperature=optional_scalar(body, "temperature", "a number"),
+        top_p=optional_scalar(body, "top_p", "a number"),
+        top_k=optional_scalar(body, "top_k", "an integer"),
         stop=_parse_stop(body.get("stop")),
         tools=_parse_tools(body.get("tools")) or _parse_functions(body.get("functions")),
         tool_choice=_parse_tool_choice(body.get("tool_choice"))
         or _parse_function_call(body.get("function_call")),
-        stream=bool(_opt(body, "stream", "a boolean")),
+        stream=bool(optional_scalar(body, "stream", "a boolean")),
         dropped=dropped,
     )
     _read_extras(body, request)
@@ -206,18 +202,18 @@ def _read_extras(body: Mapping[str, Any], request: ChatRequest) -> None:
             "reasoning_effort",
         )
     request.reasoning_effort = effort
-    n = _opt(body, "n", "an integer")
+    n = optional_scalar(body, "n", "an integer")
     if n is not None and n < 1:
         raise _fail("`n` must be at least 1.", "n")
     request.n = n
-    request.seed = _opt(body, "seed", "an integer")
-    request.presence_penalty = _opt(body, "presence_penalty", "a number")
-    request.frequency_penalty = _opt(body, "frequency_penalty", "a number")
+    request.seed = optional_scalar(body, "seed", "an integer")
+    request.presence_penalty = optional_scalar(body, "presence_penalty", "a number")
+    request.frequency_penalty = optional_scalar(body, "frequency_penalty", "a number")
     user = body.get("user")
     if user is not None and not isinstance(user, str):
         raise _fail("`user` must be a string.", "user")
     request.user = user
-    request.parallel_tool_calls = _opt(body, "parallel_tool_calls", "a boolean")
+    request.parallel_tool_calls = optional_scalar(body, "parallel_tool_calls", "a boolean")
     request.dropped.extend(
         key for key in UNMAPPED_FIELDS if body.get(key) is not None and key not in request.dropped
     )
@@ -442,16 +438,6 @@ def _function_call(fn: Any, call_id: str, param: str) -> ToolCall:
         raise _fail("A tool call needs a `function` object.", param)
     name = _required_str(fn, "name", f"{param}.name")
     return ToolCall(call_id, name, parse_arguments(fn.get("arguments"), f"{param}.arguments"))
-
-
-def _opt(body: Mapping[str, Any], key: str, kind: str) -> Any:
-    """An optional scalar of the `_SCALARS` kind; a bool is never a number."""
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, _SCALARS[kind]) and isinstance(value, bool) == (kind == "a boolean"):
-        return value
-    raise _fail(f"`{key}` must be {kind}.", key)
 
 
 def _parse_stop(value: Any) -> list[str] | None:

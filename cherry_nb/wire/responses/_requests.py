@@ -14,6 +14,7 @@ from cherry_nb.wire._common import (
     STRING,
     FieldRule,
     image_media_type,
+    optional_scalar,
     parse_arguments,
     split_data_url,
 )
@@ -85,13 +86,6 @@ TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
 EFFORTS = frozenset(get_args(ReasoningEffort))
 PDF = "application/pdf"
 
-_SCALARS: dict[str, type | tuple[type, ...]] = {
-    "an integer": int,
-    "a number": (int, float),
-    "a boolean": bool,
-}
-
-
 # ---- requests: wire -> neutral ---------------------------------------------------
 
 
@@ -124,16 +118,16 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         model=model,
         messages=reader.messages,
         system="\n\n".join(reader.system) if reader.system else None,
-        max_tokens=_opt(body, "max_output_tokens", "an integer"),
-        temperature=_opt(body, "temperature", "a number"),
-        top_p=_opt(body, "top_p", "a number"),
+        max_tokens=optional_scalar(body, "max_output_tokens", "an integer"),
+        temperature=optional_scalar(body, "temperature", "a number"),
+        top_p=optional_scalar(body, "top_p", "a number"),
         tools=tools,
         tool_choice=_parse_tool_choice(body.get("tool_choice")),
-        stream=bool(_opt(body, "stream", "a boolean")),
+        stream=bool(optional_scalar(body, "stream", "a boolean")),
         response_format=_parse_format(text.get("format"), "text.format"),
         reasoning_effort=_parse_effort(reasoning.get("effort")),
         user=_opt_str(body, "user"),
-        parallel_tool_calls=_opt(body, "parallel_tool_calls", "a boolean"),
+        parallel_tool_calls=optional_scalar(body, "parallel_tool_calls", "a boolean"),
         dropped=_dropped(body, reasoning, text) + left_out,
     )
     _refuse_state(body)  # valid, but only the upstream that keeps the state can answer
@@ -404,16 +398,6 @@ def _output(value: Any, param: str) -> list[Text | Image | Document]:
     if isinstance(value, list):
         return _parts(value, param, media=True)  # type: ignore[return-value]
     raise _fail("`output` must be a string or an array of content parts.", param)
-
-
-def _opt(body: Mapping[str, Any], key: str, kind: str) -> Any:
-    """An optional scalar of the `_SCALARS` kind; a bool is never a number."""
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, _SCALARS[kind]) and isinstance(value, bool) == (kind == "a boolean"):
-        return value
-    raise _fail(f"`{key}` must be {kind}.", key)
 
 
 def _opt_str(body: Mapping[str, Any], key: str) -> str | None:
