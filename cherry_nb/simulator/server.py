@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from json import loads as _loads
 from typing import Any
@@ -469,15 +469,25 @@ class Simulator:
             return None
         return Reply(401, oai.azure_auth_error())
 
-    def _azure_chat(self, req: Request, deployment: str, query: dict[str, str], data: Any) -> Reply:
+    def _azure_deployment(
+        self, req: Request, deployment: str, query: dict[str, str], known: Collection[str]
+    ) -> Reply | str:
+        """A deployment-path request's api-version, or the Reply Azure refuses it with
+        (no api-version, a bad key, a deployment not among `known`)."""
         version = query.get("api-version")
         if not version:
             return Reply(404, oai.azure_resource_not_found())
         denied = self._azure_auth(req.headers)
         if denied is not None:
             return denied
-        if deployment not in self._model_set:
+        if deployment not in known:
             return Reply(404, oai.azure_deployment_not_found())
+        return version
+
+    def _azure_chat(self, req: Request, deployment: str, query: dict[str, str], data: Any) -> Reply:
+        version = self._azure_deployment(req, deployment, query, self._model_set)
+        if isinstance(version, Reply):
+            return version
         return self._openai_like(data, deployment, azure=version)
 
     def _azure_v1_chat(self, req: Request, query: Query, data: Any) -> Reply:
@@ -633,14 +643,9 @@ class Simulator:
     def _azure_embeddings(
         self, req: Request, deployment: str, query: dict[str, str], data: Any
     ) -> Reply:
-        version = query.get("api-version")
-        if not version:
-            return Reply(404, oai.azure_resource_not_found())
-        denied = self._azure_auth(req.headers)
-        if denied is not None:
-            return denied
-        if deployment not in self._embedding_set:
-            return Reply(404, oai.azure_deployment_not_found())
+        version = self._azure_deployment(req, deployment, query, self._embedding_set)
+        if isinstance(version, Reply):
+            return version
         return self._openai_like_embeddings(data, deployment, azure=version)
 
     def _azure_v1_embeddings(self, req: Request, query: Query, data: Any) -> Reply:
