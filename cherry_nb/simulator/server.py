@@ -370,15 +370,9 @@ class Simulator:
         opts = self._options(conv)
         seq = next(self._seq)
         headers = (("x-request-id", f"req_sim{seq:08d}"),)
-        if opts.fail is not None and 400 <= opts.fail <= 599:
-            retry = _retry_after(opts)
-            if azure is not None:
-                body = oai.azure_fault(opts.fail, conv.model, retry, azure or "v1")
-            else:
-                body = oai.fault(opts.fail, conv.model, retry)
-            return self._fault_reply(opts, body, JSON, headers)
-        if opts.html:
-            return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
+        faulted = self._openai_fault(opts, conv.model, azure, headers)
+        if faulted is not None:
+            return faulted
         plan = make_plan(conv, opts)
         rid, call_id, created = f"chatcmpl-sim{seq:08d}", f"call_sim{seq:08d}", int(time.time())
         if conv.stream:
@@ -636,6 +630,22 @@ class Simulator:
 
     # -- embeddings ----------------------------------------------------------------
 
+    def _openai_fault(
+        self, opts: Options, model: str, azure: str | None, headers: tuple[tuple[str, str], ...]
+    ) -> Reply | None:
+        """The scripted failure (`fail`, in OpenAI's or Azure's error shape) or login page
+        (`html`) an OpenAI-style request asked for, if any."""
+        if opts.fail is not None and 400 <= opts.fail <= 599:
+            retry = _retry_after(opts)
+            if azure is not None:
+                body = oai.azure_fault(opts.fail, model, retry, azure or "v1")
+            else:
+                body = oai.fault(opts.fail, model, retry)
+            return self._fault_reply(opts, body, JSON, headers)
+        if opts.html:
+            return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
+        return None
+
     def _openai_embeddings(self, req: Request, query: Query, data: Any) -> Reply:
         denied = self._openai_auth(req.headers)
         return denied or self._openai_like_embeddings(data, None, azure=None)
@@ -672,15 +682,9 @@ class Simulator:
         opts = self._next_script() or Options()
         seq = next(self._seq)
         headers = (("x-request-id", f"req_sim{seq:08d}"),)
-        if opts.fail is not None and 400 <= opts.fail <= 599:
-            retry = _retry_after(opts)
-            if azure is not None:
-                body = oai.azure_fault(opts.fail, ask.model, retry, azure or "v1")
-            else:
-                body = oai.fault(opts.fail, ask.model, retry)
-            return self._fault_reply(opts, body, JSON, headers)
-        if opts.html:
-            return Reply(200, PORTAL_HTML, HTML, delay=opts.delay or 0.0)
+        faulted = self._openai_fault(opts, ask.model, azure, headers)
+        if faulted is not None:
+            return faulted
         return Reply(200, emb.openai_reply(ask), JSON, headers, delay=opts.delay or 0.0)
 
     def _gemini_embeddings(self, name: str, data: dict[str, Any]) -> Reply:
