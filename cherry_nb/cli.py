@@ -125,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # __main__.py paused the collector for start-up, if it ran us: `serve` resumes it once
-    # its app is built; its parent of worker processes builds none.
-    if args.command != "serve" or args.workers > 1:
+    # __main__.py paused the collector for start-up, if it ran us: `serve` resumes it
+    # itself, once its app is built.
+    if args.command != "serve":
         gc.enable()
     try:
         return _dispatch(args, getattr(args, "config", None))

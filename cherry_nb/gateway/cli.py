@@ -85,6 +85,7 @@ def serve(
     os.environ[KEY_ENV] = key
     config = hypercorn_config(None, workers=workers)
     config.application_path = "cherry_nb.gateway.asgi:app"
+    gc.enable()  # as above: this parent builds no app of its own
     return run_workers(config, sockets, workers)
 
 
