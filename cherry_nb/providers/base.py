@@ -38,7 +38,6 @@ from .transport import (
     MAX_REPLY_BYTES,
     RequestContext,
     RetryPolicy,
-    auth_headers,
     map_httpx_error,
     read_capped,
     send,
@@ -76,6 +75,10 @@ class Adapter:
         #: At most `max_concurrency` requests in flight, each from sending to closing.
         self.limit = limit if limit is not None else concurrency_limit(provider)
         self._urls: dict[str, httpx.URL] = {}
+        # Lower-cased once here, not per request (see _headers).
+        self._provider_headers = {k.lower(): v for k, v in provider.headers.items()}
+        self._auth_name = self.kind.auth_header.lower()
+        self._protocol_headers = {k.lower(): v for k, v in self.protocol_headers().items()}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider.id} {self.provider.type}>"
@@ -123,14 +126,15 @@ class Adapter:
     # ---- generic behaviour ----------------------------------------------------------
 
     def _headers(self, key: str, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = auth_headers(
-            self.kind.auth_header, key, self.provider.headers, bearer=self.kind.bearer
-        )
-        headers.update(self.protocol_headers())
+        """One request's headers: the provider's own, the key, the protocol's, then
+        `extra`; names lower-cased, so a later one overrides an earlier however spelt."""
+        headers = dict(self._provider_headers)
+        if key:
+            headers[self._auth_name] = f"Bearer {key}" if self.kind.bearer else key
+        headers.update(self._protocol_headers)
         if extra:
-            headers.update(extra)
-        # Lower-cased, so a later name overrides an earlier one however each is spelt.
-        return {name.lower(): value for name, value in headers.items()}
+            headers.update((name.lower(), value) for name, value in extra.items())
+        return headers
 
     def context(self, model: str | None) -> RequestContext:
         return RequestContext(self.provider.id, self.provider.type, model)

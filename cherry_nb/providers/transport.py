@@ -15,7 +15,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -351,13 +351,3 @@ def _connect_cause(exc: BaseException) -> str:
     if any(isinstance(e, ssl.SSLError) for e in causes):
         return f"the TLS handshake failed ({causes[0]})."
     return str(causes[0]) or type(causes[0]).__name__
-
-
-def auth_headers(
-    header: str, key: str, extra: Mapping[str, str], *, bearer: bool
-) -> dict[str, str]:
-    """Headers for one request: the provider's extras, then the key (if any)."""
-    headers = dict(extra)
-    if key:
-        headers[header] = f"Bearer {key}" if bearer else key
-    return headers
